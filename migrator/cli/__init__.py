@@ -1,0 +1,14 @@
+"""``migrate``: thin commands over the library. Each parses, calls one library function, prints."""
+
+from __future__ import annotations
+
+from .app import app
+
+# Importing the command modules registers their commands on ``app``.
+from . import steps  # noqa: E402,F401  isort: skip
+from . import stack  # noqa: E402,F401  isort: skip
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

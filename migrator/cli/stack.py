@@ -1,0 +1,3 @@
+"""``migrate up | down | status | plan | demo``: the staged migration of one Pulumi stack."""
+
+from __future__ import annotations

@@ -1,0 +1,295 @@
+"""Typed view of the stack config (design.md §4), validated with errors that name the key and the fix.
+
+Pure: takes plain values (as Pulumi's ``Config`` or the Automation API's config map give them:
+objects may arrive as JSON text) and returns a frozen :class:`MigrationConfig`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .derive import DeriveRule, parse_rules
+from .errors import ConfigError, DeriveSyntaxError
+
+NAMESPACE = "table-migration"
+STAGES = (0, 1, 2, 3, 4)
+STAGE_NAMES = ("legacy", "export", "dual", "cutover", "retire")
+KEY_TYPES = ("S", "N", "B")
+COMPRESSIONS = ("GZIP", "ZSTD", "NONE")
+_TABLE_NAME = re.compile(r"^[A-Za-z0-9_.\-]{3,255}$")
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
+
+
+def key(name: str) -> str:
+    """The full config key, e.g. ``table-migration:stage``."""
+    return f"{NAMESPACE}:{name}"
+
+
+@dataclass(frozen=True)
+class KeyAttribute:
+    """One key attribute: its name and DynamoDB scalar type (S, N or B)."""
+
+    name: str
+    type: str
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A table's name, key schema and TTL attribute."""
+
+    name: str
+    partition_key: KeyAttribute
+    sort_key: KeyAttribute | None = None
+    ttl_attribute: str | None = None
+
+    @property
+    def key_attributes(self) -> tuple[KeyAttribute, ...]:
+        return (self.partition_key,) if self.sort_key is None else (self.partition_key, self.sort_key)
+
+    @property
+    def key_names(self) -> tuple[str, ...]:
+        return tuple(k.name for k in self.key_attributes)
+
+
+@dataclass(frozen=True)
+class ImportSource:
+    """Where the new table is imported from; written by the migrator after the export (stage 1)."""
+
+    bucket: str
+    key_prefix: str
+    compression: str = "GZIP"
+    item_count: int = 0
+
+    def to_config(self) -> dict[str, Any]:
+        """The object stored under ``table-migration:importSource``."""
+        return {
+            "bucket": self.bucket,
+            "keyPrefix": self.key_prefix,
+            "compression": self.compression,
+            "itemCount": self.item_count,
+        }
+
+
+@dataclass(frozen=True)
+class MigrationConfig:
+    """The whole stack config of one migration."""
+
+    stage: int
+    legacy: TableSpec
+    new: TableSpec | None = None
+    derive: tuple[DeriveRule, ...] = ()
+    export_bucket: str | None = None
+    endpoint: str | None = None
+    region: str | None = None
+    import_source: ImportSource | None = None
+
+    @property
+    def stage_name(self) -> str:
+        return STAGE_NAMES[self.stage]
+
+    @property
+    def needs_transform(self) -> bool:
+        """True when the export must be rewritten before import: derive rules or a new key schema."""
+        if self.new is None:
+            return False
+        return bool(self.derive) or self.new.key_attributes != self.legacy.key_attributes
+
+
+def parse_config(values: Mapping[str, Any], *, region: str | None = None) -> MigrationConfig:
+    """Build a :class:`MigrationConfig` from config values keyed by short name (``stage``, ``legacyTable``…).
+
+    Keys may also carry the ``table-migration:`` prefix; ``aws:region`` is read when present.
+    Raise :class:`ConfigError` naming the key and the fix on the first problem.
+    """
+    short = {}
+    for k, v in values.items():
+        if k.startswith(NAMESPACE + ":"):
+            short[k[len(NAMESPACE) + 1 :]] = v
+        elif k == "aws:region":
+            region = region or _text(v)
+        elif ":" not in k:
+            short[k] = v
+    stage = parse_stage(short.get("stage", "0"))
+    legacy = _table(short, "legacyTable", required=True)
+    assert legacy is not None
+    new = _table(short, "newTable", required=stage >= 1)
+    if new is not None and new.name == legacy.name:
+        raise ConfigError(
+            key("newTable") + ".name",
+            f"is the legacy table's name {legacy.name!r}.",
+            hint="Give the new table a name of its own.",
+        )
+    derive = _derive(short.get("derive"), new)
+    import_source = _import_source(short.get("importSource"), required=stage >= 2)
+    return MigrationConfig(
+        stage=stage,
+        legacy=legacy,
+        new=new,
+        derive=derive,
+        export_bucket=_bucket(short.get("exportBucket")),
+        endpoint=_endpoint(short.get("endpoint")),
+        region=region,
+        import_source=import_source,
+    )
+
+
+def parse_stage(raw: Any, *, config_key: str = key("stage")) -> int:
+    """A stage number 0..4 from config text or an int."""
+    text = _text(raw).strip()
+    if not re.fullmatch(r"[0-9]+", text) or int(text) not in STAGES:
+        raise ConfigError(
+            config_key,
+            f"{text!r} is not a stage 0..4.",
+            hint="Set it with `pulumi config set table-migration:stage 0` (or let `migrate up` set it).",
+        )
+    return int(text)
+
+
+def _text(raw: Any) -> str:
+    if isinstance(raw, bool):
+        return str(raw).lower()
+    return raw if isinstance(raw, str) else str(raw)
+
+
+def _object(raw: Any, config_key: str) -> Mapping[str, Any] | None:
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            raise ConfigError(
+                config_key,
+                "is not an object.",
+                hint=f"Set it with `pulumi config set --path '{config_key}.name' …` or in Pulumi.<stack>.yaml.",
+            ) from None
+    if not isinstance(raw, Mapping):
+        raise ConfigError(config_key, "is not an object.", hint="See the config reference in the README.")
+    return raw
+
+
+def _table(short: Mapping[str, Any], name: str, *, required: bool) -> TableSpec | None:
+    config_key = key(name)
+    obj = _object(short.get(name), config_key)
+    if obj is None:
+        if required:
+            hint = (
+                "Add it to Pulumi.<stack>.yaml (name, partitionKey, optional sortKey and ttlAttribute)."
+                if name == "legacyTable"
+                else "Stages 1..4 need the new table: add newTable (name, partitionKey, …) to the stack config."
+            )
+            raise ConfigError(config_key, "is missing.", hint=hint)
+        return None
+    table_name = _text(obj.get("name", ""))
+    if not _TABLE_NAME.match(table_name):
+        raise ConfigError(
+            config_key + ".name",
+            f"{table_name!r} is not a DynamoDB table name.",
+            hint="Use 3-255 letters, digits, '_', '-' or '.'.",
+        )
+    partition = _key_attribute(obj.get("partitionKey"), config_key + ".partitionKey", required=True)
+    assert partition is not None
+    sort = _key_attribute(obj.get("sortKey"), config_key + ".sortKey", required=False)
+    ttl = obj.get("ttlAttribute")
+    return TableSpec(table_name, partition, sort, _text(ttl) if ttl else None)
+
+
+def _key_attribute(raw: Any, config_key: str, *, required: bool) -> KeyAttribute | None:
+    obj = _object(raw, config_key)
+    if obj is None:
+        if required:
+            raise ConfigError(config_key, "is missing.", hint="Give it as {name: Attr, type: S}.")
+        return None
+    name = _text(obj.get("name", "")).strip()
+    if not name:
+        raise ConfigError(config_key + ".name", "is missing.", hint="Name the key attribute.")
+    kind = _text(obj.get("type", "")).strip()
+    if kind not in KEY_TYPES:
+        raise ConfigError(config_key + ".type", f"{kind!r} is not a key type.", hint="Use S, N or B.")
+    return KeyAttribute(name, kind)
+
+
+def _derive(raw: Any, new: TableSpec | None) -> tuple[DeriveRule, ...]:
+    obj = _object(raw, key("derive"))
+    if not obj:
+        return ()
+    try:
+        rules = parse_rules({str(k): _text(v) for k, v in obj.items()})
+    except DeriveSyntaxError as e:
+        raise ConfigError(key("derive"), e.message, hint=e.hint) from None
+    if new is not None:
+        types = {k.name: k.type for k in new.key_attributes}
+        for rule in rules:
+            made = rule.expression.result_type
+            if made is not None and rule.target in types and types[rule.target] != made:
+                raise ConfigError(
+                    key("derive") + "." + rule.target,
+                    f"makes a string, but the new table's key {rule.target} is type {types[rule.target]}.",
+                    hint="Make that key attribute type S, or derive it with a copy.",
+                )
+    return rules
+
+
+def _import_source(raw: Any, *, required: bool) -> ImportSource | None:
+    config_key = key("importSource")
+    obj = _object(raw, config_key)
+    if obj is None:
+        if required:
+            raise ConfigError(
+                config_key,
+                "is missing; the new table is imported from it.",
+                hint="Run `migrate up --stage 1` (it records importSource after the export) before stage 2.",
+            )
+        return None
+    bucket = _text(obj.get("bucket", ""))
+    prefix = _text(obj.get("keyPrefix", ""))
+    compression = _text(obj.get("compression", "GZIP")).upper()
+    if not bucket or not prefix:
+        raise ConfigError(
+            config_key,
+            "needs bucket and keyPrefix.",
+            hint="Let `migrate up --stage 1` write it rather than editing it by hand.",
+        )
+    if compression not in COMPRESSIONS:
+        raise ConfigError(
+            config_key + ".compression",
+            f"{compression!r} is not one of {', '.join(COMPRESSIONS)}.",
+            hint="Let `migrate up --stage 1` write it.",
+        )
+    try:
+        count = int(_text(obj.get("itemCount", 0)))
+    except ValueError:
+        raise ConfigError(
+            config_key + ".itemCount", "is not a whole number.", hint="Let `migrate up --stage 1` write it."
+        ) from None
+    return ImportSource(bucket, prefix, compression, count)
+
+
+def _bucket(raw: Any) -> str | None:
+    if raw is None or raw == "":
+        return None
+    name = _text(raw)
+    if not _BUCKET_NAME.match(name):
+        raise ConfigError(
+            key("exportBucket"),
+            f"{name!r} is not an S3 bucket name.",
+            hint="Use 3-63 lowercase letters, digits, '.' or '-', or leave it unset to let the stack make one.",
+        )
+    return name
+
+
+def _endpoint(raw: Any) -> str | None:
+    if raw is None or raw == "":
+        return None
+    url = _text(raw)
+    if not re.match(r"^https?://[^\s/]+", url):
+        raise ConfigError(
+            key("endpoint"),
+            f"{url!r} is not an http(s) URL.",
+            hint="Example: http://127.0.0.1:5000, or unset it for AWS.",
+        )
+    return url
