@@ -1,0 +1,64 @@
+"""Shared fixtures: a real moto server over HTTP on 127.0.0.1 (random port), reset before each test."""
+
+from __future__ import annotations
+
+import socket
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from migrator.aws import AwsSettings
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """Start one ThreadedMotoServer for the session; yield its URL."""
+    from moto.server import ThreadedMotoServer
+
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _fake_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test may reach a real account: fake credentials, a fixed region, no shared config files."""
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+
+
+@dataclass
+class Moto:
+    """A freshly reset moto server and clients pointed at it."""
+
+    endpoint: str
+    settings: AwsSettings
+    dynamodb: Any
+    s3: Any
+
+
+@pytest.fixture
+def moto(moto_endpoint: str) -> Moto:
+    """Reset the session's moto server and hand out clients for it."""
+    request = urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")
+    urllib.request.urlopen(request, timeout=30).close()
+    settings = AwsSettings(region="us-east-1", endpoint_url=moto_endpoint)
+    return Moto(moto_endpoint, settings, settings.client("dynamodb"), settings.client("s3"))

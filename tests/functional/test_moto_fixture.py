@@ -1,0 +1,11 @@
+import pytest
+
+from migrator.aws import aws_errors
+from migrator.errors import NotFoundError
+
+
+def test_unknown_table_becomes_not_found_with_a_hint(moto):
+    with pytest.raises(NotFoundError) as caught, aws_errors("describe table Nope", what="table Nope"):
+        moto.dynamodb.describe_table(TableName="Nope")
+    assert "table Nope does not exist" in str(caught.value)
+    assert caught.value.exit_code == 2
