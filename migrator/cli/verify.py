@@ -1,0 +1,3 @@
+"""``migrate verify``: a data-plane step on any tables, no Pulumi needed."""
+
+from __future__ import annotations
