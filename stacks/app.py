@@ -1,0 +1,163 @@
+"""The example application: a ``MigratingTable`` and the ``HelloWorld`` Lambda that uses its active table."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+
+from migrator.config import MigrationConfig
+
+from .config import load_config
+from .migrating_table import MigratingTable
+from .provider import endpoint_provider, provider_options
+
+ROOT = Path(__file__).resolve().parent.parent
+FUNCTION_DIR = ROOT / "functions" / "hello_world"
+# The handler computes the new key with the migrator's own derive code; these have no third-party imports.
+SHARED_MODULES = ("__init__.py", "errors.py", "derive.py")
+LOG_RETENTION_DAYS = 7
+TABLE_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+    "dynamodb:BatchGetItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DescribeTable",
+)
+LAMBDA_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"},
+    ],
+}
+
+
+def function_name(stack: str) -> str:
+    """The physical Lambda name: one per stack, within Lambda's 64 characters."""
+    return f"HelloWorld-{stack}"[:64]
+
+
+def function_code() -> pulumi.AssetArchive:
+    """The Lambda archive: the handler at the root plus ``migrator/{__init__,errors,derive}.py``."""
+    assets: dict[str, pulumi.Asset | pulumi.Archive] = {
+        "handler.py": pulumi.FileAsset(str(FUNCTION_DIR / "handler.py"))
+    }
+    for module in SHARED_MODULES:
+        assets[f"migrator/{module}"] = pulumi.FileAsset(str(ROOT / "migrator" / module))
+    return pulumi.AssetArchive(assets)
+
+
+def consumer_environment(config: MigrationConfig, table: MigratingTable) -> dict[str, pulumi.Input[str]]:
+    """The function's environment: the active table and what the handler needs to key an item for it."""
+    spec = table.active_spec
+    env: dict[str, pulumi.Input[str]] = {
+        "TABLE_NAME": table.active_table_name,
+        "PARTITION_KEY": spec.partition_key.name,
+        "NAME_ATTRIBUTE": config.legacy.partition_key.name,
+        "NAME_TYPE": config.legacy.partition_key.type,
+    }
+    if spec.sort_key is not None:
+        env["SORT_KEY"] = spec.sort_key.name
+    if spec.ttl_attribute:
+        env["TTL_ATTRIBUTE"] = spec.ttl_attribute
+    if table.plan.active == "new" and config.derive:
+        env["KEY_DERIVE"] = json.dumps({rule.target: rule.text for rule in config.derive})
+    return env
+
+
+def consumer_policy(table_arn: str, log_group_arn: str) -> str:
+    """Read/write on the active table (and its indexes) and writing to its own log group; nothing else."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "ActiveTable",
+                    "Effect": "Allow",
+                    "Action": list(TABLE_ACTIONS),
+                    "Resource": [table_arn, f"{table_arn}/index/*"],
+                },
+                {
+                    "Sid": "OwnLogs",
+                    "Effect": "Allow",
+                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                    "Resource": [log_group_arn, f"{log_group_arn}:*"],
+                },
+            ],
+        }
+    )
+
+
+@dataclass(frozen=True)
+class HelloWorld:
+    """The consumer's resources."""
+
+    function: aws.lambda_.Function
+    role: aws.iam.Role
+    log_group: aws.cloudwatch.LogGroup
+
+
+def hello_world(config: MigrationConfig, table: MigratingTable, provider: aws.Provider | None) -> HelloWorld:
+    """Declare the HelloWorld Lambda, its log group and its role, granted the active table only."""
+    opts = provider_options(provider)
+    name = function_name(pulumi.get_stack())
+    log_group = aws.cloudwatch.LogGroup(
+        "hello-world-logs", name=f"/aws/lambda/{name}", retention_in_days=LOG_RETENTION_DAYS, opts=opts
+    )
+    role = aws.iam.Role("hello-world-role", assume_role_policy=json.dumps(LAMBDA_TRUST), opts=opts)
+    policy = aws.iam.RolePolicy(
+        "hello-world-policy",
+        role=role.id,
+        policy=pulumi.Output.all(table.active_table_arn, log_group.arn).apply(lambda a: consumer_policy(a[0], a[1])),
+        opts=opts,
+    )
+    function = aws.lambda_.Function(
+        "hello-world",
+        name=name,
+        runtime="python3.12",
+        handler="handler.handler",
+        code=function_code(),
+        role=role.arn,
+        timeout=10,
+        memory_size=128,
+        environment=aws.lambda_.FunctionEnvironmentArgs(variables=consumer_environment(config, table)),
+        logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=log_group.name),
+        # Lambda would otherwise create the group itself on first log, with no retention,
+        # and the function must not run before its policy allows it to reach the table.
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[log_group, policy])),
+    )
+    return HelloWorld(function, role, log_group)
+
+
+def export_outputs(config: MigrationConfig, table: MigratingTable, consumer: HelloWorld) -> None:
+    """The stack outputs of design.md §4 (plus the tables' ARNs)."""
+    pulumi.export("stage", config.stage)
+    pulumi.export("activeTableName", table.active_table_name)
+    pulumi.export("activeTableArn", table.active_table_arn)
+    pulumi.export("legacyTableName", table.legacy.name if table.legacy is not None else config.legacy.name)
+    if table.legacy is not None:
+        pulumi.export("legacyTableArn", table.legacy.arn)
+    if table.new is not None:
+        pulumi.export("newTableName", table.new.name)
+        pulumi.export("newTableArn", table.new.arn)
+    if table.export_bucket_name is not None:
+        pulumi.export("exportBucket", table.export_bucket_name)
+    pulumi.export("consumerFunctionName", consumer.function.name)
+
+
+def main() -> None:
+    """The whole program: read the config, declare the stage, export the outputs."""
+    config = load_config()
+    provider = endpoint_provider(config)
+    component_opts = pulumi.ResourceOptions(providers=[provider]) if provider is not None else None
+    table = MigratingTable("table", config, component_opts)
+    consumer = hello_world(config, table, provider)
+    export_outputs(config, table, consumer)

@@ -1,0 +1,66 @@
+"""The program's stack config: Pulumi's config read into :class:`migrator.config.MigrationConfig`.
+
+The parsing and its messages live in :mod:`migrator.config` (shared with the migrator); this module
+only collects the raw values and turns a :class:`ConfigError` into a Pulumi error without a traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+from migrator.config import NAMESPACE, MigrationConfig, parse_config
+from migrator.errors import ConfigError
+
+# Every key the program reads under the ``table-migration`` namespace (design.md §4).
+CONFIG_KEYS = (
+    "stage",
+    "legacyTable",
+    "newTable",
+    "derive",
+    "exportBucket",
+    "endpoint",
+    "importSource",
+)
+
+
+class StackConfigError(pulumi.RunError):
+    """Stack config is wrong. A RunError: Pulumi prints its message and no Python traceback."""
+
+    def __init__(self, error: ConfigError) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.key = error.key
+
+
+def raw_values() -> dict[str, Any]:
+    """The stack's config values as Pulumi gives them to a program (objects as JSON text)."""
+    config = pulumi.Config(NAMESPACE)
+    values: dict[str, Any] = {}
+    for name in CONFIG_KEYS:
+        value = config.get(name)
+        if value is not None:
+            values[name] = value
+    return values
+
+
+def validate(values: dict[str, Any], *, region: str | None) -> MigrationConfig:
+    """Parse ``values``; add the program's own rule: an endpoint needs an explicit ``aws:region``."""
+    config = parse_config(values, region=region)
+    if config.endpoint is not None and not config.region:
+        raise ConfigError(
+            "aws:region",
+            "is missing; the provider for table-migration:endpoint needs a region.",
+            hint="Set it with `pulumi config set aws:region us-east-1`.",
+        )
+    return config
+
+
+def load_config() -> MigrationConfig:
+    """Read and validate the stack config; on a mistake stop the program with the key and the fix."""
+    region = pulumi.Config("aws").get("region")
+    try:
+        return validate(raw_values(), region=region)
+    except ConfigError as e:
+        raise StackConfigError(e) from None

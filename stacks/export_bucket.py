@@ -1,0 +1,73 @@
+"""The private, encrypted bucket that holds the export and its transformed copy."""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pulumi_aws as aws
+
+
+def tls_only_policy(bucket_arn: str) -> dict[str, object]:
+    """A bucket policy denying every request that does not use TLS."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [bucket_arn, f"{bucket_arn}/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ],
+    }
+
+
+def export_bucket(name: str, opts: pulumi.ResourceOptions) -> aws.s3.Bucket:
+    """Declare the bucket ``name`` and its access block, ownership, encryption and policy children.
+
+    The bucket and its settings are retained when they leave the stack and the bucket is never
+    emptied by Pulumi: it holds the only copy of the export outside DynamoDB.
+    """
+    keep = pulumi.ResourceOptions(retain_on_delete=True)
+    bucket = aws.s3.Bucket(name, force_destroy=False, opts=pulumi.ResourceOptions.merge(opts, keep))
+    child = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(parent=bucket, retain_on_delete=True))
+    access = aws.s3.BucketPublicAccessBlock(
+        f"{name}-public-access",
+        bucket=bucket.id,
+        block_public_acls=True,
+        block_public_policy=True,
+        ignore_public_acls=True,
+        restrict_public_buckets=True,
+        opts=child,
+    )
+    aws.s3.BucketOwnershipControls(
+        f"{name}-ownership",
+        bucket=bucket.id,
+        rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+        opts=child,
+    )
+    # SSE-S3 rather than KMS: DynamoDB export and ImportTable then need no key policy or
+    # kms:Decrypt grant for whoever runs the migration, and emulators support it.
+    aws.s3.BucketServerSideEncryptionConfiguration(
+        f"{name}-encryption",
+        bucket=bucket.id,
+        rules=[
+            aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                    sse_algorithm="AES256"
+                )
+            )
+        ],
+        opts=child,
+    )
+    # S3 rejects a policy change that races the public access block change on the same bucket.
+    aws.s3.BucketPolicy(
+        f"{name}-tls-only",
+        bucket=bucket.id,
+        policy=bucket.arn.apply(lambda arn: json.dumps(tls_only_policy(arn))),
+        opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[access])),
+    )
+    return bucket

@@ -1,0 +1,130 @@
+"""``MigratingTable``: the legacy table, the export bucket and the new table of one migration.
+
+Consumers use :attr:`MigratingTable.active_table_name` / ``active_table_arn`` / ``active_spec`` and
+never pick a table themselves, so the cutover (stage 3) moves them all at once.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+
+from migrator.config import ImportSource, MigrationConfig, TableSpec
+
+from .export_bucket import export_bucket
+from .plan import IMPORT_CREATE_TIMEOUT, StagePlan, active_spec, plan_for
+
+COMPONENT_TYPE = "table-migration:index:MigratingTable"
+
+
+def _key_args(spec: TableSpec) -> dict[str, object]:
+    """hash/range key and attribute definitions of a table spec."""
+    return {
+        "hash_key": spec.partition_key.name,
+        "range_key": spec.sort_key.name if spec.sort_key else None,
+        "attributes": [aws.dynamodb.TableAttributeArgs(name=k.name, type=k.type) for k in spec.key_attributes],
+    }
+
+
+def _ttl(spec: TableSpec) -> aws.dynamodb.TableTtlArgs | None:
+    if spec.ttl_attribute is None:
+        return None
+    return aws.dynamodb.TableTtlArgs(attribute_name=spec.ttl_attribute, enabled=True)
+
+
+def _import_table(source: ImportSource) -> aws.dynamodb.TableImportTableArgs:
+    return aws.dynamodb.TableImportTableArgs(
+        input_format="DYNAMODB_JSON",
+        input_compression_type=source.compression,
+        s3_bucket_source=aws.dynamodb.TableImportTableS3BucketSourceArgs(
+            bucket=source.bucket, key_prefix=source.key_prefix
+        ),
+    )
+
+
+class MigratingTable(pulumi.ComponentResource):
+    """The tables and bucket of a migration at the config's stage (design.md §3).
+
+    Children: ``legacy`` (stages 0-3), ``export-bucket`` (stage 1+, unless ``exportBucket`` is
+    configured), ``new`` (stage 2+). Pass an explicit provider with ``opts.providers``.
+    """
+
+    legacy: aws.dynamodb.Table | None
+    new: aws.dynamodb.Table | None
+    bucket: aws.s3.Bucket | None
+    export_bucket_name: pulumi.Output[str] | None
+    active_table_name: pulumi.Output[str]
+    active_table_arn: pulumi.Output[str]
+    active_spec: TableSpec
+    plan: StagePlan
+
+    def __init__(self, name: str, config: MigrationConfig, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(COMPONENT_TYPE, name, None, opts)
+        self.config = config
+        self.plan = plan_for(config)
+        self.active_spec = active_spec(config)
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.legacy = self._legacy_table(child) if self.plan.declare_legacy else None
+        self.bucket = None
+        self.export_bucket_name = None
+        if self.plan.create_export_bucket:
+            self.bucket = export_bucket("export-bucket", child)
+            self.export_bucket_name = self.bucket.bucket
+        elif self.plan.export_bucket:
+            self.export_bucket_name = pulumi.Output.from_input(config.export_bucket or "")
+        self.new = self._new_table(child) if self.plan.declare_new else None
+
+        active = self.new if self.plan.active == "new" else self.legacy
+        assert active is not None  # the active table is declared at every stage
+        self.active_table_name = active.name
+        self.active_table_arn = active.arn
+        self.register_outputs(
+            {
+                "activeTableName": self.active_table_name,
+                "activeTableArn": self.active_table_arn,
+                "exportBucket": self.export_bucket_name,
+            }
+        )
+
+    def _legacy_table(self, child: pulumi.ResourceOptions) -> aws.dynamodb.Table:
+        spec = self.config.legacy
+        pitr = aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=True) if self.plan.legacy_pitr else None
+        return aws.dynamodb.Table(
+            "legacy",
+            name=spec.name,
+            billing_mode="PAY_PER_REQUEST",
+            deletion_protection_enabled=True,
+            point_in_time_recovery=pitr,
+            ttl=_ttl(spec),
+            **_key_args(spec),
+            # The table holds the data being migrated: no update may delete or replace it, and
+            # when it leaves the stack (stage 4, after the orchestrator unprotects it) it stays in AWS.
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=True, retain_on_delete=True)),
+        )
+
+    def _new_table(self, child: pulumi.ResourceOptions) -> aws.dynamodb.Table:
+        spec, source = self.config.new, self.config.import_source
+        assert spec is not None and source is not None  # parse_config requires both from stage 2
+        live = self.plan.new_is_live
+        options = pulumi.ResourceOptions(
+            # The import source is create-only (ForceNew upstream): a later change or removal of
+            # importSource must not replace a table that by then holds live data.
+            ignore_changes=["importTable"],
+            custom_timeouts=pulumi.CustomTimeouts(create=IMPORT_CREATE_TIMEOUT),
+            # Before cutover the table is only a copy and going back to stage 1 must drop it;
+            # from cutover it is the live table.
+            protect=live,
+            retain_on_delete=live,
+        )
+        return aws.dynamodb.Table(
+            "new",
+            name=spec.name,
+            billing_mode="PAY_PER_REQUEST",
+            deletion_protection_enabled=live,
+            point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=True),
+            ttl=_ttl(spec),
+            import_table=_import_table(source),
+            **_key_args(spec),
+            opts=pulumi.ResourceOptions.merge(child, options),
+        )

@@ -1,0 +1,62 @@
+"""What each stage declares (design.md §3), as plain data: no Pulumi here, so it is testable on its own.
+
+The component and the app read a :class:`StagePlan` instead of comparing stage numbers all over.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from migrator.config import MigrationConfig, TableSpec
+
+# ImportTable of a large table takes hours; the provider's default create timeout would give up
+# (and leave a half-imported table that the next update tries to create again).
+IMPORT_CREATE_TIMEOUT = "12h"
+
+
+@dataclass(frozen=True)
+class StagePlan:
+    """The declaration of one stage."""
+
+    stage: int
+    declare_legacy: bool  # stages 0-3; at 4 the table leaves the stack (retained in AWS)
+    legacy_pitr: bool  # from stage 1: a point-in-time export needs PITR
+    export_bucket: bool  # from stage 1
+    create_export_bucket: bool  # from stage 1, unless exportBucket names an existing bucket
+    declare_new: bool  # from stage 2, created by ImportTable
+    new_is_live: bool  # from stage 3 (cutover): deletion protection, protect, retain
+    active: str  # "legacy" or "new": the table the consumer reads and writes
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dict of the plan."""
+        return asdict(self)
+
+
+def plan_stage(stage: int, *, export_bucket_configured: bool = False) -> StagePlan:
+    """The declaration of ``stage`` (0..4)."""
+    if stage not in range(5):
+        raise ValueError(f"stage {stage!r} is not 0..4")
+    return StagePlan(
+        stage=stage,
+        declare_legacy=stage <= 3,
+        legacy_pitr=stage >= 1,
+        export_bucket=stage >= 1,
+        create_export_bucket=stage >= 1 and not export_bucket_configured,
+        declare_new=stage >= 2,
+        new_is_live=stage >= 3,
+        active="new" if stage >= 3 else "legacy",
+    )
+
+
+def plan_for(config: MigrationConfig) -> StagePlan:
+    """The declaration of the stage in ``config``."""
+    return plan_stage(config.stage, export_bucket_configured=config.export_bucket is not None)
+
+
+def active_spec(config: MigrationConfig) -> TableSpec:
+    """The spec of the table the consumer uses at the config's stage."""
+    if plan_for(config).active == "new":
+        assert config.new is not None  # parse_config requires newTable from stage 1
+        return config.new
+    return config.legacy
