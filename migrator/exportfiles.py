@@ -9,8 +9,10 @@ Both layouts are read here; callers see one :class:`ExportLayout`.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import posixpath
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,16 +119,27 @@ def locate_export(s3: Any, bucket: str, prefix: str) -> ExportLayout:
     return ExportLayout(bucket, prefix, folders.pop() + "/", tuple(sorted(files, key=lambda f: f.key)), None, False)
 
 
+def _manifest_key(key: str, root: str, objects: dict[str, Any]) -> str:
+    """A key named in a manifest, as stored: full keys as AWS writes them, else relative to the export root."""
+    if key in objects:
+        return key
+    # Tolerate manifests whose keys start at ``AWSDynamoDB/`` (an export copied to another prefix).
+    marker = root.rfind("AWSDynamoDB/")
+    if marker > 0 and key.startswith("AWSDynamoDB/") and root[:marker] + key in objects:
+        return root[:marker] + key
+    return key
+
+
 def _from_manifest(s3: Any, bucket: str, prefix: str, summary_key: str, objects: dict[str, Any]) -> ExportLayout:
     summary = orjson.loads(read_object(s3, bucket, summary_key))
     root = posixpath.dirname(summary_key)
-    files_key = summary.get("manifestFilesS3Key") or f"{root}/manifest-files.json"
+    files_key = _manifest_key(summary.get("manifestFilesS3Key") or f"{root}/manifest-files.json", root, objects)
     files = []
     for line in read_object(s3, bucket, files_key).splitlines():
         if not line.strip():
             continue
         entry = orjson.loads(line)
-        key = entry["dataFileS3Key"]
+        key = _manifest_key(entry["dataFileS3Key"], root, objects)
         if key not in objects:
             raise ExportFailedError(
                 f"The export manifest lists s3://{bucket}/{key}, which is missing.",
@@ -134,7 +147,49 @@ def _from_manifest(s3: Any, bucket: str, prefix: str, summary_key: str, objects:
             )
         files.append(DataFile(key, int(objects[key]["Size"]), int(entry.get("itemCount", 0)), entry.get("md5Checksum")))
     count = summary.get("itemCount")
+    if count is not None and sum(f.item_count or 0 for f in files) != int(count):
+        raise ExportFailedError(
+            f"The export at s3://{bucket}/{root}/ counts {int(count)} items in manifest-summary.json but "
+            f"{sum(f.item_count or 0 for f in files)} in manifest-files.json.",
+            hint="The export is incomplete or was altered; run a new export.",
+        )
     return ExportLayout(bucket, prefix, f"{root}/data/", tuple(files), int(count) if count is not None else None, True)
+
+
+def object_md5(s3: Any, bucket: str, key: str, *, chunk_size: int = 1 << 20) -> str:
+    """The base64 MD5 of one object, as manifest-files.json writes it; streamed, never held in memory."""
+    digest = hashlib.md5(usedforsecurity=False)
+    with aws_errors(f"read s3://{bucket}/{key}", what=f"s3://{bucket}/{key}"):
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+        while chunk := body.read(chunk_size):
+            digest.update(chunk)
+    return base64.b64encode(digest.digest()).decode("ascii")
+
+
+def check_files(s3: Any, layout: ExportLayout, *, progress: Callable[[str], None] | None = None) -> int:
+    """Check every data file against its manifest entry (MD5); return how many were checked.
+
+    Files without an ``md5`` (moto, our own output) are skipped: there is nothing to check them against.
+    """
+    checked = 0
+    for n, f in enumerate(layout.files, 1):
+        if f.md5 is None:
+            continue
+        actual = object_md5(s3, layout.bucket, f.key)
+        if actual != f.md5:
+            raise ExportFailedError(
+                f"s3://{layout.bucket}/{f.key} does not match its manifest (MD5 {actual}, manifest says {f.md5}).",
+                hint="The file was altered or is incomplete; run a new export to a fresh prefix.",
+            )
+        checked += 1
+        if progress:
+            progress(f"checked {n}/{len(layout.files)} export files against the manifest")
+    return checked
+
+
+def count_items(s3: Any, layout: ExportLayout) -> int:
+    """Count the item lines of every data file (for exports without a manifest); streamed."""
+    return sum(sum(1 for _ in iter_lines(s3, layout.bucket, f.key)) for f in layout.files)
 
 
 def iter_lines(s3: Any, bucket: str, key: str, *, chunk_size: int = 1 << 20) -> Iterator[bytes]:
