@@ -20,6 +20,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
+@app.callback()
+def _root() -> None:
+    # A callback keeps ``migrate`` a command group even while only one command is registered.
+    pass
+
+
 T = TypeVar("T")
 
 

@@ -1,3 +1,50 @@
 """``migrate export``: a data-plane step on any tables, no Pulumi needed."""
 
 from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ..export import ExportResult, run_export
+from .app import app, call, emit, progress
+from .options import EndpointOpt, JsonOpt, RegionOpt, settings
+
+
+def _text(result: ExportResult) -> str:
+    layout = result.layout
+    how = "reused" if result.reused else "exported"
+    return (
+        f"{how} {result.item_count} items of {result.export_arn}\n"
+        f"as of {result.export_time.isoformat()}, {len(layout.files)} files under s3://{layout.bucket}/{layout.data_prefix}"
+    )
+
+
+@app.command("export")
+def export_command(
+    table: Annotated[str, typer.Option("--table", help="The table to export (point-in-time recovery must be on).")],
+    bucket: Annotated[str, typer.Option("--bucket", help="The S3 bucket to export to (it must exist).")],
+    prefix: Annotated[
+        str | None, typer.Option("--prefix", help="S3 prefix for the export. Default: exports/<table>/.")
+    ] = None,
+    json_output: JsonOpt = False,
+    endpoint: EndpointOpt = None,
+    region: RegionOpt = None,
+) -> None:
+    """Export a table to S3 (DynamoDB JSON, point in time), wait for it and check its files.
+
+    A rerun waits on or reuses the export already made to the same bucket and prefix.
+    """
+    aws = settings(endpoint, region)
+
+    def run() -> ExportResult:
+        return run_export(
+            aws.client("dynamodb"),
+            aws.client("s3"),
+            table=table,
+            bucket=bucket,
+            prefix=prefix or f"exports/{table}/",
+            progress=progress,
+        )
+
+    emit(call(run), json_output=json_output, text=_text)
