@@ -1,0 +1,509 @@
+"""The door to Pulumi: one stack of the project in ``--work-dir``, through the Automation API.
+
+This is the only module that imports ``pulumi.automation``. It finds the ``pulumi`` CLI first (the
+SDK runs ``pulumi version`` as soon as a workspace is built), selects or creates the stack, reads and
+writes its config, previews (collecting the engine's resource events for the guard), updates, and
+reads outputs and state. Every Pulumi failure leaves here as one of our errors, with what to do next.
+
+The backend is Pulumi's own: ``PULUMI_BACKEND_URL`` (``file://…``, ``s3://…``) or the ``pulumi login``
+session (Pulumi Cloud works unchanged).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import urllib.error
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn, Protocol, runtime_checkable
+
+from pulumi import automation as auto
+from pulumi.automation.events import EngineEvent
+
+from .config import NAMESPACE, key
+from .errors import (
+    BadInputError,
+    ConfigError,
+    PulumiError,
+    PulumiNotInstalledError,
+    StackBusyError,
+    StackNotFoundError,
+)
+from .guard import PlannedChange, Preview
+
+Progress = Callable[[str], None]
+
+INSTALL_HINT = (
+    "Install it with `curl -fsSL https://get.pulumi.com | sh` (or `brew install pulumi`) and make sure `pulumi` "
+    "is on PATH, or, where the network allows, from Python: "
+    "`python -c 'from migrator.workspace import install_pulumi_cli; install_pulumi_cli()'` "
+    "(wraps pulumi.automation.PulumiCommand.install())."
+)
+REGION_KEY = "aws:region"
+_PREFIX = NAMESPACE + ":"
+
+
+@dataclass(frozen=True)
+class StateResource:
+    """One resource of the stack's state (``pulumi stack export``)."""
+
+    urn: str
+    type: str
+    name: str
+    protect: bool
+    retain_on_delete: bool
+    physical_id: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "protect": self.protect,
+            "retainOnDelete": self.retain_on_delete,
+            "physicalId": self.physical_id,
+        }
+
+
+@runtime_checkable
+class StackPort(Protocol):
+    """What the orchestrator needs of a stack; :class:`PulumiWorkspace` and the engine double implement it."""
+
+    @property
+    def name(self) -> str: ...
+
+    def get_config(self) -> dict[str, Any]:
+        """Config keys without the ``table-migration:`` prefix, plus ``aws:region``; objects decoded."""
+        ...
+
+    def set_config(self, values: Mapping[str, Any]) -> None:
+        """Set short keys (``stage``, ``importSource``…); dict/list values are stored as JSON text."""
+        ...
+
+    def remove_config(self, keys: Iterable[str]) -> None: ...
+
+    def preview(self) -> Preview: ...
+
+    def up(self, on_output: Progress | None = None) -> dict[str, Any]:
+        """Update the stack; return its outputs after the update."""
+        ...
+
+    def outputs(self) -> dict[str, Any]: ...
+
+    def resources(self) -> list[StateResource]: ...
+
+    def unprotect(self, urn: str) -> None: ...
+
+
+# --- the CLI ------------------------------------------------------------------------------------
+
+
+def find_pulumi_cli(environ: Mapping[str, str] | None = None) -> Path | None:
+    """The ``pulumi`` executable: on PATH, else under ``$PULUMI_HOME/bin``, ``~/.pulumi/bin`` or where
+    ``PulumiCommand.install()`` puts it (``~/.pulumi/versions/<sdk version>/bin``); None when absent."""
+    env = os.environ if environ is None else environ
+    found = shutil.which("pulumi", path=env.get("PATH", os.defpath))
+    if found:
+        return Path(found)
+    home = Path(env.get("HOME") or Path.home())
+    candidates = []
+    if env.get("PULUMI_HOME"):
+        candidates.append(Path(env["PULUMI_HOME"]) / "bin" / "pulumi")
+    candidates.append(home / ".pulumi" / "bin" / "pulumi")
+    candidates.append(home / ".pulumi" / "versions" / _sdk_version() / "bin" / "pulumi")
+    for path in candidates:
+        if path.is_file() and os.access(path, os.X_OK):
+            return path
+    return None
+
+
+def install_pulumi_cli(root: Path | None = None) -> Path:
+    """Download the Pulumi CLI matching the SDK (``PulumiCommand.install()``); return the executable.
+
+    Needs internet (get.pulumi.com). Never called implicitly: the user asks for it.
+    """
+    try:
+        command = auto.PulumiCommand.install(root=str(root) if root else None)
+    except (urllib.error.URLError, OSError, subprocess.CalledProcessError, auto.InvalidVersionError) as e:
+        raise PulumiNotInstalledError(
+            f"Could not install the Pulumi CLI: {e}.",
+            hint="Without internet access install it by hand: see https://www.pulumi.com/docs/install/.",
+        ) from e
+    return Path(command.command)
+
+
+def pulumi_command(environ: Mapping[str, str] | None = None) -> auto.PulumiCommand:
+    """A ``PulumiCommand`` for the CLI found by :func:`find_pulumi_cli`; :class:`PulumiNotInstalledError` if none."""
+    env = {**os.environ, **(environ or {})}
+    path = find_pulumi_cli(env)
+    if path is None:
+        raise PulumiNotInstalledError(
+            "The `pulumi` CLI is not installed (not on PATH, not in ~/.pulumi/bin).", hint=INSTALL_HINT
+        )
+    opt_out = env.get("PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK") is not None
+    try:
+        # root/bin/pulumi is what PulumiCommand runs; it then also finds the plugins bundled next to it.
+        return auto.PulumiCommand(root=str(path.parent.parent), skip_version_check=opt_out)
+    except auto.InvalidVersionError as e:
+        raise PulumiNotInstalledError(f"The `pulumi` CLI at {path} cannot be used: {e}", hint=INSTALL_HINT) from e
+    except (OSError, subprocess.CalledProcessError) as e:
+        raise PulumiNotInstalledError(f"The `pulumi` CLI at {path} does not run: {e}.", hint=INSTALL_HINT) from e
+
+
+def _sdk_version() -> str:
+    from pulumi._version import version
+
+    return str(version)
+
+
+# --- the stack ----------------------------------------------------------------------------------
+
+
+class PulumiWorkspace:
+    """One stack of the Pulumi project in ``work_dir``; implements :class:`StackPort`. Build it with :meth:`open`."""
+
+    def __init__(self, stack: auto.Stack, *, backend: str) -> None:
+        self._stack = stack
+        self._backend = backend
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        stack: str,
+        work_dir: Path,
+        create: bool = False,
+        env: Mapping[str, str] | None = None,
+        command: auto.PulumiCommand | None = None,
+    ) -> PulumiWorkspace:
+        """Select stack ``stack`` of the project in ``work_dir`` (create it when ``create``).
+
+        ``env`` is added to every Pulumi command's environment (e.g. ``PULUMI_BACKEND_URL``,
+        ``PULUMI_CONFIG_PASSPHRASE``); ``command`` replaces the CLI found on this machine.
+        """
+        work_dir = Path(work_dir)
+        if not any((work_dir / f"Pulumi.{ext}").is_file() for ext in ("yaml", "yml", "json")):
+            raise BadInputError(
+                f"{work_dir} has no Pulumi.yaml, so it is not a Pulumi project.",
+                hint="Pass --work-dir pointing at the table-migration repository (the folder with Pulumi.yaml).",
+            )
+        env_vars = {"PULUMI_SKIP_UPDATE_CHECK": "true", **(env or {})}
+        backend = (
+            env_vars.get("PULUMI_BACKEND_URL") or os.environ.get("PULUMI_BACKEND_URL") or "the `pulumi login` backend"
+        )
+        opts = auto.LocalWorkspaceOptions(
+            work_dir=str(work_dir),
+            env_vars=env_vars,
+            pulumi_command=command or pulumi_command(env_vars),
+        )
+        init = auto.create_or_select_stack if create else auto.select_stack
+        with pulumi_errors("select the stack", stack=stack, backend=backend):
+            selected = init(stack_name=stack, work_dir=str(work_dir), opts=opts)
+        return cls(selected, backend=backend)
+
+    @property
+    def name(self) -> str:
+        """The stack name, as given to :meth:`open`."""
+        return self._stack.name
+
+    def get_config(self) -> dict[str, Any]:
+        """Config keys without the ``table-migration:`` prefix, plus ``aws:region``; objects decoded from JSON."""
+        with self._errors("read the stack config"):
+            values = self._stack.get_all_config()
+        return decode_config({k: v.value for k, v in values.items()})
+
+    def set_config(self, values: Mapping[str, Any]) -> None:
+        """Write short keys (``stage``, ``importSource``…) in one command; dict/list values as JSON text."""
+        config = {full_key(k): auto.ConfigValue(value=encode_value(k, v)) for k, v in values.items()}
+        if not config:
+            return
+        with self._errors("write the stack config"):
+            self._stack.set_all_config(config)
+
+    def remove_config(self, keys: Iterable[str]) -> None:
+        """Remove short keys from the stack config (absent keys are fine)."""
+        full = [full_key(k) for k in keys]
+        if not full:
+            return
+        with self._errors("remove stack config"):
+            self._stack.remove_all_config(full)
+
+    def preview(self) -> Preview:
+        """Preview an update; every non-``same`` resource step becomes a :class:`PlannedChange`."""
+        collector = PreviewCollector()
+        with self._errors("preview"):
+            try:
+                result = self._stack.preview(on_event=collector, color="never")
+            except RuntimeError as e:
+                # The SDK raises a builtin RuntimeError (not a CommandError) when no summary event came.
+                raise PulumiError(
+                    f"The preview of stack {self.name} ended without a result ({e}).",
+                    hint="Rerun; if it persists, run `pulumi preview --stack " + self.name + "` to see the output.",
+                ) from e
+        return collector.preview(counts=result.change_summary)
+
+    def up(self, on_output: Progress | None = None) -> dict[str, Any]:
+        """Run the update, streaming its output lines to ``on_output``; return the outputs after it."""
+        with self._errors("update"):
+            result = self._stack.up(on_output=on_output, color="never", suppress_progress=True)
+        return {k: v.value for k, v in result.outputs.items()}
+
+    def outputs(self) -> dict[str, Any]:
+        """The stack outputs of the last update (secrets in plain text)."""
+        with self._errors("read the stack outputs"):
+            values = self._stack.outputs()
+        return {k: v.value for k, v in values.items()}
+
+    def resources(self) -> list[StateResource]:
+        """Every resource in the stack's state."""
+        with self._errors("export the stack state"):
+            deployment = self._stack.export_stack()
+        return state_resources(deployment.deployment or {})
+
+    def unprotect(self, urn: str) -> None:
+        """Clear ``protect`` on one resource in the state (``pulumi state unprotect --stack S -- URN``)."""
+        workspace = self._stack.workspace
+        env = {**({"PULUMI_HOME": workspace.pulumi_home} if workspace.pulumi_home else {}), **workspace.env_vars}
+        with self._errors("unprotect " + urn):
+            workspace.cli_api.state_unprotect(urn, stack=self.name, cwd=workspace.work_dir, additional_env=env)
+
+    def _errors(self, action: str) -> Any:
+        return pulumi_errors(action, stack=self.name, backend=self._backend)
+
+
+# --- conversions (pure) -------------------------------------------------------------------------
+
+
+def full_key(short: str) -> str:
+    """``stage`` → ``table-migration:stage``; a key that already has a namespace (``aws:region``) as is."""
+    return short if ":" in short else key(short)
+
+
+def encode_value(name: str, value: Any) -> str:
+    """The text stored for a config value: JSON for dicts and lists, ``true``/``false``, else ``str``."""
+    if value is None:
+        raise ValueError(f"config {name}: None is not a value; use remove_config to unset it")
+    if isinstance(value, dict | list | tuple):
+        return json.dumps(value, separators=(",", ":"))
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def decode_config(values: Mapping[str, str]) -> dict[str, Any]:
+    """Our keys without the namespace, plus ``aws:region``; JSON object/array text decoded."""
+    out: dict[str, Any] = {}
+    for full, text in values.items():
+        if full.startswith(_PREFIX):
+            out[full[len(_PREFIX) :]] = _decode(text)
+        elif full == REGION_KEY:
+            out[REGION_KEY] = text
+    return out
+
+
+def _decode(text: Any) -> Any:
+    if isinstance(text, str) and text[:1] in ("{", "["):
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    return text
+
+
+def urn_name(urn: str) -> str:
+    """The resource name of a URN (its last ``::`` part)."""
+    return urn.rsplit("::", 1)[-1]
+
+
+def planned_change(event: EngineEvent) -> PlannedChange | None:
+    """The :class:`PlannedChange` of a ``resourcePreEvent``; None for other events and ``same`` steps."""
+    pre = event.resource_pre_event
+    if pre is None:
+        return None
+    meta = pre.metadata
+    op = getattr(meta.op, "value", meta.op)
+    if op == "same":
+        return None
+    old, new = meta.old, meta.new
+    physical = (old.id if old and old.id else None) or _input_name(new)
+    return PlannedChange(
+        urn=meta.urn,
+        type=meta.type,
+        name=urn_name(meta.urn),
+        op=str(op),
+        retain_on_delete=bool(old is not None and old.retain_on_delete),
+        physical_id=physical,
+        replace_keys=tuple(meta.keys or ()),
+    )
+
+
+def _input_name(state: Any) -> str | None:
+    inputs = getattr(state, "inputs", None) or {}
+    name = inputs.get("name")
+    return name if isinstance(name, str) else None
+
+
+class PreviewCollector:
+    """``on_event`` callback for a preview: keeps each resource step once, in order."""
+
+    def __init__(self) -> None:
+        self._changes: list[PlannedChange] = []
+        self._seen: set[tuple[str, str]] = set()
+
+    def __call__(self, event: EngineEvent) -> None:
+        change = planned_change(event)
+        if change is not None and (change.urn, change.op) not in self._seen:
+            self._seen.add((change.urn, change.op))
+            self._changes.append(change)
+
+    def preview(self, *, counts: Mapping[Any, int] | None = None) -> Preview:
+        """The collected :class:`Preview`; ``counts`` is the engine's summary (op → count)."""
+        plain = {str(getattr(op, "value", op)): int(n) for op, n in (counts or {}).items()}
+        return Preview(changes=tuple(self._changes), counts=plain)
+
+
+def state_resources(deployment: Mapping[str, Any]) -> list[StateResource]:
+    """The resources of an exported deployment (``pulumi stack export``'s ``deployment`` object)."""
+    found = []
+    for res in deployment.get("resources") or []:
+        urn = str(res.get("urn", ""))
+        found.append(
+            StateResource(
+                urn=urn,
+                type=str(res.get("type", "")),
+                name=urn_name(urn),
+                protect=bool(res.get("protect", False)),
+                retain_on_delete=bool(res.get("retainOnDelete", False)),
+                physical_id=res.get("id") or None,
+            )
+        )
+    return found
+
+
+# --- errors -------------------------------------------------------------------------------------
+
+_ERROR_LINE = re.compile(r"\berror:\s*(.+)", re.IGNORECASE)
+_GENERIC = re.compile(r"^(update|preview|refresh|destroy) failed\.?$", re.IGNORECASE)
+_CONFIG_LINE = re.compile(r"\berror:\s*(Config \S+: .+)")
+
+
+@contextmanager
+def pulumi_errors(action: str, *, stack: str, backend: str = "the selected backend") -> Iterator[None]:
+    """Turn the Automation API's errors raised inside into ours (``action``: "preview", "update"…)."""
+    try:
+        yield
+    except auto.StackNotFoundError as e:
+        raise StackNotFoundError(
+            f"Stack {stack!r} does not exist in {backend}.",
+            hint=f"Create it with `pulumi stack init {stack}` in the project folder, pass --stack with an existing "
+            "stack, or check PULUMI_BACKEND_URL / `pulumi login`.",
+            code="StackNotFoundError",
+        ) from e
+    except auto.ConcurrentUpdateError as e:
+        raise StackBusyError(
+            f"Cannot {action} stack {stack}: another update holds it (the stack is locked).",
+            hint="Wait for the other update to finish and rerun. If it crashed and left the lock: "
+            f"`pulumi cancel --stack {stack}`, then `pulumi stack export --stack {stack} > state.json` and "
+            f"`pulumi stack import --stack {stack} --file state.json` to clear pending operations.",
+            code="ConcurrentUpdateError",
+        ) from e
+    except auto.CommandError as e:
+        _raise_command_error(action, stack, e)
+    except FileNotFoundError as e:
+        if str(e.filename or "").endswith("pulumi"):
+            raise PulumiNotInstalledError(f"The `pulumi` CLI is gone ({e.filename}).", hint=INSTALL_HINT) from e
+        raise
+
+
+def _raise_command_error(action: str, stack: str, error: auto.CommandError) -> NoReturn:
+    stdout, stderr = command_output(error)
+    text = stdout + "\n" + stderr
+    if "PULUMI_CONFIG_PASSPHRASE" in text or "incorrect passphrase" in text:
+        raise BadInputError(
+            f"Cannot {action} stack {stack}: its secrets use a passphrase, and the right one is not set.",
+            hint="Set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) to the stack's passphrase "
+            "(an empty one is allowed for a throwaway local backend).",
+            code="Passphrase",
+        ) from error
+    if "PULUMI_ACCESS_TOKEN must be set" in text:
+        raise BadInputError(
+            f"Cannot {action} stack {stack}: not logged in to a Pulumi backend.",
+            hint="Run `pulumi login` (Pulumi Cloud, or `pulumi login file://…`/`s3://…`), or set PULUMI_ACCESS_TOKEN "
+            "or PULUMI_BACKEND_URL.",
+            code="NotLoggedIn",
+        ) from error
+    config = _CONFIG_LINE.search(stdout)
+    if config:
+        raise ConfigError(_config_key(config.group(1)), _config_problem(config.group(1)), hint="") from error
+    lines = error_lines(stdout, stderr)
+    detail = ": " + " | ".join(lines) if lines else "."
+    if "pending operations" in text or "pending_operations" in text:
+        hint = (
+            f"An earlier update was interrupted. Run `pulumi refresh --stack {stack}` (it checks the cloud and "
+            "clears the pending operations), then rerun."
+        )
+    elif action == "update":
+        hint = (
+            f"The stack may be partly updated; fix the cause and rerun (every step is safe to rerun). "
+            f"Full output: `pulumi up --stack {stack}`."
+        )
+    else:
+        hint = f"Fix the cause and rerun; `pulumi {_cli_verb(action)} --stack {stack}` shows the full output."
+    raise PulumiError(
+        f"Pulumi could not {action} stack {stack}{detail}", hint=hint, code=type(error).__name__
+    ) from error
+
+
+def command_output(error: auto.CommandError) -> tuple[str, str]:
+    """``(stdout, stderr)`` of a failed command; the SDK keeps them only in the error's text."""
+    text = str(error)
+    head, sep, stderr = text.rpartition("\n stderr: ")
+    if not sep:
+        return "", text
+    _, sep, stdout = head.partition("\n stdout: ")
+    return (stdout if sep else ""), stderr
+
+
+def error_lines(stdout: str, stderr: str, *, limit: int = 4) -> list[str]:
+    """The last few distinct ``error:`` lines of a failed command (not the whole dump)."""
+    found: list[str] = []
+    for line in (stdout + "\n" + stderr).splitlines():
+        match = _ERROR_LINE.search(line)
+        if match:
+            message = _shorten(match.group(1).strip())
+            if message and message not in found:
+                found.append(message)
+    specific = [m for m in found if not _GENERIC.match(m)]
+    found = specific or found
+    if not found:
+        tail = [s.strip() for s in (stderr or stdout).splitlines() if s.strip()]
+        found = [_shorten(s) for s in tail[-2:]]
+    return found[-limit:]
+
+
+def _shorten(text: str, width: int = 400) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _config_key(text: str) -> str:
+    return text.split(" ", 2)[1].rstrip(":")
+
+
+def _config_problem(text: str) -> str:
+    return text.split(": ", 1)[1] if ": " in text else text
+
+
+def _cli_verb(action: str) -> str:
+    if action == "preview":
+        return "preview"
+    if "config" in action:
+        return "config"
+    if "output" in action:
+        return "stack output"
+    return "stack"

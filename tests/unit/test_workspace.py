@@ -1,0 +1,496 @@
+"""The Pulumi workspace adapter against a recording ``PulumiCommand``: argv, config, outputs, errors.
+
+No ``pulumi`` binary runs: :class:`RecordingCommand` records every argv the Automation API would run
+and answers from canned ``CommandResult``s; a non-zero code goes through the SDK's own
+``create_command_error``, exactly as a real failed command would.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pulumi.automation import CommandResult, PulumiCommand
+from pulumi.automation.errors import create_command_error
+from semver import VersionInfo
+
+from migrator.config import parse_config
+from migrator.errors import (
+    BadInputError,
+    ConfigError,
+    PulumiError,
+    PulumiNotInstalledError,
+    StackBusyError,
+    StackNotFoundError,
+)
+from migrator.workspace import (
+    PulumiWorkspace,
+    StackPort,
+    command_output,
+    error_lines,
+    find_pulumi_cli,
+)
+
+Handler = Callable[[list[str]], CommandResult]
+STACK = "dev"
+LEGACY_URN = "urn:pulumi:dev::table-migration::table-migration:index:MigratingTable$aws:dynamodb/table:Table::legacy"
+
+
+class RecordingCommand(PulumiCommand):
+    """A PulumiCommand that runs nothing: it records each call and answers from canned replies.
+
+    ``version`` picks how the SDK receives engine events: above 3.205 over gRPC, else through a file.
+    """
+
+    def __init__(self, version: str = "3.272.0") -> None:
+        # No super().__init__(): it would run `pulumi version`.
+        self.command = "pulumi"
+        self.version = VersionInfo.parse(version)
+        self.calls: list[list[str]] = []
+        self.envs: list[dict[str, str]] = []
+        self.cwds: list[str] = []
+        self._replies: list[tuple[tuple[str, ...], Handler]] = []
+        self.reply("stack", "select")
+
+    def reply(
+        self, *prefix: str, stdout: str = "", stderr: str = "", code: int = 0, handler: Handler | None = None
+    ) -> None:
+        """Answer commands starting with ``prefix``; the latest matching reply wins."""
+        result = CommandResult(stdout=stdout, stderr=stderr, code=code)
+        self._replies.insert(0, (prefix, handler or (lambda _argv: result)))
+
+    def fail(self, *prefix: str, stderr: str, stdout: str = "", code: int = 255) -> None:
+        self.reply(*prefix, stdout=stdout, stderr=stderr, code=code)
+
+    def run(
+        self,
+        args: list[str],
+        cwd: str,
+        additional_env: Any,
+        on_output: Callable[[str], Any] | None = None,
+        on_error: Callable[[str], Any] | None = None,
+    ) -> CommandResult:
+        argv = list(args)
+        self.calls.append(argv)
+        self.envs.append(dict(additional_env))
+        self.cwds.append(cwd)
+        for prefix, handler in self._replies:
+            if tuple(argv[: len(prefix)]) == prefix:
+                result = handler(argv)
+                break
+        else:
+            raise AssertionError(f"unexpected command: pulumi {' '.join(argv)}")
+        if on_output:
+            for line in result.stdout.splitlines():
+                on_output(line)
+        if result.code != 0:
+            raise create_command_error(result)
+        return result
+
+    def find(self, *prefix: str) -> list[list[str]]:
+        return [c for c in self.calls if tuple(c[: len(prefix)]) == prefix]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "Pulumi.yaml").write_text("name: table-migration\nruntime: python\n")
+    return tmp_path
+
+
+@pytest.fixture
+def command() -> RecordingCommand:
+    return RecordingCommand()
+
+
+@pytest.fixture
+def ws(project: Path, command: RecordingCommand) -> Iterator[PulumiWorkspace]:
+    yield PulumiWorkspace.open(stack=STACK, work_dir=project, command=command)
+
+
+# --- opening a stack ----------------------------------------------------------------------------
+
+
+def test_open_selects_the_stack_in_the_work_dir_with_the_given_env(project: Path, command: RecordingCommand) -> None:
+    ws = PulumiWorkspace.open(
+        stack=STACK, work_dir=project, command=command, env={"PULUMI_BACKEND_URL": "file:///tmp/state"}
+    )
+
+    assert ws.name == STACK
+    assert isinstance(ws, StackPort)
+    assert command.calls == [["stack", "select", "--stack", STACK]]
+    assert command.cwds == [str(project)]
+    assert command.envs[0]["PULUMI_BACKEND_URL"] == "file:///tmp/state"
+    assert command.envs[0]["PULUMI_SKIP_UPDATE_CHECK"] == "true"
+
+
+def test_open_with_create_inits_a_missing_stack(project: Path, command: RecordingCommand) -> None:
+    command.fail("stack", "select", stderr="error: no stack named 'dev' found")
+    command.reply("stack", "init")
+
+    PulumiWorkspace.open(stack=STACK, work_dir=project, command=command, create=True)
+
+    assert command.calls == [["stack", "select", "--stack", STACK], ["stack", "init", STACK]]
+
+
+def test_open_without_create_maps_a_missing_stack_to_ours(project: Path, command: RecordingCommand) -> None:
+    command.fail("stack", "select", stderr="error: no stack named 'dev' found")
+
+    with pytest.raises(StackNotFoundError) as caught:
+        PulumiWorkspace.open(stack=STACK, work_dir=project, command=command, env={"PULUMI_BACKEND_URL": "file:///s"})
+
+    assert caught.value.exit_code == 2
+    assert "Stack 'dev' does not exist in file:///s" in str(caught.value)
+    assert "`pulumi stack init dev`" in caught.value.hint and "--stack" in caught.value.hint
+    assert not command.find("stack", "init")
+
+
+def test_open_refuses_a_folder_without_a_pulumi_project(tmp_path: Path, command: RecordingCommand) -> None:
+    with pytest.raises(BadInputError, match="no Pulumi.yaml"):
+        PulumiWorkspace.open(stack=STACK, work_dir=tmp_path, command=command)
+
+    assert command.calls == []
+
+
+# --- finding the CLI ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def no_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An environment where no `pulumi` can be found: empty PATH folder, empty HOME."""
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("PULUMI_HOME", raising=False)
+    return home
+
+
+def test_a_missing_cli_says_how_to_get_it(project: Path, no_cli: Path) -> None:
+    with pytest.raises(PulumiNotInstalledError) as caught:
+        PulumiWorkspace.open(stack=STACK, work_dir=project)
+
+    text = str(caught.value)
+    assert caught.value.exit_code == 2
+    assert "curl -fsSL https://get.pulumi.com | sh" in text
+    assert "brew install pulumi" in text
+    assert "PulumiCommand.install()" in text
+
+
+def test_the_cli_is_found_under_the_pulumi_home_bin(no_cli: Path) -> None:
+    binary = no_cli / ".pulumi" / "bin" / "pulumi"
+    binary.parent.mkdir(parents=True)
+    binary.write_text("#!/bin/sh\n")
+    binary.chmod(0o755)
+
+    assert find_pulumi_cli() == binary
+    assert find_pulumi_cli({"PATH": "", "HOME": str(no_cli / "elsewhere")}) is None
+
+
+def test_a_cli_older_than_the_sdk_supports_is_refused_with_the_hint(project: Path, no_cli: Path) -> None:
+    # given: a stand-in executable that reports a 2.x version (the SDK needs 3.x)
+    binary = no_cli / ".pulumi" / "bin" / "pulumi"
+    binary.parent.mkdir(parents=True)
+    binary.write_text("#!/bin/sh\necho v2.0.0\n")
+    binary.chmod(0o755)
+
+    with pytest.raises(PulumiNotInstalledError) as caught:
+        PulumiWorkspace.open(stack=STACK, work_dir=project)
+
+    assert "cannot be used" in str(caught.value)
+    assert "get.pulumi.com" in caught.value.hint
+
+
+# --- config -------------------------------------------------------------------------------------
+
+
+def test_get_config_strips_the_namespace_keeps_the_region_and_decodes_objects(
+    ws: PulumiWorkspace, command: RecordingCommand
+) -> None:
+    legacy = {"name": "MyTable", "partitionKey": {"name": "Name", "type": "S"}}
+    command.reply(
+        "config",
+        stdout=json.dumps(
+            {
+                "aws:region": {"value": "eu-west-1", "secret": False},
+                "aws:profile": {"value": "ops", "secret": False},
+                "table-migration:stage": {"value": "1", "secret": False},
+                "table-migration:legacyTable": {"value": json.dumps(legacy), "objectValue": legacy, "secret": False},
+                "table-migration:exportBucket": {"value": "my-bucket", "secret": False},
+            }
+        ),
+    )
+
+    values = ws.get_config()
+
+    assert command.calls[-1] == ["config", "--show-secrets", "--json", "--stack", STACK]
+    assert values == {"aws:region": "eu-west-1", "stage": "1", "legacyTable": legacy, "exportBucket": "my-bucket"}
+
+
+def test_set_config_writes_objects_as_json_text_in_one_command(ws: PulumiWorkspace, command: RecordingCommand) -> None:
+    command.reply("config", "set-all")
+
+    ws.set_config({"stage": 2, "importSource": {"bucket": "b", "keyPrefix": "p/data/"}, "aws:region": "us-east-1"})
+
+    assert command.calls[-1] == [
+        "config",
+        "set-all",
+        "--stack",
+        STACK,
+        "--plaintext",
+        "table-migration:stage=2",
+        "--plaintext",
+        'table-migration:importSource={"bucket":"b","keyPrefix":"p/data/"}',
+        "--plaintext",
+        "aws:region=us-east-1",
+    ]
+
+
+def test_remove_config_removes_the_full_keys(ws: PulumiWorkspace, command: RecordingCommand) -> None:
+    command.reply("config", "rm-all")
+
+    ws.remove_config(["importSource", "endpoint"])
+    ws.remove_config([])
+
+    assert command.find("config", "rm-all") == [
+        ["config", "rm-all", "--stack", STACK, "table-migration:importSource", "table-migration:endpoint"]
+    ]
+
+
+def test_config_round_trips_through_the_cli_text(ws: PulumiWorkspace, command: RecordingCommand) -> None:
+    # given: a backend that stores whatever `config set-all` is given and shows it with `config --json`
+    stored: dict[str, str] = {}
+
+    def set_all(argv: list[str]) -> CommandResult:
+        for flag, pair in zip(argv[4::2], argv[5::2], strict=True):
+            assert flag == "--plaintext"
+            name, _, text = pair.partition("=")
+            stored[name] = text
+        return CommandResult("", "", 0)
+
+    def show(_argv: list[str]) -> CommandResult:
+        return CommandResult(json.dumps({k: {"value": v, "secret": False} for k, v in stored.items()}), "", 0)
+
+    command.reply("config", handler=show)
+    command.reply("config", "set-all", handler=set_all)
+    values = {
+        "stage": "2",
+        "legacyTable": {"name": "MyTable", "partitionKey": {"name": "Name", "type": "S"}},
+        "newTable": {"name": "MyNewTable", "partitionKey": {"name": "UUID", "type": "S"}},
+        "derive": {"UUID": "uuid5(Name)"},
+        "importSource": {"bucket": "b", "keyPrefix": "t/data/", "compression": "GZIP", "itemCount": 3},
+    }
+
+    # when
+    ws.set_config(values)
+    back = ws.get_config()
+
+    # then: the same values come back, and they parse as a stage-2 config
+    assert back == values
+    assert parse_config(back).import_source.item_count == 3
+
+
+def test_none_is_not_a_config_value(ws: PulumiWorkspace) -> None:
+    with pytest.raises(ValueError, match="remove_config"):
+        ws.set_config({"endpoint": None})
+
+
+# --- update, outputs, state ---------------------------------------------------------------------
+
+HISTORY = json.dumps(
+    [
+        {
+            "kind": "update",
+            "startTime": "2026-11-26T19:00:00.000Z",
+            "endTime": "2026-11-26T19:01:00.000Z",
+            "message": "",
+            "environment": {},
+            "config": {},
+            "result": "succeeded",
+            "version": 4,
+            "resourceChanges": {"create": 1, "same": 5},
+        }
+    ]
+)
+OUTPUTS = json.dumps({"stage": "2", "activeTableName": "MyTable", "newTableName": "MyNewTable"})
+
+
+def test_up_streams_output_and_returns_plain_outputs(ws: PulumiWorkspace, command: RecordingCommand) -> None:
+    command.reply("up", stdout="Updating (dev)\n + aws:dynamodb:Table new created\nResources: 1 created")
+    command.reply("stack", "output", stdout=OUTPUTS)
+    command.reply("stack", "history", stdout=HISTORY)
+    lines: list[str] = []
+
+    outputs = ws.up(on_output=lines.append)
+
+    assert command.find("up") == [
+        [
+            "up",
+            "--yes",
+            "--skip-preview",
+            "--color",
+            "never",
+            "--suppress-progress",
+            "--exec-kind",
+            "auto.local",
+            "--stack",
+            STACK,
+        ]
+    ]
+    assert lines == ["Updating (dev)", " + aws:dynamodb:Table new created", "Resources: 1 created"]
+    assert outputs == {"stage": "2", "activeTableName": "MyTable", "newTableName": "MyNewTable"}
+
+
+def test_outputs_are_plain_values(ws: PulumiWorkspace, command: RecordingCommand) -> None:
+    command.reply("stack", "output", stdout=OUTPUTS)
+
+    assert ws.outputs()["newTableName"] == "MyNewTable"
+    assert ["stack", "output", "--json", "--show-secrets", "--stack", STACK] in command.calls
+
+
+def test_resources_come_from_the_exported_state(ws: PulumiWorkspace, command: RecordingCommand) -> None:
+    state = {
+        "version": 3,
+        "deployment": {
+            "resources": [
+                {
+                    "urn": "urn:pulumi:dev::table-migration::pulumi:pulumi:Stack::table-migration-dev",
+                    "type": "pulumi:pulumi:Stack",
+                    "custom": False,
+                },
+                {
+                    "urn": LEGACY_URN,
+                    "type": "aws:dynamodb/table:Table",
+                    "id": "MyTable",
+                    "custom": True,
+                    "protect": True,
+                    "retainOnDelete": True,
+                },
+            ]
+        },
+    }
+    command.reply("stack", "export", stdout=json.dumps(state))
+
+    resources = ws.resources()
+
+    assert command.calls[-1] == ["stack", "export", "--show-secrets", "--stack", STACK]
+    assert [(r.name, r.protect, r.retain_on_delete, r.physical_id) for r in resources] == [
+        ("table-migration-dev", False, False, None),
+        ("legacy", True, True, "MyTable"),
+    ]
+    assert resources[1].to_dict()["type"] == "aws:dynamodb/table:Table"
+
+
+def test_unprotect_runs_state_unprotect_for_the_stack(ws: PulumiWorkspace, command: RecordingCommand) -> None:
+    command.reply("state", "unprotect")
+
+    ws.unprotect(LEGACY_URN)
+
+    assert command.calls[-1] == ["state", "unprotect", "--yes", "--stack", STACK, "--", LEGACY_URN]
+    assert command.envs[-1]["PULUMI_SKIP_UPDATE_CHECK"] == "true"
+
+
+# --- errors -------------------------------------------------------------------------------------
+
+LOCKED = (
+    "error: the stack is currently locked by 1 lock(s). Either wait for the other process(es) to end or delete "
+    "the lock file with `pulumi cancel`.\n  file:///home/u/.pulumi/locks/organization/table-migration/dev/"
+    "0b8a.json: created by u@host (pid 4242) at 2026-11-26T18:00:00Z"
+)
+
+
+@pytest.mark.parametrize(
+    "stderr",
+    [LOCKED, "error: [409] Conflict: Another update is currently in progress."],
+    ids=["file-backend-lock", "pulumi-cloud-conflict"],
+)
+def test_a_locked_stack_is_busy_with_what_to_do(ws: PulumiWorkspace, command: RecordingCommand, stderr: str) -> None:
+    command.fail("up", stderr=stderr)
+
+    with pytest.raises(StackBusyError) as caught:
+        ws.up()
+
+    assert caught.value.exit_code == 1
+    assert "another update holds it" in str(caught.value)
+    assert "`pulumi cancel --stack dev`" in caught.value.hint
+    assert "pulumi stack export" in caught.value.hint and "pulumi stack import" in caught.value.hint
+
+
+def test_a_failed_update_names_the_provider_error_not_the_whole_dump(
+    ws: PulumiWorkspace, command: RecordingCommand
+) -> None:
+    noise = "\n".join(f"    ~  aws:lambda:Function hello-world updating ({i}s)" for i in range(200))
+    stdout = (
+        f"Updating (dev)\n{noise}\n"
+        " +  aws:dynamodb:Table new creating (0s) error: creating DynamoDB Table (MyNewTable): ResourceInUseException: "
+        "Table already exists: MyNewTable\nDiagnostics:\n  aws:dynamodb:Table (new):\n"
+        "    error: creating DynamoDB Table (MyNewTable): ResourceInUseException: Table already exists: MyNewTable\n"
+        "  pulumi:pulumi:Stack (table-migration-dev):\n    error: update failed\n"
+    )
+    command.fail("up", stdout=stdout, stderr="")
+
+    with pytest.raises(PulumiError) as caught:
+        ws.up()
+
+    text = str(caught.value)
+    assert type(caught.value) is PulumiError
+    assert "Pulumi could not update stack dev: creating DynamoDB Table (MyNewTable): ResourceInUseException" in text
+    assert "hello-world updating" not in text
+    assert "update failed" not in text
+    assert len(text) < 700
+    assert "safe to rerun" in caught.value.hint
+
+
+def test_a_missing_passphrase_is_bad_input(ws: PulumiWorkspace, command: RecordingCommand) -> None:
+    command.fail(
+        "config",
+        stderr="error: getting secrets manager: passphrase must be set with PULUMI_CONFIG_PASSPHRASE or "
+        "PULUMI_CONFIG_PASSPHRASE_FILE environment variables",
+    )
+
+    with pytest.raises(BadInputError) as caught:
+        ws.get_config()
+
+    assert caught.value.exit_code == 2
+    assert "PULUMI_CONFIG_PASSPHRASE" in caught.value.hint
+
+
+def test_not_logged_in_is_bad_input(project: Path, command: RecordingCommand) -> None:
+    command.fail(
+        "stack", "select", stderr="error: PULUMI_ACCESS_TOKEN must be set for login during non-interactive CLI sessions"
+    )
+
+    with pytest.raises(BadInputError) as caught:
+        PulumiWorkspace.open(stack=STACK, work_dir=project, command=command)
+
+    assert "pulumi login" in caught.value.hint and "PULUMI_BACKEND_URL" in caught.value.hint
+
+
+def test_a_config_error_of_the_program_becomes_a_config_error(ws: PulumiWorkspace, command: RecordingCommand) -> None:
+    stdout = (
+        "Previewing update (dev)\nDiagnostics:\n  pulumi:pulumi:Stack (table-migration-dev):\n"
+        "    error: Config table-migration:newTable: is missing. Stages 1..4 need the new table: add newTable.\n"
+    )
+    command.fail("preview", stdout=stdout, stderr="")
+
+    with pytest.raises(ConfigError) as caught:
+        ws.preview()
+
+    assert caught.value.key == "table-migration:newTable"
+    assert caught.value.exit_code == 2
+    assert str(caught.value).startswith("Config table-migration:newTable: is missing.")
+
+
+def test_command_output_splits_the_sdk_error_text() -> None:
+    error = create_command_error(CommandResult(stdout="out 1\nout 2", stderr="err 1", code=255))
+
+    assert command_output(error) == ("out 1\nout 2", "err 1")
+
+
+def test_error_lines_fall_back_to_the_last_stderr_lines() -> None:
+    assert error_lines("", "a\nb\n\nsomething broke\nexit status 2") == ["something broke", "exit status 2"]
+    assert error_lines("error: update failed", "") == ["update failed"]
