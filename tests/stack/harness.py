@@ -36,6 +36,22 @@ ACCOUNT = "123456789012"
 PROJECT = "table-migration"
 
 
+def example_config() -> dict[str, Any]:
+    """The example application's stack config (design.md §4) with a recorded import source."""
+    return {
+        "aws:region": "us-east-1",
+        "legacyTable": {"name": "MyTable", "partitionKey": {"name": "Name", "type": "S"}, "ttlAttribute": "ExpiresAt"},
+        "newTable": {"name": "MyNewTable", "partitionKey": {"name": "UUID", "type": "S"}, "ttlAttribute": "ExpiresAt"},
+        "derive": {"UUID": "uuid5(Name)"},
+        "importSource": {
+            "bucket": "exports-bucket",
+            "keyPrefix": "transformed/dev/MyNewTable/data/",
+            "compression": "GZIP",
+            "itemCount": 3,
+        },
+    }
+
+
 @dataclass(frozen=True)
 class RecordedResource:
     """One ``RegisterResource`` request: what the program declared, with its resource options."""
@@ -72,11 +88,11 @@ class Recorded:
     resources: tuple[RecordedResource, ...]
     outputs: dict[str, Any]
 
-    def find(self, *, type: str | None = None, name: str | None = None) -> list[RecordedResource]:  # noqa: A002
+    def find(self, *, type: str | None = None, name: str | None = None) -> list[RecordedResource]:
         """Resources matching a type token and/or logical name, in registration order."""
         return [r for r in self.resources if (type is None or r.type == type) and (name is None or r.name == name)]
 
-    def one(self, name: str, *, type: str | None = None) -> RecordedResource:  # noqa: A002
+    def one(self, name: str, *, type: str | None = None) -> RecordedResource:
         """The single resource with this logical name (and type); KeyError if there is not exactly one."""
         found = self.find(type=type, name=name)
         if len(found) != 1:

@@ -1,0 +1,320 @@
+"""The program under mocks, stage by stage: resource types, key inputs, resource options and outputs."""
+
+from __future__ import annotations
+
+import ast
+import json
+import sys
+
+import pytest
+
+from tests.stack.harness import Recorded, example_config, run_program
+
+TABLE = "aws:dynamodb/table:Table"
+BUCKET = "aws:s3/bucket:Bucket"
+FUNCTION = "aws:lambda/function:Function"
+POLICY = "aws:iam/rolePolicy:RolePolicy"
+LEGACY_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/MyTable"
+NEW_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/MyNewTable"
+TABLE_ACTIONS = {
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+    "dynamodb:BatchGetItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DescribeTable",
+}
+
+
+@pytest.fixture(scope="module")
+def runs() -> dict[int, Recorded]:
+    """Given the example config, when the program runs at each stage 0..4."""
+    return {stage: run_program(example_config(), stage) for stage in range(5)}
+
+
+def _env(recorded: Recorded) -> dict[str, str]:
+    return recorded.one("hello-world", type=FUNCTION).inputs["environment"]["variables"]
+
+
+def _table_statement(recorded: Recorded) -> dict:
+    policy = json.loads(recorded.one("hello-world-policy", type=POLICY).inputs["policy"])
+    (statement,) = [s for s in policy["Statement"] if any(a.startswith("dynamodb:") for a in s["Action"])]
+    return statement
+
+
+# --- every stage -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stage", range(5))
+def test_tables_declared_per_stage(runs, stage):
+    tables = {r.name for r in runs[stage].find(type=TABLE)}
+    expected = ({"legacy"} if stage <= 3 else set()) | ({"new"} if stage >= 2 else set())
+    assert tables == expected
+
+
+@pytest.mark.parametrize("stage", range(5))
+def test_tables_are_children_of_the_component(runs, stage):
+    component = runs[stage].one("table", type="table-migration:index:MigratingTable")
+    for table in runs[stage].find(type=TABLE):
+        assert table.parent == component.urn
+
+
+@pytest.mark.parametrize("stage", range(5))
+def test_export_bucket_declared_from_stage_1(runs, stage):
+    assert runs[stage].has("export-bucket") == (stage >= 1)
+
+
+@pytest.mark.parametrize("stage", range(4))
+def test_legacy_table_is_protected_retained_and_deletion_protected(runs, stage):
+    legacy = runs[stage].one("legacy", type=TABLE)
+    assert (legacy.protect, legacy.retain_on_delete) == (True, True)
+    assert legacy.inputs["deletionProtectionEnabled"] is True
+    assert legacy.inputs["name"] == "MyTable"
+    assert legacy.inputs["hashKey"] == "Name"
+    assert legacy.inputs["attributes"] == [{"name": "Name", "type": "S"}]
+    assert legacy.inputs["billingMode"] == "PAY_PER_REQUEST"
+    assert legacy.inputs["ttl"] == {"attributeName": "ExpiresAt", "enabled": True}
+
+
+@pytest.mark.parametrize("stage", range(5))
+def test_active_table_env_and_grant(runs, stage):
+    active_name, active_arn, other_arn = (
+        ("MyTable", LEGACY_ARN, NEW_ARN) if stage <= 2 else ("MyNewTable", NEW_ARN, LEGACY_ARN)
+    )
+    env = _env(runs[stage])
+    assert env["TABLE_NAME"] == active_name
+    statement = _table_statement(runs[stage])
+    assert statement["Resource"] == [active_arn, f"{active_arn}/index/*"]
+    assert set(statement["Action"]) == TABLE_ACTIONS
+    policy_text = runs[stage].one("hello-world-policy").inputs["policy"]
+    assert other_arn not in policy_text
+    assert runs[stage].outputs["activeTableName"] == active_name
+
+
+@pytest.mark.parametrize("stage", range(5))
+def test_outputs_per_stage(runs, stage):
+    outputs = runs[stage].outputs
+    assert outputs["stage"] == stage
+    assert outputs["legacyTableName"] == "MyTable"
+    assert outputs["consumerFunctionName"] == "HelloWorld-dev"
+    assert ("newTableName" in outputs) == (stage >= 2)
+    assert ("exportBucket" in outputs) == (stage >= 1)
+    assert ("legacyTableArn" in outputs) == (stage <= 3)
+    if stage >= 2:
+        assert outputs["newTableName"] == "MyNewTable"
+    if stage >= 1:
+        assert outputs["exportBucket"] == runs[stage].one("export-bucket").state["bucket"]
+
+
+@pytest.mark.parametrize("stage", range(5))
+def test_no_explicit_provider_without_endpoint(runs, stage):
+    assert not runs[stage].find(type="pulumi:providers:aws")
+    assert all(r.provider == "" for r in runs[stage].resources if r.custom)
+
+
+# --- stage 0 ----------------------------------------------------------------------------------
+
+
+def test_stage_0_legacy_has_no_pitr(runs):
+    assert "pointInTimeRecovery" not in runs[0].one("legacy").inputs
+
+
+def test_stage_0_consumer(runs):
+    # Given stage 0, the consumer is the recipe's HelloWorld: Python 3.12, JSON logs, one-week log group.
+    function = runs[0].one("hello-world", type=FUNCTION)
+    log_group = runs[0].one("hello-world-logs", type="aws:cloudwatch/logGroup:LogGroup")
+    role = runs[0].one("hello-world-role", type="aws:iam/role:Role")
+    assert function.inputs["runtime"] == "python3.12"
+    assert function.inputs["handler"] == "handler.handler"
+    assert function.inputs["loggingConfig"] == {"logFormat": "JSON", "logGroup": "/aws/lambda/HelloWorld-dev"}
+    assert log_group.inputs == {"name": "/aws/lambda/HelloWorld-dev", "retentionInDays": 7}
+    assert log_group.urn in function.dependencies
+    assert function.inputs["role"] == role.state["arn"]
+    trust = json.loads(role.inputs["assumeRolePolicy"])
+    assert trust["Statement"] == [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ]
+    assert _env(runs[0]) == {
+        "TABLE_NAME": "MyTable",
+        "PARTITION_KEY": "Name",
+        "NAME_ATTRIBUTE": "Name",
+        "NAME_TYPE": "S",
+        "TTL_ATTRIBUTE": "ExpiresAt",
+    }
+
+
+def test_consumer_logs_only_to_its_own_group(runs):
+    policy = json.loads(runs[0].one("hello-world-policy").inputs["policy"])
+    (logs,) = [s for s in policy["Statement"] if s["Sid"] == "OwnLogs"]
+    group_arn = runs[0].one("hello-world-logs").state["arn"]
+    assert logs["Resource"] == [group_arn, f"{group_arn}:*"]
+    assert set(logs["Action"]) == {"logs:CreateLogStream", "logs:PutLogEvents"}
+
+
+def test_lambda_archive_ships_the_handler_and_the_derive_code():
+    from stacks.app import function_code
+
+    assets = function_code().assets
+    assert set(assets) == {"handler.py", "migrator/__init__.py", "migrator/errors.py", "migrator/derive.py"}
+    # The Lambda runtime has the standard library and boto3; the shipped migrator modules need nothing else.
+    for path, asset in assets.items():
+        with open(asset.path, encoding="utf-8") as f:
+            tree = ast.parse(f.read())
+        imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        imported |= {
+            n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module and not n.level
+        }
+        allowed = (
+            set(sys.stdlib_module_names) | {"__future__", "migrator"} | ({"boto3"} if path == "handler.py" else set())
+        )
+        assert imported <= allowed, (path, imported - allowed)
+
+
+# --- stage 1 ----------------------------------------------------------------------------------
+
+
+def test_stage_1_turns_pitr_on_for_legacy(runs):
+    assert runs[1].one("legacy").inputs["pointInTimeRecovery"] == {"enabled": True}
+
+
+def test_stage_1_export_bucket_is_private_encrypted_tls_only_and_kept(runs):
+    rec = runs[1]
+    bucket = rec.one("export-bucket", type=BUCKET)
+    assert bucket.inputs.get("forceDestroy") is False
+    assert bucket.retain_on_delete is True
+    access = rec.one("export-bucket-public-access", type="aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+    assert access.inputs == {
+        "bucket": bucket.id,
+        "blockPublicAcls": True,
+        "blockPublicPolicy": True,
+        "ignorePublicAcls": True,
+        "restrictPublicBuckets": True,
+    }
+    ownership = rec.one("export-bucket-ownership", type="aws:s3/bucketOwnershipControls:BucketOwnershipControls")
+    assert ownership.inputs["rule"] == {"objectOwnership": "BucketOwnerEnforced"}
+    encryption = rec.one(
+        "export-bucket-encryption",
+        type="aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    )
+    assert encryption.inputs["rules"] == [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]
+    policy_res = rec.one("export-bucket-tls-only", type="aws:s3/bucketPolicy:BucketPolicy")
+    (statement,) = json.loads(policy_res.inputs["policy"])["Statement"]
+    arn = bucket.state["arn"]
+    assert statement["Effect"] == "Deny"
+    assert statement["Resource"] == [arn, f"{arn}/*"]
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert access.urn in policy_res.dependencies
+    for child in (access, ownership, encryption, policy_res):
+        assert child.inputs["bucket"] == bucket.id
+        assert child.retain_on_delete is True
+
+
+def test_stage_1_has_no_new_table_and_consumer_stays_on_legacy(runs):
+    assert not runs[1].has("new")
+    assert "KEY_DERIVE" not in _env(runs[1])
+
+
+def test_configured_export_bucket_is_used_not_created():
+    # Given exportBucket in config, when stage 1 runs, no bucket is declared and its name is the output.
+    config = {**example_config(), "exportBucket": "existing-exports"}
+    rec = run_program(config, 1)
+    assert not rec.find(type=BUCKET)
+    assert not [r for r in rec.resources if r.type.startswith("aws:s3/")]
+    assert rec.outputs["exportBucket"] == "existing-exports"
+    assert rec.one("legacy").inputs["pointInTimeRecovery"] == {"enabled": True}
+
+
+# --- stage 2 ----------------------------------------------------------------------------------
+
+
+def test_stage_2_new_table_is_imported_from_import_source(runs):
+    new = runs[2].one("new", type=TABLE)
+    assert new.inputs["name"] == "MyNewTable"
+    assert new.inputs["hashKey"] == "UUID"
+    assert new.inputs["attributes"] == [{"name": "UUID", "type": "S"}]
+    assert new.inputs["billingMode"] == "PAY_PER_REQUEST"
+    assert new.inputs["pointInTimeRecovery"] == {"enabled": True}
+    assert new.inputs["ttl"] == {"attributeName": "ExpiresAt", "enabled": True}
+    assert new.inputs["importTable"] == {
+        "inputFormat": "DYNAMODB_JSON",
+        "inputCompressionType": "GZIP",
+        "s3BucketSource": {"bucket": "exports-bucket", "keyPrefix": "transformed/dev/MyNewTable/data/"},
+    }
+
+
+def test_stage_2_new_table_options_keep_the_way_back_open(runs):
+    new = runs[2].one("new")
+    assert new.ignore_changes == ("importTable",)
+    assert new.custom_timeouts["create"] == "12h"
+    assert (new.protect, new.retain_on_delete) == (False, False)
+    assert new.inputs["deletionProtectionEnabled"] is False
+
+
+def test_stage_2_uses_the_recorded_compression():
+    config = example_config()
+    config["importSource"] = {**config["importSource"], "compression": "ZSTD"}
+    new = run_program(config, 2).one("new")
+    assert new.inputs["importTable"]["inputCompressionType"] == "ZSTD"
+
+
+# --- stage 3 and 4 ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stage", [3, 4])
+def test_from_cutover_new_table_is_protected_retained_and_deletion_protected(runs, stage):
+    new = runs[stage].one("new")
+    assert (new.protect, new.retain_on_delete) == (True, True)
+    assert new.inputs["deletionProtectionEnabled"] is True
+    assert new.ignore_changes == ("importTable",)
+    assert new.custom_timeouts["create"] == "12h"
+
+
+@pytest.mark.parametrize("stage", [3, 4])
+def test_from_cutover_consumer_keys_items_for_the_new_table(runs, stage):
+    env = _env(runs[stage])
+    assert env["TABLE_NAME"] == "MyNewTable"
+    assert env["PARTITION_KEY"] == "UUID"
+    assert env["NAME_ATTRIBUTE"] == "Name"
+    assert json.loads(env["KEY_DERIVE"]) == {"UUID": "uuid5(Name)"}
+
+
+def test_stage_4_keeps_legacy_name_output_without_declaring_it(runs):
+    assert not runs[4].has("legacy")
+    assert runs[4].outputs["legacyTableName"] == "MyTable"
+    assert runs[4].outputs["activeTableArn"] == NEW_ARN
+
+
+# --- schemas and the endpoint -------------------------------------------------------------------
+
+
+def test_sort_keys_become_range_keys_and_reach_the_consumer():
+    config = example_config()
+    config["legacyTable"] = {**config["legacyTable"], "sortKey": {"name": "Created", "type": "N"}}
+    config["newTable"] = {**config["newTable"], "sortKey": {"name": "Created", "type": "N"}}
+    rec = run_program(config, 3)
+    for name in ("legacy", "new"):
+        table = rec.one(name)
+        assert table.inputs["rangeKey"] == "Created"
+        assert {"name": "Created", "type": "N"} in table.inputs["attributes"]
+    assert _env(rec)["SORT_KEY"] == "Created"
+
+
+def test_endpoint_sends_every_resource_through_one_explicit_provider():
+    # Given an endpoint, when stage 2 runs, one aws provider points every service the program uses there.
+    rec = run_program({**example_config(), "endpoint": "http://127.0.0.1:5000"}, 2)
+    (provider,) = rec.find(type="pulumi:providers:aws")
+    assert provider.inputs["region"] == "us-east-1"
+    for flag in ("skipCredentialsValidation", "skipRequestingAccountId", "skipMetadataApiCheck", "s3UsePathStyle"):
+        assert provider.inputs[flag] in (True, "true")
+    endpoints = provider.inputs["endpoints"]
+    (endpoints,) = json.loads(endpoints) if isinstance(endpoints, str) else endpoints
+    for service in ("dynamodb", "s3", "lambda", "iam", "sts", "cloudwatchlogs"):
+        assert endpoints[service] == "http://127.0.0.1:5000"
+    customs = [r for r in rec.resources if r.custom and not r.type.startswith("pulumi:providers:")]
+    assert len(customs) >= 10
+    for resource in customs:
+        assert resource.provider.startswith(provider.urn + "::"), resource.name
