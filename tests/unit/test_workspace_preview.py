@@ -1,0 +1,223 @@
+"""Preview through the workspace adapter: engine events → PlannedChanges → the guard.
+
+The recording command plays a canned engine-event log the way the CLI delivers it: over the SDK's
+gRPC events server for CLI versions above 3.205 (this SDK's default), into the tailed event-log
+file for older ones. The payloads follow the engine's JSON (``resourcePreEvent.metadata``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from pulumi.automation import CommandResult, EngineEvent
+from pulumi.runtime.proto import events_pb2, events_pb2_grpc
+
+from migrator.errors import GuardError, PulumiError
+from migrator.guard import TABLE_TYPE, AllowedChange, check_preview
+from migrator.workspace import PulumiWorkspace, planned_change
+from tests.unit.test_workspace import RecordingCommand
+
+STACK = "dev"
+PREFIX = "urn:pulumi:dev::table-migration::"
+COMPONENT = "table-migration:index:MigratingTable"
+PROVIDER = PREFIX + "pulumi:providers:aws::default_7_51_0::0b6c"
+FUNCTION_TYPE = "aws:lambda/function:Function"
+
+
+def urn(type_: str, name: str, *, parent: str | None = COMPONENT) -> str:
+    return f"{PREFIX}{parent}${type_}::{name}" if parent else f"{PREFIX}{type_}::{name}"
+
+
+def state(type_: str, name: str, *, id_: str = "", retain: bool = False, inputs: dict | None = None) -> dict:
+    return {
+        "type": type_,
+        "urn": urn(type_, name),
+        "id": id_,
+        "parent": f"{PREFIX}{COMPONENT}::table",
+        "provider": PROVIDER,
+        "custom": True,
+        "protect": False,
+        "retainOnDelete": retain,
+        "inputs": inputs or {},
+        "outputs": {},
+    }
+
+
+def pre_event(
+    seq: int,
+    op: str,
+    type_: str,
+    name: str,
+    *,
+    old: dict | None = None,
+    new: dict | None = None,
+    keys: list[str] | None = None,
+) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"op": op, "urn": urn(type_, name), "type": type_, "provider": PROVIDER}
+    if old:
+        metadata["old"] = old
+    if new:
+        metadata["new"] = new
+    if keys:
+        metadata["keys"] = keys
+        metadata["diffs"] = keys
+        metadata["detailedDiff"] = {k: {"diffKind": "update-replace", "inputDiff": True} for k in keys}
+    return {"sequence": seq, "timestamp": 1764183600, "resourcePreEvent": {"metadata": metadata, "planning": True}}
+
+
+def summary(seq: int, changes: dict[str, int]) -> dict[str, Any]:
+    return {
+        "sequence": seq,
+        "timestamp": 1764183601,
+        "summaryEvent": {"maybeCorrupt": False, "durationSeconds": 1, "resourceChanges": changes, "PolicyPacks": {}},
+    }
+
+
+def stage_four_events() -> list[dict[str, Any]]:
+    """Stage 4 (retire): the legacy table leaves the program (retained); the consumer is unchanged."""
+    return [
+        {"sequence": 0, "timestamp": 1764183600, "preludeEvent": {"config": {"table-migration:stage": "4"}}},
+        pre_event(
+            1,
+            "same",
+            FUNCTION_TYPE,
+            "hello-world",
+            old=state(FUNCTION_TYPE, "hello-world", id_="fn"),
+            new=state(FUNCTION_TYPE, "hello-world", id_="fn"),
+        ),
+        pre_event(2, "delete", TABLE_TYPE, "legacy", old=state(TABLE_TYPE, "legacy", id_="MyTable", retain=True)),
+        {
+            "sequence": 3,
+            "timestamp": 1764183600,
+            "diagnosticEvent": {"message": "note", "color": "never", "severity": "info"},
+        },
+        summary(4, {"delete": 1, "same": 6}),
+        {"sequence": 5, "timestamp": 1764183601, "cancelEvent": {}},
+    ]
+
+
+def key_change_events() -> list[dict[str, Any]]:
+    """A key schema change of the new table after it exists: the engine plans a replacement."""
+    old = state(TABLE_TYPE, "new", id_="MyNewTable", inputs={"name": "MyNewTable", "hashKey": "UUID"})
+    new = state(TABLE_TYPE, "new", inputs={"name": "MyNewTable", "hashKey": "Id"})
+    return [
+        pre_event(1, "create-replacement", TABLE_TYPE, "new", old=old, new=new, keys=["hashKey", "attributes"]),
+        pre_event(2, "replace", TABLE_TYPE, "new", old=old, new=new, keys=["hashKey", "attributes"]),
+        pre_event(3, "delete-replaced", TABLE_TYPE, "new", old=old),
+        pre_event(4, "create", TABLE_TYPE, "spare", new=state(TABLE_TYPE, "spare", inputs={"name": "Spare"})),
+        summary(5, {"replace": 1, "create": 1, "same": 5}),
+        {"sequence": 6, "timestamp": 1764183601, "cancelEvent": {}},
+    ]
+
+
+def play(events: list[dict[str, Any]], *, stdout: str = "Previewing update (dev)", code: int = 0, stderr: str = ""):
+    """A handler that delivers ``events`` the way the CLI does for the ``--event-log`` it was given."""
+
+    def handler(argv: list[str]) -> CommandResult:
+        target = argv[argv.index("--event-log") + 1]
+        lines = [json.dumps(e) for e in events]
+        if target.startswith("tcp://"):
+            with grpc.insecure_channel(target.removeprefix("tcp://")) as channel:
+                stub = events_pb2_grpc.EventsStub(channel)
+                stub.StreamEvents(iter([events_pb2.EventRequest(event=line) for line in lines]), timeout=10)
+        else:
+            Path(target).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+        return CommandResult(stdout=stdout, stderr=stderr, code=code)
+
+    return handler
+
+
+@pytest.fixture(params=["3.272.0", "3.200.0"], ids=["grpc-events", "event-log-file"])
+def command(request: pytest.FixtureRequest) -> RecordingCommand:
+    return RecordingCommand(version=request.param)
+
+
+@pytest.fixture
+def ws(tmp_path: Path, command: RecordingCommand) -> PulumiWorkspace:
+    (tmp_path / "Pulumi.yaml").write_text("name: table-migration\nruntime: python\n")
+    return PulumiWorkspace.open(stack=STACK, work_dir=tmp_path, command=command)
+
+
+def test_preview_turns_resource_events_into_planned_changes(ws: PulumiWorkspace, command: RecordingCommand) -> None:
+    command.reply("preview", handler=play(stage_four_events()))
+
+    preview = ws.preview()
+
+    argv = command.find("preview")[0]
+    assert argv[:5] == ["preview", "--color", "never", "--exec-kind", "auto.local"]
+    assert argv[-2:] == ["--stack", STACK] and "--event-log" in argv
+    assert [(c.name, c.op, c.retain_on_delete, c.physical_id) for c in preview.changes] == [
+        ("legacy", "delete", True, "MyTable")
+    ]
+    assert preview.counts == {"delete": 1, "same": 6}
+
+
+def test_the_guard_allows_the_planned_retain_of_the_previewed_legacy_table(
+    ws: PulumiWorkspace, command: RecordingCommand
+) -> None:
+    command.reply("preview", handler=play(stage_four_events()))
+
+    preview = ws.preview()
+
+    check_preview(preview, allowed=[AllowedChange(TABLE_TYPE, "legacy", "retain")])
+    with pytest.raises(GuardError, match="does not plan to drop DynamoDB table MyTable"):
+        check_preview(preview, allowed=[])
+
+
+def test_a_previewed_key_change_is_refused_by_the_guard(ws: PulumiWorkspace, command: RecordingCommand) -> None:
+    command.reply("preview", handler=play(key_change_events()))
+
+    preview = ws.preview()
+
+    assert [c.op for c in preview.changes] == ["create-replacement", "replace", "delete-replaced", "create"]
+    with pytest.raises(GuardError) as caught:
+        check_preview(preview, allowed=[], stage="stage 3 (cutover)")
+    text = str(caught.value)
+    assert "does not plan to replace DynamoDB table MyNewTable (resource 'new')" in text
+    assert "hashKey, attributes" in text
+    assert "Spare" not in text
+
+
+def test_a_failed_preview_is_our_error(ws: PulumiWorkspace, command: RecordingCommand) -> None:
+    events = [{"sequence": 1, "timestamp": 1, "cancelEvent": {}}]
+    command.reply("preview", handler=play(events, code=255, stdout="    error: could not load plugin aws"))
+
+    with pytest.raises(PulumiError, match="could not preview stack dev: could not load plugin aws"):
+        ws.preview()
+
+
+def test_a_preview_without_a_summary_is_our_error(ws: PulumiWorkspace, command: RecordingCommand) -> None:
+    events = [{"sequence": 1, "timestamp": 1, "cancelEvent": {}}]
+    command.reply("preview", handler=play(events))
+
+    with pytest.raises(PulumiError, match="ended without a result"):
+        ws.preview()
+
+
+def test_planned_change_reads_a_real_event_payload() -> None:
+    event = EngineEvent.from_json(key_change_events()[1])
+
+    change = planned_change(event)
+
+    assert change is not None
+    assert (change.type, change.name, change.op, change.kind) == (TABLE_TYPE, "new", "replace", "replace")
+    assert change.physical_id == "MyNewTable"
+    assert change.replace_keys == ("hashKey", "attributes")
+    assert not change.retain_on_delete
+
+
+def test_planned_change_ignores_same_steps_and_other_events() -> None:
+    same, diagnostic = stage_four_events()[1], stage_four_events()[3]
+
+    assert planned_change(EngineEvent.from_json(same)) is None
+    assert planned_change(EngineEvent.from_json(diagnostic)) is None
+
+
+def test_a_create_names_the_table_from_its_inputs() -> None:
+    change = planned_change(EngineEvent.from_json(key_change_events()[3]))
+
+    assert change is not None and (change.op, change.physical_id) == ("create", "Spare")
