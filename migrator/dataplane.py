@@ -1,0 +1,156 @@
+"""The data-plane steps the orchestrator runs between Pulumi updates, behind one small interface.
+
+:class:`AwsDataPlane` calls the boto3 modules (export, transform, imports, verify) with clients
+built from one :class:`AwsSettings`; tests and embedders may pass any object with the same methods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from .aws import AwsSettings, aws_errors
+from .derive import Deriver
+from .errors import NotFoundError
+from .export import ExportResult, run_export
+from .exportfiles import ExportLayout, locate_export
+from .imports import ImportCheck, check_import
+from .transform import DeriverSpec, TransformResult, transform_export
+from .verify import VerifyReport, verify_export, verify_tables
+
+Progress = Callable[[str], None]
+
+
+class DataPlane(Protocol):
+    """What the orchestrator needs from AWS between updates."""
+
+    def export(
+        self,
+        *,
+        table: str,
+        bucket: str,
+        prefix: str,
+        client_token: str,
+        export_arn: str | None,
+        on_started: Callable[[str], None],
+    ) -> ExportResult: ...
+
+    def transform(
+        self,
+        source: ExportLayout,
+        *,
+        dest_bucket: str,
+        dest_prefix: str,
+        rules: tuple[str, ...],
+        key_names: tuple[str, ...],
+    ) -> TransformResult: ...
+
+    def locate(self, bucket: str, prefix: str) -> ExportLayout: ...
+
+    def check_import(self, *, table: str, expected_items: int) -> ImportCheck: ...
+
+    def verify_export(self, source: ExportLayout, *, target_table: str) -> VerifyReport: ...
+
+    def verify_tables(self, *, source_table: str, target_table: str, deriver: Deriver | None) -> VerifyReport: ...
+
+    def deletion_protection(self, table: str) -> bool | None:
+        """The table's DeletionProtectionEnabled, or None when the table does not exist."""
+        ...
+
+    def protect(self, table: str) -> None:
+        """Turn deletion protection on."""
+        ...
+
+
+class AwsDataPlane:
+    """The data plane on AWS (or an emulator), through the boto3 modules of this package."""
+
+    def __init__(self, settings: AwsSettings, *, progress: Progress | None = None, poll_seconds: float = 10.0) -> None:
+        self.settings = settings
+        self._progress = progress
+        self._poll = poll_seconds
+        self._clients: dict[str, Any] = {}
+
+    def _client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self.settings.client(service)
+        return self._clients[service]
+
+    def export(
+        self,
+        *,
+        table: str,
+        bucket: str,
+        prefix: str,
+        client_token: str,
+        export_arn: str | None,
+        on_started: Callable[[str], None],
+    ) -> ExportResult:
+        return run_export(
+            self._client("dynamodb"),
+            self._client("s3"),
+            table=table,
+            bucket=bucket,
+            prefix=prefix,
+            client_token=client_token,
+            export_arn=export_arn,
+            progress=self._progress,
+            poll_seconds=self._poll,
+            on_started=on_started,
+        )
+
+    def transform(
+        self,
+        source: ExportLayout,
+        *,
+        dest_bucket: str,
+        dest_prefix: str,
+        rules: tuple[str, ...],
+        key_names: tuple[str, ...],
+    ) -> TransformResult:
+        return transform_export(
+            self.settings,
+            source,
+            dest_bucket=dest_bucket,
+            dest_prefix=dest_prefix,
+            deriver_spec=DeriverSpec(rules=rules),
+            key_names=key_names,
+            progress=self._progress,
+        )
+
+    def locate(self, bucket: str, prefix: str) -> ExportLayout:
+        return locate_export(self._client("s3"), bucket, prefix)
+
+    def check_import(self, *, table: str, expected_items: int) -> ImportCheck:
+        return check_import(
+            self._client("dynamodb"),
+            table=table,
+            expected_items=expected_items,
+            progress=self._progress,
+            poll_seconds=self._poll,
+        )
+
+    def verify_export(self, source: ExportLayout, *, target_table: str) -> VerifyReport:
+        return verify_export(self.settings, source, target_table=target_table, progress=self._progress)
+
+    def verify_tables(self, *, source_table: str, target_table: str, deriver: Deriver | None) -> VerifyReport:
+        return verify_tables(
+            self.settings,
+            source_table=source_table,
+            target_table=target_table,
+            deriver=deriver,
+            progress=self._progress,
+        )
+
+    def deletion_protection(self, table: str) -> bool | None:
+        client = self._client("dynamodb")
+        try:
+            with aws_errors(f"describe table {table}", what=f"table {table}"):
+                described = client.describe_table(TableName=table)["Table"]
+        except NotFoundError:
+            return None
+        return bool(described.get("DeletionProtectionEnabled", False))
+
+    def protect(self, table: str) -> None:
+        with aws_errors(f"turn deletion protection on for table {table}", what=f"table {table}"):
+            self._client("dynamodb").update_table(TableName=table, DeletionProtectionEnabled=True)

@@ -1,0 +1,223 @@
+"""One migration at a time per stack.
+
+Pulumi locks a stack only while an update runs, not in the minutes or hours between updates when
+the migrator exports, transforms and verifies. Two locks close that gap:
+
+- an OS file lock (``flock``) on a file in the temp folder, named after the stack and its work
+  dir: a second run on this machine stops at once, and the kernel releases it when a run dies;
+- a lock record in stack config (``table-migration:lock``: host, pid, command, time, token),
+  written then read back, so a run elsewhere that shares the stack config sees it too.
+
+A record left by a crashed run is taken over when its owner is provably gone (same host, pid not
+running) or when it is older than ``ttl_seconds``; otherwise the second run stops with who holds
+the lock and the command that clears it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import re
+import socket
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType, TracebackType
+from typing import IO, Any, Protocol
+
+from .config import key
+from .errors import StackBusyError
+
+LOCK_KEY = "lock"
+DEFAULT_TTL_SECONDS = 24 * 3600  # longer than any export, transform or verify step
+
+
+class ConfigPort(Protocol):
+    """The part of the stack port the lock needs."""
+
+    name: str
+
+    def get_config(self) -> dict[str, Any]: ...
+
+    def set_config(self, values: Mapping[str, Any]) -> None: ...
+
+    def remove_config(self, keys: Any) -> None: ...
+
+
+@dataclass(frozen=True)
+class LockOwner:
+    """Who holds the lock."""
+
+    host: str
+    pid: int
+    command: str
+    started: float
+    token: str
+
+    def to_config(self) -> dict[str, Any]:
+        return {
+            "host": self.host,
+            "pid": self.pid,
+            "command": self.command,
+            "started": self.started,
+            "token": self.token,
+        }
+
+    @classmethod
+    def from_config(cls, raw: Any) -> LockOwner | None:
+        """The owner recorded in config, or None when there is none (or it is unreadable)."""
+        if isinstance(raw, str):
+            try:
+                raw = json.loads(raw)
+            except ValueError:
+                return None
+        if not isinstance(raw, Mapping):
+            return None
+        try:
+            return cls(
+                str(raw.get("host", "")),
+                int(raw.get("pid", 0)),
+                str(raw.get("command", "")),
+                float(raw.get("started", 0)),
+                str(raw.get("token", "")),
+            )
+        except (TypeError, ValueError):
+            return None
+
+    def describe(self) -> str:
+        started = datetime.fromtimestamp(self.started, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        return f"`migrate {self.command}` (pid {self.pid} on {self.host}, since {started})"
+
+
+def pid_alive(pid: int) -> bool:
+    """True when a process with this pid runs on this host."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, under another user
+    return True
+
+
+class StackLock:
+    """Context manager: hold the migration lock of one stack, or raise :class:`StackBusyError` at once."""
+
+    def __init__(
+        self,
+        stack: ConfigPort,
+        *,
+        command: str,
+        scope: str | None = None,
+        lock_dir: Path | None = None,
+        clock: ModuleType | Any = time,
+        ttl_seconds: float = DEFAULT_TTL_SECONDS,
+        progress: Callable[[str], None] | None = None,
+        pid_alive: Callable[[int], bool] = pid_alive,
+    ) -> None:
+        self._stack = stack
+        self._command = command
+        self._clock = clock
+        self._ttl = ttl_seconds
+        self._progress = progress or (lambda _message: None)
+        self._pid_alive = pid_alive
+        ident = hashlib.sha256(f"{scope or ''}\0{stack.name}".encode()).hexdigest()[:16]
+        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", stack.name)[:60]
+        self._path = (lock_dir or Path(tempfile.gettempdir()) / "table-migration-locks") / f"{safe}-{ident}.lock"
+        self._file: IO[str] | None = None
+        self._owner: LockOwner | None = None
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    def __enter__(self) -> StackLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        self.release()
+
+    def acquire(self) -> None:
+        """Take both locks, or raise :class:`StackBusyError` naming the holder and what to do."""
+        self._take_file_lock()
+        try:
+            self._take_config_lock()
+        except BaseException:
+            self._drop_file_lock()
+            raise
+
+    def release(self) -> None:
+        """Give both locks back; the config record only if it is still ours."""
+        try:
+            if self._owner is not None:
+                current = LockOwner.from_config(self._stack.get_config().get(LOCK_KEY))
+                if current is not None and current.token == self._owner.token:
+                    self._stack.remove_config([LOCK_KEY])
+        finally:
+            self._owner = None
+            self._drop_file_lock()
+
+    def _take_file_lock(self) -> None:
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self._path, "a+")  # noqa: SIM115  held open for the lock's lifetime
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            handle.close()
+            if e.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                raise
+            holder = LockOwner.from_config(self._stack.get_config().get(LOCK_KEY))
+            who = holder.describe() if holder else "another `migrate` run on this machine"
+            raise StackBusyError(
+                f"Stack {self._stack.name} is busy: {who} is migrating it.",
+                hint="Wait for it to finish, then run this again; nothing was changed.",
+            ) from None
+        self._file = handle
+
+    def _drop_file_lock(self) -> None:
+        if self._file is not None:
+            with contextlib.suppress(OSError):
+                fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+
+    def _take_config_lock(self) -> None:
+        current = LockOwner.from_config(self._stack.get_config().get(LOCK_KEY))
+        if current is not None:
+            self._check_stale(current)
+        owner = LockOwner(socket.gethostname(), os.getpid(), self._command, self._clock.time(), uuid.uuid4().hex)
+        self._stack.set_config({LOCK_KEY: owner.to_config()})
+        written = LockOwner.from_config(self._stack.get_config().get(LOCK_KEY))
+        if written is None or written.token != owner.token:
+            who = written.describe() if written else "another run"
+            raise StackBusyError(
+                f"Stack {self._stack.name} is busy: {who} took its lock at the same moment.",
+                hint="Wait for it to finish, then run this again; nothing was changed.",
+            )
+        self._owner = owner
+
+    def _check_stale(self, current: LockOwner) -> None:
+        age = self._clock.time() - current.started
+        if current.host == socket.gethostname() and not self._pid_alive(current.pid):
+            # We hold the file lock, and its owner on this host is gone: it crashed.
+            self._progress(f"Taking over the lock left by {current.describe()}: that process is no longer running.")
+            return
+        if age > self._ttl:
+            self._progress(f"Taking over the lock left by {current.describe()}: it is {age / 3600:.0f} h old.")
+            return
+        raise StackBusyError(
+            f"Stack {self._stack.name} is busy: {current.describe()} is migrating it.",
+            hint=f"Wait for it to finish. If that run is gone (its machine stopped), clear the lock with "
+            f"`pulumi config rm {key(LOCK_KEY)} --stack {self._stack.name}` and run this again.",
+        )

@@ -1,0 +1,129 @@
+"""The migrator's own record in stack config (``table-migration:progress``). Pure.
+
+Why a second key: the Pulumi program declares whatever ``table-migration:stage`` says, so that key
+must read k *before* stage k's update runs; but a stage counts as done only once its steps after
+the update succeeded. ``stage`` is therefore "what the stack declares", and this record's
+``completedStage`` is "the last stage whose steps all finished". ``stage == completedStage + 1``
+means stage k was applied (or was being applied) and its steps have not finished: rerunning
+``migrate up --stage k`` resumes it. The record is written after every step, so a crash loses at
+most the step that was running, and every step is safe to run again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .config import key
+from .errors import ConfigError, StageError
+
+RECORD_KEY = "progress"
+
+
+@dataclass(frozen=True)
+class Record:
+    """What the migrator did so far on one stack."""
+
+    completed_stage: int = -1
+    export_arn: str | None = None
+    export_attempt: int = 1
+    export: Mapping[str, Any] | None = None
+    transform: Mapping[str, Any] | None = None
+    import_check: Mapping[str, Any] | None = None
+    verify: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # "export" / "live" → counts
+    drift_accepted: Mapping[str, Any] | None = None
+    served_traffic: bool = False
+    stage_times: Mapping[str, str] = field(default_factory=dict)
+    report: Mapping[str, Any] | None = None
+
+    def with_(self, **changes: Any) -> Record:
+        """A copy with ``changes`` (dataclasses.replace)."""
+        return replace(self, **changes)
+
+    def completed(self, stage: int, at: str) -> Record:
+        """This record with ``stage`` done at ``at``."""
+        return replace(self, completed_stage=stage, stage_times={**self.stage_times, str(stage): at})
+
+    def to_config(self) -> dict[str, Any]:
+        """The JSON object stored under ``table-migration:progress``."""
+        return {
+            "completedStage": self.completed_stage,
+            "exportArn": self.export_arn,
+            "exportAttempt": self.export_attempt,
+            "export": _plain(self.export),
+            "transform": _plain(self.transform),
+            "importCheck": _plain(self.import_check),
+            "verify": {kind: dict(summary) for kind, summary in self.verify.items()},
+            "driftAccepted": _plain(self.drift_accepted),
+            "servedTraffic": self.served_traffic,
+            "stageTimes": dict(self.stage_times),
+            "report": _plain(self.report),
+        }
+
+    @classmethod
+    def from_config(cls, raw: Any, *, declared_stage: int) -> Record:
+        """Read the record; without one, the declared stage's own steps count as not finished.
+
+        A stack whose stage was set by hand (or by an older run without a record) thus resumes
+        with the steps of its declared stage, all of which are safe to run again.
+        """
+        if raw is None or raw == "":
+            return cls(completed_stage=declared_stage - 1)
+        obj = _object(raw)
+        try:
+            completed = int(obj.get("completedStage", declared_stage - 1))
+            attempt = int(obj.get("exportAttempt") or 1)
+        except (TypeError, ValueError):
+            raise _broken("completedStage/exportAttempt are not numbers") from None
+        record = cls(
+            completed_stage=completed,
+            export_arn=obj.get("exportArn") or None,
+            export_attempt=attempt,
+            export=obj.get("export") or None,
+            transform=obj.get("transform") or None,
+            import_check=obj.get("importCheck") or None,
+            verify=dict(obj.get("verify") or {}),
+            drift_accepted=obj.get("driftAccepted") or None,
+            served_traffic=bool(obj.get("servedTraffic", False)),
+            stage_times=dict(obj.get("stageTimes") or {}),
+            report=obj.get("report") or None,
+        )
+        record.check_against(declared_stage)
+        return record
+
+    def check_against(self, declared_stage: int) -> None:
+        """Refuse a record that cannot go with the declared stage (someone edited ``stage`` by hand)."""
+        if self.completed_stage in (declared_stage, declared_stage - 1):
+            return
+        done = self.completed_stage
+        raise StageError(
+            f"Stack config says stage {declared_stage}, but the migrator's record says stage {done} is done.",
+            hint=f"Set it back with `pulumi config set {key('stage')} {max(done, 0)}` and use `migrate up`/`down` "
+            "to move between stages.",
+        )
+
+
+def _plain(value: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    return None if value is None else dict(value)
+
+
+def _object(raw: Any) -> Mapping[str, Any]:
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            raise _broken("is not JSON") from None
+    if not isinstance(raw, Mapping):
+        raise _broken("is not an object")
+    return raw
+
+
+def _broken(problem: str) -> ConfigError:
+    return ConfigError(
+        key(RECORD_KEY),
+        f"{problem}; the migrator writes it, it is not edited by hand.",
+        hint=f"Restore it from the stack's history, or remove it (`pulumi config rm {key(RECORD_KEY)}`) to make "
+        "the migrator rerun the declared stage's steps.",
+    )

@@ -1,0 +1,276 @@
+"""Typed results of the library API (``Migration.up/down/status/plan``), as JSON (``to_dict``) and as text."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .guard import Preview
+from .stages import StagePlan, stage_name
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def verify_line(kind: str, summary: Mapping[str, Any]) -> str:
+    """One line for a recorded verification summary."""
+    what = "new table vs export" if kind == "export" else "live legacy vs new table"
+    verdict = "identical" if summary.get("identical") else "DIFFERENT"
+    return (
+        f"{what}: {verdict} — {summary.get('source_count', 0)} source items, {summary.get('target_count', 0)} "
+        f"target items, {summary.get('missing_count', 0)} missing, {summary.get('extra_count', 0)} extra, "
+        f"{summary.get('changed_count', 0)} changed (at {summary.get('at', '?')})"
+    )
+
+
+def report_text(report: Mapping[str, Any]) -> str:
+    """The final report as lines."""
+    export = report.get("export") or {}
+    lines = [
+        f"Migration of stack {report.get('stack')}: {report.get('legacyTable')} → {report.get('newTable')} — done.",
+        f"  export: {export.get('arn')} at {export.get('time')}, {export.get('itemCount')} items",
+    ]
+    transform = report.get("transform")
+    if transform:
+        lines.append(
+            f"  transform: {transform.get('itemsIn')} items in, {transform.get('itemsOut')} out, "
+            f"{transform.get('rejects')} rejects"
+        )
+    check = report.get("importCheck") or {}
+    if check:
+        lines.append(
+            f"  import: {check.get('status')}, {check.get('importedCount')} items, {check.get('errorCount')} errors"
+        )
+    for kind, summary in (report.get("verify") or {}).items():
+        lines.append("  verify " + verify_line(kind, summary))
+    drift = report.get("driftAccepted")
+    if drift:
+        lines.append(
+            f"  drift accepted at cutover: {drift.get('missing_count')} missing, {drift.get('extra_count')} extra, "
+            f"{drift.get('changed_count')} changed"
+        )
+    retained = report.get("legacyRetained") or {}
+    lines.append(
+        f"  {report.get('legacyTable')} left the stack and is kept in AWS "
+        f"(deletion protection {'on' if retained.get('deletionProtection') else 'OFF'})"
+    )
+    times = report.get("stageTimes") or {}
+    if times:
+        lines.append("  stages done: " + ", ".join(f"{k} at {v}" for k, v in sorted(times.items())))
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class UpResult:
+    """What ``up`` did: the stages run (empty when already there), the stack outputs, the report at stage 4."""
+
+    stack: str
+    from_stage: int
+    stage: int
+    stages_run: tuple[int, ...]
+    outputs: Mapping[str, Any]
+    warnings: tuple[str, ...] = ()
+    report: Mapping[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack,
+            "fromStage": self.from_stage,
+            "stage": self.stage,
+            "stageName": stage_name(self.stage),
+            "stagesRun": list(self.stages_run),
+            "outputs": _plain(self.outputs),
+            "warnings": list(self.warnings),
+            "report": _plain(self.report),
+        }
+
+    def text(self) -> str:
+        if not self.stages_run:
+            head = f"Stack {self.stack} is already at stage {self.stage} ({stage_name(self.stage)}); nothing to do."
+        else:
+            run = ", ".join(f"{s} ({stage_name(s)})" for s in self.stages_run)
+            head = f"Stack {self.stack} is at stage {self.stage} ({stage_name(self.stage)}); ran stage {run}."
+        lines = [head, *(f"warning: {w}" for w in self.warnings)]
+        if self.report:
+            lines.append(report_text(self.report))
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class DownResult:
+    """What ``down`` did."""
+
+    stack: str
+    from_stage: int
+    stage: int
+    stages_run: tuple[int, ...]
+    outputs: Mapping[str, Any]
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack,
+            "fromStage": self.from_stage,
+            "stage": self.stage,
+            "stageName": stage_name(self.stage),
+            "stagesRun": list(self.stages_run),
+            "outputs": _plain(self.outputs),
+            "warnings": list(self.warnings),
+        }
+
+    def text(self) -> str:
+        if not self.stages_run:
+            return f"Stack {self.stack} is already at stage {self.stage} ({stage_name(self.stage)}); nothing to do."
+        lines = [
+            f"Stack {self.stack} went back from stage {self.from_stage} to {self.stage} ({stage_name(self.stage)})."
+        ]
+        lines += [f"warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Status:
+    """Where a stack stands: declared stage, finished stage, tables, export and import, last verification."""
+
+    stack: str
+    stage: int
+    completed_stage: int
+    legacy_table: str
+    new_table: str | None
+    active_table: str
+    export: Mapping[str, Any] | None
+    export_arn: str | None
+    transform: Mapping[str, Any] | None
+    import_source: Mapping[str, Any] | None
+    import_check: Mapping[str, Any] | None
+    verify: Mapping[str, Any]
+    drift_accepted: Mapping[str, Any] | None
+    served_traffic: bool
+    stage_times: Mapping[str, str]
+    lock: Mapping[str, Any] | None
+    next_step: str
+
+    @property
+    def interrupted(self) -> bool:
+        """True when the declared stage was applied (or was being applied) but its steps did not finish."""
+        return self.completed_stage < self.stage
+
+    @property
+    def last_verify(self) -> tuple[str, Mapping[str, Any]] | None:
+        """The most recent verification (kind, summary)."""
+        if not self.verify:
+            return None
+        kind = max(self.verify, key=lambda k: str(self.verify[k].get("at", "")))
+        return kind, self.verify[kind]
+
+    def to_dict(self) -> dict[str, Any]:
+        last = self.last_verify
+        return {
+            "stack": self.stack,
+            "stage": self.stage,
+            "stageName": stage_name(self.stage),
+            "completedStage": self.completed_stage,
+            "interrupted": self.interrupted,
+            "tables": {"legacy": self.legacy_table, "new": self.new_table, "active": self.active_table},
+            "export": _plain(self.export) if self.export else ({"arn": self.export_arn} if self.export_arn else None),
+            "transform": _plain(self.transform),
+            "importSource": _plain(self.import_source),
+            "importCheck": _plain(self.import_check),
+            "lastVerify": {"kind": last[0], **_plain(last[1])} if last else None,
+            "verify": _plain(self.verify),
+            "driftAccepted": _plain(self.drift_accepted),
+            "servedTraffic": self.served_traffic,
+            "stageTimes": dict(self.stage_times),
+            "lock": _plain(self.lock),
+            "next": self.next_step,
+        }
+
+    def text(self) -> str:
+        if self.interrupted:
+            head = (
+                f"Stack {self.stack}: stage {self.stage} ({stage_name(self.stage)}) applied, its steps not finished "
+                f"(last finished: stage {self.completed_stage} ({stage_name(self.completed_stage)}))."
+            )
+        else:
+            head = f"Stack {self.stack}: stage {self.stage} ({stage_name(self.stage)}), done."
+        tables = f"  tables: legacy {self.legacy_table}"
+        tables += f", new {self.new_table}" if self.new_table else ""
+        tables += f"; the consumer uses {self.active_table}"
+        lines = [head, tables]
+        if self.export:
+            lines.append(
+                f"  export: {self.export.get('arn')} at {self.export.get('time')}, {self.export.get('itemCount')} items"
+            )
+        elif self.export_arn:
+            lines.append(f"  export: {self.export_arn} started, not finished")
+        else:
+            lines.append("  export: none yet")
+        if self.import_source:
+            src = self.import_source
+            lines.append(
+                f"  importSource: s3://{src.get('bucket')}/{src.get('keyPrefix')} ({src.get('itemCount')} items)"
+            )
+        if self.import_check:
+            chk = self.import_check
+            lines.append(
+                f"  import: {chk.get('status')}, {chk.get('importedCount')} items, {chk.get('errorCount')} errors"
+            )
+        last = self.last_verify
+        lines.append("  last verification: " + (verify_line(*last) if last else "none yet"))
+        if self.drift_accepted:
+            lines.append("  drift was accepted at cutover (--allow-drift)")
+        if self.lock:
+            lines.append(
+                f"  locked by: {self.lock.get('command')} (pid {self.lock.get('pid')} on {self.lock.get('host')})"
+            )
+        lines.append(f"  next: {self.next_step}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What ``up --stage N`` would do: the stage moves and their steps, and the preview of the update."""
+
+    stack: str
+    stage: int
+    completed_stage: int
+    target: int
+    moves: tuple[StagePlan, ...]
+    preview: Preview | None
+    preview_stage: int | None
+    guard_refusal: str | None
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack,
+            "stage": self.stage,
+            "completedStage": self.completed_stage,
+            "target": self.target,
+            "moves": [m.to_dict() for m in self.moves],
+            "previewStage": self.preview_stage,
+            "preview": self.preview.to_dict() if self.preview else None,
+            "guard": {"ok": self.guard_refusal is None, "refusal": self.guard_refusal},
+            "notes": list(self.notes),
+        }
+
+    def text(self) -> str:
+        if not self.moves:
+            return f"Stack {self.stack} is already at stage {self.target} ({stage_name(self.target)}); nothing to do."
+        lines = [f"Plan for stack {self.stack}: stage {self.completed_stage} → {self.target} (changes nothing now)."]
+        for move in self.moves:
+            lines.append(f"stage {move.stage} ({move.name}): declares {move.declares}")
+            for step in move.to_dict()["steps"]:
+                lines.append(f"  - {step['text']}")
+        if self.preview is not None:
+            lines.append(f"The update to stage {self.preview_stage}:")
+            lines.append(self.preview.summary_text())
+            lines.append("guard: " + ("ok" if self.guard_refusal is None else f"would refuse: {self.guard_refusal}"))
+        lines += [f"note: {n}" for n in self.notes]
+        return "\n".join(lines)

@@ -1,0 +1,245 @@
+"""The stage table (design.md §3) and the moves between stages. Pure: no boto3, no Pulumi.
+
+Each stage says what the stack declares, which migrator steps run before and after its update,
+and which destructive table changes its preview may show (as guard :class:`~migrator.guard.AllowedChange`s
+against the program's logical names). ``plan_up``/``plan_down`` turn "from here to stage N" into
+the list of stage moves to run, or refuse with a :class:`StageError` that says why and what to do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .config import STAGE_NAMES, STAGES
+from .errors import StageError
+from .guard import TABLE_TYPE, AllowedChange
+
+LEGACY = "legacy"  # the program's logical name of the legacy table
+NEW = "new"  # the program's logical name of the new table
+
+# Steps the executor knows; the stage table below only names them.
+VERIFY_LIVE = "verify-live"
+MARK_TRAFFIC = "mark-traffic"
+UNPROTECT = "unprotect"
+EXPORT = "export"
+TRANSFORM = "transform"
+RECORD_IMPORT_SOURCE = "record-import-source"
+CHECK_IMPORT = "check-import"
+VERIFY_EXPORT = "verify-export"
+CHECK_RETAINED = "check-retained"
+REPORT = "report"
+FORGET_IMPORT = "forget-import"
+
+STEP_TEXT = {
+    VERIFY_LIVE: "verify the live legacy table against the new one (writes after the export are drift)",
+    MARK_TRAFFIC: "record that the new table serves traffic from now on",
+    UNPROTECT: "unprotect, in the stack's state, the table this update drops",
+    EXPORT: "export the legacy table to S3 (point-in-time; resumes a started export) and wait",
+    TRANSFORM: "rewrite the export for the new key schema (derive rules)",
+    RECORD_IMPORT_SOURCE: "record importSource in stack config",
+    CHECK_IMPORT: "check the import (COMPLETED, no errors, every item)",
+    VERIFY_EXPORT: "verify the new table against the export, item by item",
+    CHECK_RETAINED: "check that the legacy table is still in AWS with deletion protection on",
+    REPORT: "write the final report",
+    FORGET_IMPORT: "forget the import; the next `up --stage 2` transforms the export again and imports it",
+}
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One row of the stage table."""
+
+    number: int
+    name: str
+    declares: str
+    before: tuple[str, ...] = ()
+    after: tuple[str, ...] = ()
+    allowed: tuple[AllowedChange, ...] = ()
+
+
+STAGE_TABLE: tuple[Stage, ...] = (
+    Stage(0, "legacy", "the legacy table; the consumer reads and writes it"),
+    Stage(
+        1,
+        "export",
+        "+ point-in-time recovery on the legacy table; + the export bucket",
+        after=(EXPORT, TRANSFORM, RECORD_IMPORT_SOURCE),
+    ),
+    Stage(
+        2,
+        "dual",
+        "+ the new table, created by an import from importSource",
+        after=(CHECK_IMPORT, VERIFY_EXPORT),
+    ),
+    Stage(
+        3,
+        "cutover",
+        "the consumer's TABLE_NAME and IAM grant move to the new table",
+        before=(VERIFY_LIVE, MARK_TRAFFIC),
+    ),
+    Stage(
+        4,
+        "retire",
+        "the legacy table leaves the stack (kept in AWS, deletion protection on)",
+        before=(UNPROTECT,),
+        after=(CHECK_RETAINED, REPORT),
+        # Only a retain: the legacy table leaves the stack and stays in AWS; a real delete is refused.
+        allowed=(AllowedChange(TABLE_TYPE, LEGACY, "retain"),),
+    ),
+)
+assert tuple(s.name for s in STAGE_TABLE) == STAGE_NAMES
+
+
+@dataclass(frozen=True)
+class StagePlan:
+    """One move: apply ``stage``'s declaration (``direction`` up or down) with these steps around the update."""
+
+    stage: int
+    name: str
+    direction: str
+    declares: str
+    before: tuple[str, ...] = ()
+    after: tuple[str, ...] = ()
+    allowed: tuple[AllowedChange, ...] = ()
+    warning: str | None = None
+    from_stage: int | None = None
+    drops: tuple[str, ...] = field(default=())  # logical names of tables this update drops from the stack
+
+    @property
+    def steps(self) -> tuple[str, ...]:
+        return (*self.before, "update", *self.after)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "stage": self.stage,
+            "name": self.name,
+            "direction": self.direction,
+            "from": self.from_stage,
+            "declares": self.declares,
+            "steps": [
+                {"step": s, "text": "Pulumi update" if s == "update" else STEP_TEXT.get(s, s)} for s in self.steps
+            ],
+            "allowedTableChanges": [{"name": a.name, "op": a.op} for a in self.allowed],
+            "warning": self.warning,
+        }
+
+
+def check_stage(stage: int) -> int:
+    """``stage`` if it is 0..4; else :class:`StageError`."""
+    if isinstance(stage, bool) or not isinstance(stage, int) or stage not in STAGES:
+        raise StageError(
+            f"{stage!r} is not a stage.",
+            hint="Stages are 0 legacy, 1 export, 2 dual, 3 cutover, 4 retire.",
+        )
+    return stage
+
+
+def plan_up(current_completed: int, target: int, *, needs_transform: bool = True) -> list[StagePlan]:
+    """The stages ``current_completed + 1 .. target``, in order; empty when ``target`` is already done.
+
+    ``current_completed`` is the last stage whose steps finished (-1: none yet, not even stage 0's update).
+    Going backwards is refused: that is ``migrate down``.
+    """
+    check_stage(target)
+    if target < current_completed:
+        raise StageError(
+            f"Stage {target} is behind the stack, which is at stage {current_completed}; `up` only goes forward.",
+            hint=f"To go back, use `migrate down --stage {target}` (only 3→2 and 2→1 are possible).",
+        )
+    plans = []
+    for row in STAGE_TABLE[current_completed + 1 : target + 1]:
+        after = tuple(s for s in row.after if needs_transform or s != TRANSFORM)
+        drops = (LEGACY,) if row.number == 4 else ()
+        plans.append(
+            StagePlan(
+                row.number,
+                row.name,
+                "up",
+                row.declares,
+                row.before,
+                after,
+                row.allowed,
+                from_stage=row.number - 1 if row.number else None,
+                drops=drops,
+            )
+        )
+    return plans
+
+
+def plan_down(
+    current: int,
+    target: int,
+    *,
+    served_traffic: bool,
+    legacy_name: str = "the legacy table",
+    new_name: str = "the new table",
+) -> list[StagePlan]:
+    """The moves from the declared stage ``current`` back to ``target``, one stage at a time.
+
+    Only 3→2 (with a warning) and 2→1 (when the new table never served traffic) are possible; every
+    other move is refused with the reason, before anything runs.
+    """
+    check_stage(target)
+    check_stage(current)
+    if target > current:
+        raise StageError(
+            f"Stage {target} is ahead of the stack, which is at stage {current}; `down` only goes back.",
+            hint=f"To go forward, use `migrate up --stage {target}`.",
+        )
+    plans = []
+    for stage in range(current, target, -1):
+        plans.append(_down_move(stage, served_traffic=served_traffic, legacy_name=legacy_name, new_name=new_name))
+    return plans
+
+
+def _down_move(stage: int, *, served_traffic: bool, legacy_name: str, new_name: str) -> StagePlan:
+    if stage == 4:
+        raise StageError(
+            f"Cannot go back from stage 4: {legacy_name} has left the stack and may have diverged from {new_name} "
+            "since cutover.",
+            hint=f"{legacy_name} is still in AWS with deletion protection on; to use it again, start a new migration "
+            "towards it (or `pulumi import` it into a stack).",
+        )
+    if stage == 3:
+        row = STAGE_TABLE[2]
+        return StagePlan(
+            2,
+            row.name,
+            "down",
+            row.declares,
+            from_stage=3,
+            warning=f"Writes made to {new_name} since cutover are not in {legacy_name}; the consumer goes back "
+            f"to {legacy_name} without them.",
+        )
+    if stage == 2:
+        if served_traffic:
+            raise StageError(
+                f"Cannot go back from stage 2 to 1: {new_name} has served traffic (stage 3 was applied), and "
+                "dropping it would lose those writes.",
+                hint="Stay at stage 2, or go forward with `migrate up --stage 3`.",
+            )
+        row = STAGE_TABLE[1]
+        return StagePlan(
+            1,
+            row.name,
+            "down",
+            row.declares,
+            before=(UNPROTECT,),
+            after=(FORGET_IMPORT,),
+            allowed=(AllowedChange(TABLE_TYPE, NEW, "delete"),),
+            from_stage=2,
+            drops=(NEW,),
+        )
+    if stage == 1:
+        raise StageError(
+            "Cannot go back from stage 1 to 0: stage 1 only added point-in-time recovery and the export bucket, "
+            "which holds the export; removing them undoes nothing and would orphan the exported data.",
+            hint="Stay at stage 1; `migrate up` continues from there.",
+        )
+    raise StageError("Stage 0 is the first stage; there is nothing before it.", hint="Use `migrate up --stage 1`.")
+
+
+def stage_name(stage: int) -> str:
+    """The stage's name (``legacy``, ``export``…), or ``none`` for -1."""
+    return STAGE_NAMES[stage] if stage in STAGES else "none"
