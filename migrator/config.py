@@ -184,8 +184,8 @@ def _table(short: Mapping[str, Any], name: str, *, required: bool) -> TableSpec 
             )
             raise ConfigError(config_key, "is missing.", hint=hint)
         return None
-    table_name = _text(obj.get("name", ""))
-    if not _TABLE_NAME.match(table_name):
+    table_name = _text(obj.get("name") or "")
+    if not _TABLE_NAME.fullmatch(table_name):
         raise ConfigError(
             config_key + ".name",
             f"{table_name!r} is not a DynamoDB table name.",
@@ -204,7 +204,7 @@ def _key_attribute(raw: Any, config_key: str, *, required: bool) -> KeyAttribute
         if required:
             raise ConfigError(config_key, "is missing.", hint="Give it as {name: Attr, type: S}.")
         return None
-    name = _text(obj.get("name", "")).strip()
+    name = _text(obj.get("name") or "").strip()
     if not name:
         raise ConfigError(config_key + ".name", "is missing.", hint="Name the key attribute.")
     kind = _text(obj.get("type", "")).strip()
@@ -262,6 +262,8 @@ def _import_source(raw: Any, *, required: bool) -> ImportSource | None:
         )
     try:
         count = int(_text(obj.get("itemCount", 0)))
+        if count < 0:
+            raise ValueError(count)
     except ValueError:
         raise ConfigError(
             config_key + ".itemCount", "is not a whole number.", hint="Let `migrate up --stage 1` write it."
@@ -273,7 +275,7 @@ def _bucket(raw: Any) -> str | None:
     if raw is None or raw == "":
         return None
     name = _text(raw)
-    if not _BUCKET_NAME.match(name):
+    if not _BUCKET_NAME.fullmatch(name):
         raise ConfigError(
             key("exportBucket"),
             f"{name!r} is not an S3 bucket name.",
