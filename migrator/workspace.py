@@ -110,7 +110,8 @@ def find_pulumi_cli(environ: Mapping[str, str] | None = None) -> Path | None:
     env = os.environ if environ is None else environ
     found = shutil.which("pulumi", path=env.get("PATH", os.defpath))
     if found:
-        return Path(found)
+        # Resolved, so that root/bin holds the language plugins shipped next to the binary (Homebrew symlinks it).
+        return Path(found).resolve()
     home = Path(env.get("HOME") or Path.home())
     candidates = []
     if env.get("PULUMI_HOME"):
@@ -289,8 +290,10 @@ def encode_value(name: str, value: Any) -> str:
     """The text stored for a config value: JSON for dicts and lists, ``true``/``false``, else ``str``."""
     if value is None:
         raise ValueError(f"config {name}: None is not a value; use remove_config to unset it")
-    if isinstance(value, dict | list | tuple):
-        return json.dumps(value, separators=(",", ":"))
+    if isinstance(value, Mapping):
+        return json.dumps(dict(value), separators=(",", ":"))
+    if isinstance(value, list | tuple):
+        return json.dumps(list(value), separators=(",", ":"))
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)

@@ -8,6 +8,7 @@ and answers from canned ``CommandResult``s; a non-zero code goes through the SDK
 from __future__ import annotations
 
 import json
+import urllib.error
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from migrator.workspace import (
     command_output,
     error_lines,
     find_pulumi_cli,
+    install_pulumi_cli,
 )
 
 Handler = Callable[[list[str]], CommandResult]
@@ -189,6 +191,31 @@ def test_the_cli_is_found_under_the_pulumi_home_bin(no_cli: Path) -> None:
 
     assert find_pulumi_cli() == binary
     assert find_pulumi_cli({"PATH": "", "HOME": str(no_cli / "elsewhere")}) is None
+
+
+def test_the_cli_on_path_comes_first(no_cli: Path, tmp_path: Path) -> None:
+    on_path = tmp_path / "tools" / "bin" / "pulumi"
+    on_path.parent.mkdir(parents=True)
+    on_path.write_text("#!/bin/sh\n")
+    on_path.chmod(0o755)
+    (no_cli / ".pulumi" / "bin").mkdir(parents=True)
+    (no_cli / ".pulumi" / "bin" / "pulumi").write_text("#!/bin/sh\n")
+
+    assert find_pulumi_cli({"PATH": str(on_path.parent), "HOME": str(no_cli)}) == on_path.resolve()
+
+
+def test_install_without_network_is_our_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # given: the SDK's installer cannot reach get.pulumi.com (stubbed: tests never download)
+    def offline(cls: type, root: str | None = None, version: object = None, skip_version_check: bool = False) -> None:
+        raise urllib.error.URLError("Temporary failure in name resolution")
+
+    monkeypatch.setattr(PulumiCommand, "install", classmethod(offline))
+
+    with pytest.raises(PulumiNotInstalledError) as caught:
+        install_pulumi_cli(tmp_path / "pulumi")
+
+    assert "Could not install the Pulumi CLI" in str(caught.value)
+    assert "pulumi.com/docs/install" in caught.value.hint
 
 
 def test_a_cli_older_than_the_sdk_supports_is_refused_with_the_hint(project: Path, no_cli: Path) -> None:
