@@ -1,3 +1,143 @@
-"""``migrate up | down | status | plan | demo``: the staged migration of one Pulumi stack."""
+"""``migrate up | down | status | plan | demo``: the staged migration of one Pulumi stack.
+
+Every command builds its stack through :func:`open_stack` (tests replace that one function with a
+double) and calls :class:`~migrator.migration.Migration`; nothing here knows how a stage works.
+"""
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ..errors import BadInputError
+from ..migration import Migration
+from ..stages import plan_up
+from .app import app, call, emit, progress
+
+StageOpt = Annotated[int, typer.Option("--stage", help="The stage to go to: 0 legacy … 4 retire.", show_default=False)]
+StackOpt = Annotated[
+    str,
+    typer.Option(
+        "--stack", envvar="PULUMI_STACK", help="The Pulumi stack to migrate (default: $PULUMI_STACK, else dev)."
+    ),
+]
+WorkDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--work-dir",
+        help="The Pulumi project folder (with Pulumi.yaml). Default: this repository.",
+        show_default=False,
+    ),
+]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (needed without a terminal).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout; progress stays on stderr.")]
+DriftOpt = Annotated[
+    bool,
+    typer.Option("--allow-drift", help="Cut over (stage 3) even when the legacy table changed after the export."),
+]
+
+
+def default_work_dir() -> Path:
+    """The folder holding this repository's Pulumi.yaml; else the current directory."""
+    repo = Path(__file__).resolve().parents[2]
+    return repo if (repo / "Pulumi.yaml").is_file() else Path.cwd()
+
+
+def open_stack(stack: str, work_dir: Path, *, create: bool) -> Any:
+    """The one place the CLI gets a stack: the Pulumi workspace of ``stack`` in ``work_dir``.
+
+    Tests replace this function (``monkeypatch.setattr(migrator.cli.stack, "open_stack", ...)``).
+    """
+    from ..workspace import PulumiWorkspace  # imports pulumi.automation; only commands that need a stack pay for it
+
+    return PulumiWorkspace.open(stack=stack, work_dir=work_dir, create=create)
+
+
+def _migration(stack: str, work_dir: Path | None) -> Migration:
+    folder = (work_dir or default_work_dir()).resolve()
+    port = open_stack(stack, folder, create=False)
+    return Migration(port, progress=progress, lock_scope=str(folder))
+
+
+def confirm(question: str, *, yes: bool) -> None:
+    """Ask ``question`` on a terminal; without one, refuse unless ``--yes`` was given."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise BadInputError(f"{question} needs confirmation, and there is no terminal to ask.", hint="Pass --yes.")
+    if not typer.confirm(question, default=False, err=True):
+        raise BadInputError("Not confirmed; nothing was changed.", hint="Run it again and answer y, or pass --yes.")
+
+
+@app.command()
+def up(
+    stage: StageOpt,
+    stack: StackOpt = "dev",
+    work_dir: WorkDirOpt = None,
+    yes: YesOpt = False,
+    json_output: JsonOpt = False,
+    allow_drift: DriftOpt = False,
+) -> None:
+    """Run stages current+1 .. N: update the stack and run each stage's steps (safe to rerun)."""
+
+    def run() -> Any:
+        migration = _migration(stack, work_dir)
+        status = migration.status()
+        moves = plan_up(status.completed_stage, stage)
+        risky = [m.stage for m in moves if m.stage >= 3]
+        if risky:
+            what = " and ".join(f"stage {s} ({'cutover' if s == 3 else 'retire'})" for s in risky)
+            confirm(f"Stack {status.stack}: apply {what}?", yes=yes)
+        return migration.up(stage, allow_drift=allow_drift)
+
+    result = call(run)
+    emit(result, json_output=json_output, text=lambda r: r.text())
+
+
+@app.command()
+def down(
+    stage: StageOpt,
+    stack: StackOpt = "dev",
+    work_dir: WorkDirOpt = None,
+    yes: YesOpt = False,
+    json_output: JsonOpt = False,
+) -> None:
+    """Go back to stage N where that is safe (3→2, 2→1 before cutover)."""
+
+    def run() -> Any:
+        migration = _migration(stack, work_dir)
+        status = migration.status()
+        if stage < status.stage:
+            confirm(f"Stack {status.stack}: go back from stage {status.stage} to {stage}?", yes=yes)
+        return migration.down(stage)
+
+    result = call(run)
+    emit(result, json_output=json_output, text=lambda r: r.text())
+
+
+@app.command()
+def status(stack: StackOpt = "dev", work_dir: WorkDirOpt = None, json_output: JsonOpt = False) -> None:
+    """Where the stack stands: stage, tables, export and import, last verification."""
+    result = call(lambda: _migration(stack, work_dir).status())
+    emit(result, json_output=json_output, text=lambda r: r.text())
+
+
+@app.command()
+def plan(stage: StageOpt, stack: StackOpt = "dev", work_dir: WorkDirOpt = None, json_output: JsonOpt = False) -> None:
+    """What `up --stage N` would do: the preview of the update and the steps. Changes nothing."""
+    result = call(lambda: _migration(stack, work_dir).plan(stage))
+    emit(result, json_output=json_output, text=lambda r: r.text())
+
+
+@app.command()
+def demo(
+    items: Annotated[int, typer.Option("--items", min=1, help="How many sample items to seed MyTable with.")] = 1000,
+) -> None:
+    """A local rehearsal, no AWS account needed: moto in-process, a throwaway file backend, stages 0→4."""
+    from ..local import run_demo
+
+    result = call(lambda: run_demo(items=items, progress=progress))
+    emit(result, json_output=False, text=lambda r: r.text())

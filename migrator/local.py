@@ -1,0 +1,242 @@
+"""``migrate demo``: a local rehearsal of the whole migration that needs no AWS account.
+
+It starts a moto server in this process (127.0.0.1, a free port), copies the Pulumi project into a
+throwaway folder with a file backend and a passphrase (so the repository gets no stack files), makes
+stack ``demo`` with the README's example config pointed at moto, applies stage 0, seeds ``MyTable``,
+runs stages 1→4 and returns the final report. The Pulumi engine itself is real: without the
+``pulumi`` CLI the demo stops before starting anything and says how to get it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .aws import AwsSettings, aws_errors
+from .errors import BadInputError, PulumiNotInstalledError
+from .migration import Migration
+from .results import report_text
+
+Progress = Callable[[str], None]
+StackFactory = Callable[..., Any]  # (stack, work_dir, *, create, env) -> StackPort
+
+DEMO_STACK = "demo"
+DEMO_REGION = "us-east-1"
+LEGACY_TABLE = "MyTable"
+NEW_TABLE = "MyNewTable"
+TTL = "ExpiresAt"
+PROJECT_FILES = ("__main__.py", "stacks", "functions")
+PULUMI_MISSING = (
+    "the demo drives the real Pulumi engine; the pulumi CLI is not installed: install it with "
+    "`curl -fsSL https://get.pulumi.com | sh` (or `brew install pulumi`), or, where the network allows, "
+    "`python -c 'from migrator.workspace import install_pulumi_cli; install_pulumi_cli()'`, then run `migrate demo` "
+    "again. Nothing was started."
+)
+
+
+def demo_config(endpoint: str) -> dict[str, Any]:
+    """The README's example at stage 0 (MyTable Name:S → MyNewTable UUID:S, UUID = uuid5(Name)) on ``endpoint``."""
+    return {
+        "aws:region": DEMO_REGION,
+        "stage": "0",
+        "legacyTable": {
+            "name": LEGACY_TABLE,
+            "partitionKey": {"name": "Name", "type": "S"},
+            "ttlAttribute": "ExpiresAt",
+        },
+        "newTable": {"name": NEW_TABLE, "partitionKey": {"name": "UUID", "type": "S"}, "ttlAttribute": "ExpiresAt"},
+        "derive": {"UUID": "uuid5(Name)"},
+        "endpoint": endpoint,
+    }
+
+
+def sample_item(i: int) -> dict[str, Any]:
+    """Sample item ``i`` of the legacy table, in DynamoDB JSON."""
+    item: dict[str, Any] = {
+        "Name": {"S": f"user-{i:06d}"},
+        "Created": {"N": str(1_700_000_000 + i)},
+        "Score": {"N": str(i % 1000)},
+        "Tags": {"SS": [f"t{i % 3}", f"t{i % 5 + 3}"]},
+        "Active": {"BOOL": i % 2 == 0},
+        "ExpiresAt": {"N": str(4_000_000_000 + i)},
+    }
+    if i % 4 == 0:
+        item["Profile"] = {"M": {"city": {"S": f"city-{i % 17}"}, "visits": {"N": str(i % 9)}}}
+    return item
+
+
+def seed_items(dynamodb: Any, table: str, count: int, *, progress: Progress | None = None) -> int:
+    """Write ``count`` sample items to ``table`` with BatchWriteItem; return how many were written."""
+    for start in range(0, count, 25):
+        pending: dict[str, Any] = {
+            table: [{"PutRequest": {"Item": sample_item(i)}} for i in range(start, min(start + 25, count))]
+        }
+        while pending:
+            with aws_errors(f"seed table {table}", what=f"table {table}"):
+                pending = dynamodb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+        if progress and (start + 25) % 10_000 < 25:
+            progress(f"  seeded {min(start + 25, count)} of {count} items")
+    return count
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    """What the demo did: items seeded, stages run, the final report, and how long each part took."""
+
+    items: int
+    stages: tuple[int, ...]
+    report: Mapping[str, Any]
+    seconds: Mapping[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "items": self.items,
+            "stages": list(self.stages),
+            "report": dict(self.report),
+            "seconds": {k: round(v, 2) for k, v in self.seconds.items()},
+        }
+
+    def text(self) -> str:
+        times = ", ".join(f"{k} {v:.1f}s" for k, v in self.seconds.items())
+        return "\n".join([f"Demo: {self.items} items migrated through stages 0→4 ({times}).", report_text(self.report)])
+
+
+def repository_root() -> Path:
+    """The folder holding this repository's Pulumi.yaml and program."""
+    return Path(__file__).resolve().parents[1]
+
+
+def write_project(dest: Path, *, source: Path | None = None) -> Path:
+    """Copy the Pulumi program into ``dest`` with a Pulumi.yaml whose virtualenv is the running one."""
+    source = source or repository_root()
+    dest.mkdir(parents=True, exist_ok=True)
+    venv = Path(sys.prefix)  # the program imports this package, installed in the running environment
+    (dest / "Pulumi.yaml").write_text(
+        "name: table-migration\n"
+        "description: Local rehearsal of table-migration (migrate demo).\n"
+        "runtime:\n"
+        "  name: python\n"
+        "  options:\n"
+        "    toolchain: pip\n"
+        f"    virtualenv: {venv}\n"
+    )
+    for name in PROJECT_FILES:
+        path = source / name
+        if path.is_dir():
+            shutil.copytree(path, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        elif path.is_file():
+            shutil.copy2(path, dest / name)
+    return dest
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def moto_server() -> Iterator[str]:
+    """A moto server in this process on 127.0.0.1 and a free port; yields its URL."""
+    try:
+        from moto.server import ThreadedMotoServer
+    except ImportError as e:
+        raise BadInputError(
+            "The demo needs moto's server, which is not installed.", hint="Install it: pip install -e '.[demo]'."
+        ) from e
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@contextlib.contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    # boto3 in this process and the Pulumi engine's children both read these.
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _pulumi_stack(stack: str, work_dir: Path, *, create: bool, env: Mapping[str, str]) -> Any:
+    from .workspace import PulumiWorkspace
+
+    return PulumiWorkspace.open(stack=stack, work_dir=work_dir, create=create, env=env)
+
+
+def require_pulumi_cli() -> None:
+    """Raise :class:`PulumiNotInstalledError` (exit 2) with how to get the CLI when it is missing."""
+    from .workspace import find_pulumi_cli
+
+    if find_pulumi_cli() is None:
+        raise PulumiNotInstalledError(PULUMI_MISSING)
+
+
+def run_demo(
+    *,
+    items: int = 1000,
+    progress: Progress | None = None,
+    open_stack: StackFactory | None = None,
+    lock_dir: Path | None = None,
+) -> DemoResult:
+    """Run the local rehearsal; return the final report.
+
+    ``open_stack(stack, work_dir, *, create, env)`` builds the stack; by default the real Pulumi
+    workspace, which needs the ``pulumi`` CLI (checked first: without it nothing is started).
+    """
+    say = progress or (lambda _message: None)
+    if items < 1:
+        raise BadInputError(f"--items {items} is not a positive number.", hint="Pass --items 1 or more.")
+    if open_stack is None:
+        require_pulumi_cli()
+        open_stack = _pulumi_stack
+    seconds: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="migrate-demo-") as tmp, moto_server() as endpoint:
+        root = Path(tmp)
+        (root / "backend").mkdir()
+        env = {
+            "PULUMI_BACKEND_URL": (root / "backend").as_uri(),
+            "PULUMI_CONFIG_PASSPHRASE": "migrate-demo",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_REGION": DEMO_REGION,
+            "AWS_DEFAULT_REGION": DEMO_REGION,
+        }
+        with _environment(env):
+            project = write_project(root / "project")
+            say(f"Demo: moto at {endpoint}, project and file backend in {root} (removed at the end).")
+            stack = open_stack(DEMO_STACK, project, create=True, env=env)
+            stack.set_config(demo_config(endpoint))
+            settings = AwsSettings(region=DEMO_REGION, endpoint_url=endpoint)
+            migration = Migration(stack, aws=settings, progress=say, lock_scope=str(project), lock_dir=lock_dir)
+            clock = time.monotonic()
+            migration.up(0)
+            seconds["stage 0"] = time.monotonic() - clock
+            clock = time.monotonic()
+            say(f"Seeding {LEGACY_TABLE} with {items} items.")
+            seed_items(settings.client("dynamodb"), LEGACY_TABLE, items, progress=say)
+            seconds["seed"] = time.monotonic() - clock
+            for stage in (1, 2, 3, 4):
+                clock = time.monotonic()
+                result = migration.up(stage)
+                seconds[f"stage {stage}"] = time.monotonic() - clock
+    return DemoResult(items=items, stages=(0, 1, 2, 3, 4), report=dict(result.report or {}), seconds=seconds)
