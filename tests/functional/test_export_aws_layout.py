@@ -217,7 +217,8 @@ def test_an_export_in_progress_is_waited_on_with_backoff_not_started_again(s3, m
     assert dynamodb.started == [] and started == [running["ExportArn"]]
     assert result.reused and result.item_count == 2
     assert sleeps == [20, 40, 60]
-    assert sum("in progress" in line for line in lines) == 3
+    assert "is in progress: waiting on it" in lines[0]
+    assert sum(": in progress," in line for line in lines) == 3
 
 
 def test_a_failed_export_names_aws_code_and_message(s3, monkeypatch):
