@@ -11,10 +11,12 @@ from typing import Any
 
 import pytest
 
+from migrator.dataplane import AwsDataPlane
+from migrator.migration import Migration
 from tests.conftest import Moto
 from tests.e2e.mock_engine import MockEngineStack, program_under_mocks
 
-STACK = "dev"
+STACK = "e2e"  # not "dev": the migration lock file is per stack name, and other suites use "dev"
 LEGACY = "MyTable"
 NEW = "MyNewTable"
 SEEDED_ITEMS = 2000
@@ -152,7 +154,7 @@ def config(moto: Moto) -> dict[str, Any]:
 
 @pytest.fixture
 def engine(moto: Moto, config: dict[str, Any]) -> MockEngineStack:
-    """An engine double for stack ``dev`` holding the example config; nothing deployed yet."""
+    """An engine double for stack ``e2e`` holding the example config; nothing deployed yet."""
     return MockEngineStack(STACK, config, program_under_mocks)
 
 
@@ -171,3 +173,35 @@ def seed() -> Callable[..., Any]:
 def deployed(engine: MockEngineStack, moto: Moto, seed: Callable[..., Any]) -> list[dict[str, Any]]:
     """Stage 0 deployed through the double and the legacy table seeded with 2,000 items; returns the items."""
     return seed(engine, moto, SEEDED_ITEMS)
+
+
+@pytest.fixture
+def progress_lines() -> list[str]:
+    """Every progress line the migrations of a test print."""
+    return []
+
+
+@pytest.fixture
+def make_migration(
+    engine: MockEngineStack, moto: Moto, tmp_path: Any, progress_lines: list[str]
+) -> Callable[..., Migration]:
+    """``make_migration(data=None)``: a Migration of the double's stack on moto, polling AWS every 50 ms.
+
+    Each call is a new Migration, as a new process would be; ``data`` wraps or replaces the data plane.
+    """
+
+    def make(data: Any = None) -> Migration:
+        return Migration(
+            engine,
+            aws=moto.settings,
+            progress=progress_lines.append,
+            data=data if data is not None else fast_data_plane(moto),
+            lock_dir=tmp_path / "locks",
+        )
+
+    return make
+
+
+def fast_data_plane(moto: Moto) -> AwsDataPlane:
+    """The real data plane on moto, polling every 50 ms instead of every 10 s."""
+    return AwsDataPlane(moto.settings, poll_seconds=0.05)

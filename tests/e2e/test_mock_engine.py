@@ -13,7 +13,7 @@ from tests.conftest import Moto
 from tests.e2e.conftest import LEGACY, NEW, moto_snapshot, scan_all, seed_legacy, table_names
 from tests.e2e.mock_engine import MockEngineStack
 
-DATA_PREFIX = "transformed/dev/MyNewTable/data/"
+DATA_PREFIX = "transformed/e2e/MyNewTable/data/"
 
 
 def _stage_2_by_hand(engine: MockEngineStack, moto: Moto, items: int = 3) -> str:

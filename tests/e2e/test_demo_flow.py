@@ -1,0 +1,84 @@
+"""The example migration through all five stages on the engine double: every item moved, one export."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from migrator.migration import Migration
+from tests.conftest import Moto
+from tests.e2e.conftest import LEGACY, NEW, SEEDED_ITEMS, STACK, export_count, missing_from_new, moto_snapshot
+from tests.e2e.mock_engine import MockEngineStack
+
+
+def _consumer_table(engine: MockEngineStack) -> str:
+    """The TABLE_NAME the consumer Lambda is declared with, in the double's state."""
+    (function,) = [h for h in engine.state.values() if h.declared.name == "hello-world"]
+    return function.declared.inputs["environment"]["variables"]["TABLE_NAME"]
+
+
+def test_the_example_goes_from_stage_0_to_4(
+    engine: MockEngineStack, moto: Moto, deployed: list[dict[str, Any]], make_migration: Callable[..., Migration]
+) -> None:
+    # Given stage 0 deployed and 2,000 legacy items
+    migration = make_migration()
+
+    # when stage 1 runs: PITR and the bucket, one export, the transformed copy recorded as importSource
+    one = migration.up(1)
+    assert one.stages_run[-1] == 1 and engine.get_config()["stage"] == "1"
+    bucket = one.outputs["exportBucket"]
+    assert engine.outputs()["exportBucket"] == bucket
+    assert moto_snapshot(moto)["tables"][LEGACY]["pitr"] == "ENABLED"
+    source = engine.get_config()["importSource"]
+    assert source["bucket"] == bucket
+    assert source["keyPrefix"].startswith(f"transformed/{STACK}/{NEW}/") and source["keyPrefix"].endswith("data/")
+    assert int(source["itemCount"]) == SEEDED_ITEMS
+    assert export_count(moto.dynamodb) == 1
+
+    # when stage 2 runs: the new table imported next to the legacy one, still unused
+    two = migration.up(2)
+    assert (two.outputs["newTableName"], two.outputs["activeTableName"]) == (NEW, LEGACY)
+    assert _consumer_table(engine) == LEGACY
+    assert missing_from_new(moto.dynamodb, deployed) == ([], [])
+
+    # when stage 3 runs: the consumer moves to the new table, which is now deletion-protected
+    three = migration.up(3)
+    assert three.outputs["activeTableName"] == NEW and _consumer_table(engine) == NEW
+    assert moto_snapshot(moto)["tables"][NEW]["deletionProtection"] is True
+
+    # when stage 4 runs: the legacy table leaves the stack
+    four = migration.up(4)
+
+    # then every item is in the new table, the legacy table is kept in AWS with deletion protection
+    # but is out of the stack's state, there was exactly one export, and the report says so.
+    assert missing_from_new(moto.dynamodb, deployed) == ([], [])
+    tables = moto_snapshot(moto)["tables"]
+    assert tables[LEGACY]["items"] == SEEDED_ITEMS and tables[LEGACY]["deletionProtection"] is True
+    assert "legacy" not in {r.name for r in engine.resources()}
+    assert {r.name for r in engine.resources() if r.type == "aws:dynamodb/table:Table"} == {"new"}
+    assert four.outputs["activeTableName"] == NEW and four.outputs["legacyTableName"] == LEGACY
+    assert engine.get_config()["stage"] == "4" and "lock" not in engine.get_config()
+    assert export_count(moto.dynamodb) == 1
+    assert four.report is not None
+    assert four.report["verify"]["export"]["identical"] is True
+    assert four.report["verify"]["live"]["identical"] is True
+    assert four.report["importCheck"]["importedCount"] == SEEDED_ITEMS
+
+
+def test_up_to_4_at_once_then_again_changes_nothing(
+    engine: MockEngineStack, moto: Moto, seed: Callable[..., Any], make_migration: Callable[..., Migration]
+) -> None:
+    # Given 300 legacy items, migrated in one `up --stage 4`
+    items = seed(engine, moto, 300)
+    first = make_migration().up(4)
+    assert first.stages_run[-4:] == (1, 2, 3, 4)
+    updates, snapshot, config = engine.updates, moto_snapshot(moto), engine.get_config()
+
+    # when it runs again
+    again = make_migration().up(4)
+
+    # then it is a no-op: no update, no export, nothing in moto or the config changed.
+    assert again.stages_run == ()
+    assert (engine.updates, moto_snapshot(moto), engine.get_config()) == (updates, snapshot, config)
+    assert missing_from_new(moto.dynamodb, items) == ([], [])
+    assert export_count(moto.dynamodb) == 1
