@@ -1,0 +1,556 @@
+"""The executor and library API with fakes of the stack and of the data plane (no Pulumi, no AWS)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from migrator.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_DATA,
+    DataError,
+    DriftError,
+    ExportFailedError,
+    GuardError,
+    PulumiError,
+    StageError,
+    VerificationError,
+)
+from migrator.exportfiles import ExportLayout
+from migrator.guard import PlannedChange, Preview
+from migrator.migration import Migration, client_token, export_prefix
+from migrator.verify import VerifyReport
+from migrator.workspace import StateResource
+
+TABLE = "aws:dynamodb/table:Table"
+BUCKET = "export-bucket-1"
+
+
+def example_config(stage: str = "0") -> dict[str, Any]:
+    """The README's example (MyTable Name:S → MyNewTable UUID:S, UUID = uuid5(Name))."""
+    return {
+        "aws:region": "us-east-1",
+        "stage": stage,
+        "legacyTable": {"name": "MyTable", "partitionKey": {"name": "Name", "type": "S"}},
+        "newTable": {"name": "MyNewTable", "partitionKey": {"name": "UUID", "type": "S"}},
+        "derive": {"UUID": "uuid5(Name)"},
+    }
+
+
+class FakeStack:
+    """A StackPort in memory: config, an 'applied' stage, a preview that a real engine would roughly give."""
+
+    def __init__(self, config: Mapping[str, Any], events: list[tuple[Any, ...]], *, name: str = "unit") -> None:
+        self._name = name
+        self.config = copy.deepcopy(dict(config))
+        self.events = events
+        self.applied: int | None = None
+        self.extra_changes: dict[int, tuple[PlannedChange, ...]] = {}
+        self.fail_up: dict[int, Exception] = {}
+        self.protected = {"legacy": True, "new": False}
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def get_config(self) -> dict[str, Any]:
+        return copy.deepcopy(self.config)
+
+    def set_config(self, values: Mapping[str, Any]) -> None:
+        for key, value in values.items():
+            if key == "stage":
+                self.events.append(("set-stage", int(value)))
+            self.config[key] = copy.deepcopy(value)
+
+    def remove_config(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            self.config.pop(key, None)
+
+    def _target(self) -> int:
+        return int(self.config["stage"])
+
+    def preview(self) -> Preview:
+        target = self._target()
+        self.events.append(("preview", target))
+        changes: list[PlannedChange] = []
+        was = -1 if self.applied is None else self.applied
+        if target == 4 and was < 4:
+            changes.append(PlannedChange("urn:legacy", TABLE, "legacy", "delete", retain_on_delete=True))
+        if target <= 1 and was >= 2:
+            changes.append(PlannedChange("urn:new", TABLE, "new", "delete", retain_on_delete=False))
+        return Preview(tuple(changes) + self.extra_changes.get(target, ()), {})
+
+    def up(self, on_output: Callable[[str], None] | None = None) -> dict[str, Any]:
+        target = self._target()
+        self.events.append(("up", target))
+        if target in self.fail_up:
+            raise self.fail_up.pop(target)
+        self.applied = target
+        return self.outputs()
+
+    def outputs(self) -> dict[str, Any]:
+        stage = self.applied if self.applied is not None else 0
+        out: dict[str, Any] = {"stage": stage, "legacyTableName": "MyTable"}
+        if stage >= 1:
+            out["exportBucket"] = BUCKET
+        return out
+
+    def resources(self) -> list[StateResource]:
+        found = []
+        applied = -1 if self.applied is None else self.applied
+        if 0 <= applied < 4:
+            found.append(StateResource("urn:legacy", TABLE, "legacy", self.protected["legacy"], True, "MyTable"))
+        if applied >= 2:
+            found.append(StateResource("urn:new", TABLE, "new", self.protected["new"], False, "MyNewTable"))
+        return found
+
+    def unprotect(self, urn: str) -> None:
+        self.events.append(("unprotect", urn))
+        self.protected[urn.split(":")[-1]] = False
+
+
+@dataclass(frozen=True)
+class FakeExport:
+    export_arn: str
+    export_time: datetime
+    item_count: int
+    layout: ExportLayout
+
+
+@dataclass(frozen=True)
+class FakeTransform:
+    items_in: int
+    items_out: int
+    rejects: int
+    layout: ExportLayout
+    rejects_prefix: str | None = None
+
+
+@dataclass(frozen=True)
+class FakeImportCheck:
+    import_arn: str
+    status: str
+    imported_count: int
+    error_count: int
+    processed_count: int
+
+
+def report(*, identical: bool = True, missing: int = 0, source: int = 3) -> VerifyReport:
+    """A VerifyReport as verify.py returns it."""
+    return VerifyReport(
+        identical=identical,
+        source_count=source,
+        target_count=source - missing,
+        missing_count=missing,
+        extra_count=0,
+        changed_count=0,
+        samples={"missing": [], "extra": [], "changed": []},
+    )
+
+
+def layout(prefix: str) -> ExportLayout:
+    return ExportLayout(BUCKET, prefix, prefix + "data/", (), 3, False)
+
+
+class FakeData:
+    """The data plane: records each call; ``fail[step]`` raises once (after an export started, for 'export')."""
+
+    def __init__(self, events: list[tuple[Any, ...]]) -> None:
+        self.events = events
+        self.fail: dict[str, Exception] = {}
+        self.live = report()
+        self.from_export = report()
+        self.protection: bool | None = True
+        self.exports_started = 0
+
+    def _maybe_fail(self, step: str) -> None:
+        if step in self.fail:
+            raise self.fail.pop(step)
+
+    def export(self, *, table, bucket, prefix, client_token, export_arn, on_started) -> FakeExport:
+        self.events.append(("export", table, bucket, prefix, client_token, export_arn))
+        if export_arn is None:
+            self.exports_started += 1
+            export_arn = f"arn:aws:dynamodb:us-east-1:1:table/{table}/export/{self.exports_started}"
+            on_started(export_arn)
+        self._maybe_fail("export")
+        return FakeExport(export_arn, datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), 3, layout(prefix + "AWSDynamoDB/x/"))
+
+    def transform(self, source, *, dest_bucket, dest_prefix, rules, key_names) -> FakeTransform:
+        self.events.append(("transform", source.prefix, dest_bucket, dest_prefix, rules, key_names))
+        self._maybe_fail("transform")
+        return FakeTransform(3, 3, 0, layout(dest_prefix))
+
+    def locate(self, bucket: str, prefix: str) -> ExportLayout:
+        self.events.append(("locate", bucket, prefix))
+        return ExportLayout(bucket, prefix, prefix, (), None, False)
+
+    def check_import(self, *, table: str, expected_items: int) -> FakeImportCheck:
+        self.events.append(("check-import", table, expected_items))
+        self._maybe_fail("check-import")
+        return FakeImportCheck("arn:import/1", "COMPLETED", expected_items, 0, expected_items)
+
+    def verify_export(self, source: ExportLayout, *, target_table: str) -> VerifyReport:
+        self.events.append(("verify-export", source.prefix, target_table))
+        self._maybe_fail("verify-export")
+        return self.from_export
+
+    def verify_tables(self, *, source_table: str, target_table: str, deriver: Any) -> VerifyReport:
+        self.events.append(("verify-tables", source_table, target_table, deriver is not None))
+        return self.live
+
+    def deletion_protection(self, table: str) -> bool | None:
+        self.events.append(("deletion-protection", table))
+        return self.protection
+
+    def protect(self, table: str) -> None:
+        self.events.append(("protect", table))
+
+
+class Clock:
+    """A clock that moves one second per call."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def time(self) -> float:
+        self.now += 1
+        return self.now
+
+
+@dataclass
+class World:
+    stack: FakeStack
+    data: FakeData
+    events: list[tuple[Any, ...]]
+    lock_dir: Path
+    lines: list[str]
+
+    def migration(self) -> Migration:
+        """A new Migration, as a new process would make."""
+        return Migration(self.stack, progress=self.lines.append, clock=Clock(), data=self.data, lock_dir=self.lock_dir)
+
+    def kinds(self) -> list[tuple[Any, ...]]:
+        """The events without their details: (kind, first detail) for stack steps, kind for data steps."""
+        return [e[:2] if e[0] in ("set-stage", "preview", "up") else (e[0],) for e in self.events]
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> World:
+    events: list[tuple[Any, ...]] = []
+    return World(FakeStack(example_config(), events), FakeData(events), events, tmp_path / "locks", [])
+
+
+def progress_record(stack: FakeStack) -> dict[str, Any]:
+    return stack.config.get("progress") or {}
+
+
+# --- up ---------------------------------------------------------------------------------------
+
+
+def test_up_to_4_runs_every_stage_in_order_with_its_steps(world: World) -> None:
+    # Given a fresh stack at stage 0, when going straight to stage 4
+    result = world.migration().up(4)
+    # then each stage is validated, set, previewed, updated, and its steps run in the contract's order
+    assert world.kinds() == [
+        ("set-stage", 0), ("preview", 0), ("up", 0),
+        ("set-stage", 1), ("preview", 1), ("up", 1), ("export",), ("transform",),
+        ("set-stage", 2), ("preview", 2), ("up", 2), ("check-import",), ("locate",), ("verify-export",),
+        ("verify-tables",), ("set-stage", 3), ("preview", 3), ("up", 3),
+        ("unprotect",), ("set-stage", 4), ("preview", 4), ("up", 4), ("deletion-protection",),
+    ]  # fmt: skip
+    assert result.stages_run == (0, 1, 2, 3, 4) and result.stage == 4
+    record = progress_record(world.stack)
+    assert record["completedStage"] == 4 and record["servedTraffic"] is True
+    assert set(record["stageTimes"]) == {"0", "1", "2", "3", "4"}
+    # and the report names the export, the checks and the retained legacy table
+    assert result.report is not None
+    assert result.report["export"]["arn"].endswith("/export/1")
+    assert result.report["importCheck"]["status"] == "COMPLETED"
+    assert set(result.report["verify"]) == {"export", "live"}
+    assert "lock" not in world.stack.config  # released
+
+
+def test_stage_1_exports_to_the_contract_prefix_transforms_and_records_import_source(world: World) -> None:
+    world.migration().up(1)
+    export = next(e for e in world.events if e[0] == "export")
+    transform = next(e for e in world.events if e[0] == "transform")
+    # The export: bucket from the stack outputs, prefix exports/<stack>/<legacy>/, a token from stack + table
+    assert export[1:5] == ("MyTable", BUCKET, "exports/unit/MyTable/", client_token("unit", "MyTable"))
+    # The transform: into transformed/<stack>/<new>/ with the derive rules and the new key
+    assert transform[2:] == (BUCKET, "transformed/unit/MyNewTable/", ("UUID=uuid5(Name)",), ("UUID",))
+    # importSource points at the transform's data/ folder with its item count
+    assert world.stack.config["importSource"] == {
+        "bucket": BUCKET,
+        "keyPrefix": "transformed/unit/MyNewTable/data/",
+        "compression": "GZIP",
+        "itemCount": 3,
+    }
+
+
+def test_a_pure_rename_imports_the_export_itself(world: World) -> None:
+    world.stack.config["newTable"] = {"name": "MyNewTable", "partitionKey": {"name": "Name", "type": "S"}}
+    del world.stack.config["derive"]
+    world.migration().up(1)
+    assert not [e for e in world.events if e[0] == "transform"]
+    assert world.stack.config["importSource"]["keyPrefix"] == "exports/unit/MyTable/AWSDynamoDB/x/data/"
+
+
+def test_stage_2_checks_the_import_then_verifies_against_the_import_source(world: World) -> None:
+    world.migration().up(2)
+    assert ("check-import", "MyNewTable", 3) in world.events
+    assert ("locate", BUCKET, "transformed/unit/MyNewTable/data/") in world.events
+    assert ("verify-export", "transformed/unit/MyNewTable/data/", "MyNewTable") in world.events
+
+
+def test_a_completed_stage_is_a_no_op(world: World) -> None:
+    migration = world.migration()
+    migration.up(2)
+    world.events.clear()
+    result = migration.up(2)
+    assert result.stages_run == () and result.stage == 2
+    assert [e for e in world.events if e[0] in ("preview", "up", "export")] == []
+
+
+def test_up_backwards_is_refused_and_changes_nothing(world: World) -> None:
+    world.migration().up(2)
+    before = copy.deepcopy(world.stack.config)
+    with pytest.raises(StageError) as caught:
+        world.migration().up(1)
+    assert caught.value.exit_code == EXIT_BAD_INPUT
+    assert "migrate down --stage 1" in str(caught.value)
+    assert world.stack.config == before
+
+
+@pytest.mark.parametrize("stage", [-1, 5])
+def test_up_to_a_stage_outside_0_to_4_changes_nothing(world: World, stage: int) -> None:
+    before = copy.deepcopy(world.stack.config)
+    with pytest.raises(StageError):
+        world.migration().up(stage)
+    assert world.stack.config == before and world.events == []
+
+
+def test_guard_refusal_puts_the_stage_back_and_does_not_update(world: World) -> None:
+    # Given a stack at stage 1 whose stage 2 preview would replace the legacy table
+    world.migration().up(1)
+    world.stack.extra_changes[2] = (PlannedChange("urn:legacy", TABLE, "legacy", "replace", physical_id="MyTable"),)
+    world.events.clear()
+    # when going to stage 2
+    with pytest.raises(GuardError) as caught:
+        world.migration().up(2)
+    # then the update never runs, the stage is back at 1, stage 1 is still the last one done
+    assert caught.value.exit_code == EXIT_DATA
+    assert "MyTable" in str(caught.value)
+    assert ("up", 2) not in world.events
+    assert world.stack.config["stage"] == "1"
+    assert progress_record(world.stack)["completedStage"] == 1
+
+
+def test_drift_at_cutover_is_refused_before_the_update(world: World) -> None:
+    world.migration().up(2)
+    world.data.live = report(identical=False, missing=2)
+    world.events.clear()
+    with pytest.raises(DriftError) as caught:
+        world.migration().up(3)
+    assert "--allow-drift" in str(caught.value) and "2 missing" in str(caught.value)
+    assert [e for e in world.events if e[0] in ("set-stage", "up")] == []
+    record = progress_record(world.stack)
+    assert record["completedStage"] == 2 and record["servedTraffic"] is False
+    assert record["verify"]["live"]["missing_count"] == 2
+
+
+def test_drift_accepted_with_allow_drift_is_recorded(world: World) -> None:
+    world.migration().up(2)
+    world.data.live = report(identical=False, missing=2)
+    result = world.migration().up(3, allow_drift=True)
+    assert result.stage == 3 and any("Drift accepted" in w for w in result.warnings)
+    assert progress_record(world.stack)["driftAccepted"]["missing_count"] == 2
+
+
+def test_verification_differences_at_stage_2_stop_with_exit_1(world: World) -> None:
+    world.migration().up(1)
+    world.data.from_export = report(identical=False, missing=1)
+    with pytest.raises(VerificationError) as caught:
+        world.migration().up(2)
+    assert caught.value.exit_code == EXIT_DATA
+    assert world.stack.config["stage"] == "2"
+    assert progress_record(world.stack)["completedStage"] == 1
+    assert "applied, its steps not finished" in world.migration().status().next_step
+
+
+def test_a_crash_after_the_export_started_resumes_on_the_same_export(world: World) -> None:
+    # Given stage 1 failing right after the export started
+    world.data.fail["export"] = ConnectionError("network gone")
+    with pytest.raises(ConnectionError):
+        world.migration().up(1)
+    arn = progress_record(world.stack)["exportArn"]
+    assert arn and world.stack.config["stage"] == "1"
+    status = world.migration().status()
+    assert status.interrupted and "rerun `migrate up --stage 1`" in status.text()
+    # when the same command runs again
+    world.migration().up(1)
+    # then it waits on the recorded export instead of starting another, and finishes stage 1
+    exports = [e for e in world.events if e[0] == "export"]
+    assert [e[5] for e in exports] == [None, arn]
+    assert world.data.exports_started == 1
+    assert progress_record(world.stack)["completedStage"] == 1
+
+
+def test_a_crash_in_the_transform_reruns_it_and_finishes(world: World) -> None:
+    world.data.fail["transform"] = OSError("disk full")
+    with pytest.raises(OSError):
+        world.migration().up(1)
+    assert "importSource" not in world.stack.config
+    world.migration().up(2)
+    assert [e[0] for e in world.events].count("transform") == 2
+    assert world.data.exports_started == 1
+    assert progress_record(world.stack)["completedStage"] == 2
+
+
+def test_a_failed_update_leaves_the_stage_to_resume(world: World) -> None:
+    world.stack.fail_up[1] = PulumiError("update failed")
+    with pytest.raises(PulumiError):
+        world.migration().up(1)
+    assert world.stack.config["stage"] == "1" and progress_record(world.stack)["completedStage"] == 0
+    assert "stage 1 applied, its steps not finished" in world.migration().status().next_step
+    world.migration().up(1)
+    assert progress_record(world.stack)["completedStage"] == 1
+
+
+def test_a_failed_export_is_not_waited_on_again(world: World) -> None:
+    world.data.fail["export"] = ExportFailedError("export FAILED")
+    with pytest.raises(ExportFailedError):
+        world.migration().up(1)
+    record = progress_record(world.stack)
+    assert record["exportArn"] is None and record["exportAttempt"] == 2
+    world.migration().up(1)
+    retry = [e for e in world.events if e[0] == "export"][-1]
+    assert retry[3] == export_prefix("unit", "MyTable", 2) == "exports/unit/MyTable/attempt-2/"
+    assert retry[4] == client_token("unit", "MyTable", 2) != client_token("unit", "MyTable", 1)
+    assert retry[5] is None
+
+
+def test_stage_4_unprotects_the_legacy_table_and_keeps_it_in_aws(world: World) -> None:
+    world.data.protection = False
+    world.migration().up(4)
+    assert ("unprotect", "urn:legacy") in world.events
+    assert world.events.index(("unprotect", "urn:legacy")) < world.events.index(("preview", 4))
+    assert ("protect", "MyTable") in world.events
+
+
+def test_stage_4_fails_when_the_legacy_table_is_gone_from_aws(world: World) -> None:
+    world.migration().up(3)
+    world.data.protection = None
+    with pytest.raises(DataError, match="no longer in AWS"):
+        world.migration().up(4)
+    assert progress_record(world.stack)["completedStage"] == 3
+
+
+# --- down -------------------------------------------------------------------------------------
+
+
+def test_down_3_to_2_warns_and_keeps_served_traffic(world: World) -> None:
+    world.migration().up(3)
+    result = world.migration().down(2)
+    assert result.stage == 2 and "since cutover" in result.warnings[0]
+    assert world.stack.config["stage"] == "2"
+    record = progress_record(world.stack)
+    assert record["completedStage"] == 2 and record["servedTraffic"] is True
+    with pytest.raises(StageError, match="served traffic"):
+        world.migration().down(1)
+
+
+def test_down_2_to_1_drops_the_new_table_and_forgets_the_import(world: World) -> None:
+    # Given stage 2 applied but its verification failed
+    world.migration().up(1)
+    world.data.from_export = report(identical=False, missing=1)
+    with pytest.raises(VerificationError):
+        world.migration().up(2)
+    world.stack.protected["new"] = True
+    world.events.clear()
+    # when going back to 1
+    world.migration().down(1)
+    # then the new table is unprotected and dropped (allowed by the guard), the import forgotten
+    assert world.kinds()[:4] == [("unprotect",), ("set-stage", 1), ("preview", 1), ("up", 1)]
+    assert "importSource" not in world.stack.config
+    record = progress_record(world.stack)
+    assert record["completedStage"] == 0 and record["exportArn"] is None and record["exportAttempt"] == 2
+    # and the next up takes a fresh export and imports again
+    world.data.from_export = report()
+    world.migration().up(2)
+    assert world.data.exports_started == 2
+    assert progress_record(world.stack)["completedStage"] == 2
+
+
+@pytest.mark.parametrize(("up_to", "down_to", "reason"), [(4, 3, "left the stack"), (1, 0, "orphan")])
+def test_unsafe_downs_are_refused_and_change_nothing(world: World, up_to: int, down_to: int, reason: str) -> None:
+    world.migration().up(up_to)
+    before = copy.deepcopy(world.stack.config)
+    with pytest.raises(StageError, match=reason):
+        world.migration().down(down_to)
+    assert world.stack.config == before
+
+
+def test_a_refused_down_preview_restores_stage_and_record(world: World) -> None:
+    world.migration().up(3)
+    world.stack.extra_changes[2] = (PlannedChange("urn:new", TABLE, "new", "replace"),)
+    before = copy.deepcopy(world.stack.config)
+    with pytest.raises(GuardError):
+        world.migration().down(2)
+    assert world.stack.config == before
+
+
+# --- status and plan --------------------------------------------------------------------------
+
+
+def test_status_in_words_and_json(world: World) -> None:
+    world.migration().up(2)
+    status = world.migration().status()
+    data = status.to_dict()
+    assert data["stage"] == 2 and data["completedStage"] == 2 and data["interrupted"] is False
+    assert data["tables"] == {"legacy": "MyTable", "new": "MyNewTable", "active": "MyTable"}
+    assert data["export"]["itemCount"] == 3
+    assert data["importCheck"]["status"] == "COMPLETED"
+    assert data["lastVerify"]["kind"] == "export" and data["lastVerify"]["identical"] is True
+    assert "migrate up --stage 3" in data["next"]
+    assert "stage 2 (dual), done" in status.text()
+
+
+def test_status_of_a_fresh_stack_says_to_run_stage_0(world: World) -> None:
+    status = world.migration().status()
+    assert status.completed_stage == -1 and "up --stage 0" in status.next_step
+
+
+def test_plan_previews_the_target_and_changes_nothing(world: World) -> None:
+    world.migration().up(3)
+    before = copy.deepcopy(world.stack.config)
+    world.events.clear()
+    plan = world.migration().plan(4)
+    assert world.stack.config == before
+    assert ("up", 4) not in world.events and ("unprotect", "urn:legacy") not in world.events
+    assert plan.preview_stage == 4 and plan.guard_refusal is None
+    assert [m.stage for m in plan.moves] == [4]
+    assert "delete[retain]" in plan.text()
+    assert plan.to_dict()["guard"] == {"ok": True, "refusal": None}
+
+
+def test_plan_reports_a_guard_refusal_without_raising(world: World) -> None:
+    world.migration().up(1)
+    world.stack.extra_changes[2] = (PlannedChange("urn:legacy", TABLE, "legacy", "replace"),)
+    plan = world.migration().plan(2)
+    assert plan.guard_refusal and "replace" in plan.guard_refusal
+    assert world.stack.config["stage"] == "1"
+
+
+def test_plan_from_stage_0_previews_stage_1_until_import_source_exists(world: World) -> None:
+    world.migration().up(0)
+    plan = world.migration().plan(3)
+    assert [m.stage for m in plan.moves] == [1, 2, 3]
+    assert plan.preview_stage == 1
+    assert any("importSource" in n for n in plan.notes)
