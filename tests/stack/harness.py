@@ -9,6 +9,10 @@ Independent of pytest, so the engine double can use it too::
     table.inputs["importTable"]["s3BucketSource"]    # inputs as the engine sees them (camelCase)
     table.protect, table.retain_on_delete, table.ignore_changes, table.custom_timeouts
     recorded.outputs["activeTableName"]
+    recorded.one("export-bucket").state["bucket"]    # provider-computed values come from ProgramMocks
+
+Registration order follows Pulumi's asynchronous resolution: look resources up by name or URN.
+Call it from one thread at a time (Pulumi's runtime settings are process-wide).
 
 Config keys without a namespace get ``table-migration:``; dict and list values are passed as JSON
 text, as the Pulumi CLI passes object config to a program. Each call resets Pulumi's global runtime
@@ -200,7 +204,10 @@ def config_values(config: Mapping[str, Any], stage: int | str | None = None) -> 
     values: dict[str, str] = {}
     for key, value in config.items():
         full = key if ":" in key else f"{NAMESPACE}:{key}"
-        values[full] = json.dumps(value) if isinstance(value, Mapping | list) else str(value)
+        if isinstance(value, Mapping | list):
+            values[full] = json.dumps(value)
+        else:
+            values[full] = str(value).lower() if isinstance(value, bool) else str(value)
     if stage is not None:
         values[f"{NAMESPACE}:stage"] = str(stage)
     return values
