@@ -241,10 +241,15 @@ class World:
         return [e[:2] if e[0] in ("set-stage", "preview", "up") else (e[0],) for e in self.events]
 
 
+def make_world(tmp_path: Path, *, name: str = "unit") -> World:
+    """A fake stack at stage 0 with the example config, a fake data plane, one shared event log."""
+    events: list[tuple[Any, ...]] = []
+    return World(FakeStack(example_config(), events, name=name), FakeData(events), events, tmp_path / "locks", [])
+
+
 @pytest.fixture
 def world(tmp_path: Path) -> World:
-    events: list[tuple[Any, ...]] = []
-    return World(FakeStack(example_config(), events), FakeData(events), events, tmp_path / "locks", [])
+    return make_world(tmp_path)
 
 
 def progress_record(stack: FakeStack) -> dict[str, Any]:
