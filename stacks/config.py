@@ -46,12 +46,16 @@ def raw_values() -> dict[str, Any]:
 
 
 def validate(values: dict[str, Any], *, region: str | None) -> MigrationConfig:
-    """Parse ``values``; add the program's own rule: an endpoint needs an explicit ``aws:region``."""
+    """Parse ``values``; add the program's own rule: ``aws:region`` is set in the stack.
+
+    The region decides where the tables are; it must not depend on the environment of whoever runs
+    ``pulumi up`` (AWS_REGION), and the endpoint provider needs it explicitly anyway.
+    """
     config = parse_config(values, region=region)
-    if config.endpoint is not None and not config.region:
+    if not config.region:
         raise ConfigError(
             "aws:region",
-            "is missing; the provider for table-migration:endpoint needs a region.",
+            "is missing; it decides where the tables live.",
             hint="Set it with `pulumi config set aws:region us-east-1`.",
         )
     return config

@@ -35,6 +35,7 @@ CASES = [
     pytest.param(_without("importSource"), "2", "table-migration:importSource", "migrate up --stage 1", id="no-source"),
     pytest.param(_with(derive={"UUID": "md5(Name)"}), "1", "table-migration:derive", "uuid5(Y)", id="bad-derive"),
     pytest.param(_without("legacyTable"), "0", "table-migration:legacyTable", "Pulumi.<stack>.yaml", id="no-legacy"),
+    pytest.param(_without("aws:region"), "0", "aws:region", "pulumi config set aws:region", id="no-region"),
     pytest.param(
         {k: v for k, v in _with(endpoint="http://127.0.0.1:5000").items() if k != "aws:region"},
         "0",
