@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,8 +42,8 @@ LAMBDA_TRUST = {
 
 
 def function_name(stack: str) -> str:
-    """The physical Lambda name: one per stack, within Lambda's 64 characters."""
-    return f"HelloWorld-{stack}"[:64]
+    """The physical Lambda name: one per stack, in Lambda's alphabet and 64 characters."""
+    return re.sub(r"[^A-Za-z0-9_-]", "-", f"HelloWorld-{stack}")[:64]
 
 
 def function_code() -> pulumi.AssetArchive:

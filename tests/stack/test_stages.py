@@ -318,3 +318,14 @@ def test_endpoint_sends_every_resource_through_one_explicit_provider():
     assert len(customs) >= 10
     for resource in customs:
         assert resource.provider.startswith(provider.urn + "::"), resource.name
+
+
+def test_function_name_is_per_stack_and_valid_for_lambda():
+    from stacks.app import function_name
+
+    assert function_name("dev") == "HelloWorld-dev"
+    assert function_name("org/proj.prod") == "HelloWorld-org-proj-prod"
+    assert len(function_name("s" * 100)) == 64
+    rec = run_program(example_config(), 0, stack="prod")
+    assert rec.outputs["consumerFunctionName"] == "HelloWorld-prod"
+    assert rec.one("hello-world-logs").inputs["name"] == "/aws/lambda/HelloWorld-prod"
