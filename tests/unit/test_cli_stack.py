@@ -1,0 +1,172 @@
+"""``migrate up | down | status | plan | demo`` through typer's CliRunner, with the stack factory replaced."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+import migrator.cli.stack as cli_stack
+import migrator.local as local
+from migrator.cli import app
+from migrator.errors import StackNotFoundError
+from migrator.guard import PlannedChange
+from migrator.migration import Migration
+from tests.unit.test_migration import TABLE, World, make_world, report
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
+    """A fake stack behind ``open_stack`` and a fake data plane behind every Migration the CLI builds."""
+    world = make_world(tmp_path)
+    world.opened: list[tuple[str, Path, bool]] = []  # type: ignore[attr-defined]
+
+    def open_stack(stack: str, work_dir: Path, *, create: bool) -> Any:
+        world.opened.append((stack, work_dir, create))  # type: ignore[attr-defined]
+        return world.stack
+
+    def migration(port: Any, **kwargs: Any) -> Migration:
+        return Migration(port, data=world.data, lock_dir=world.lock_dir, **kwargs)
+
+    monkeypatch.setattr(cli_stack, "open_stack", open_stack)
+    monkeypatch.setattr(cli_stack, "Migration", migration)
+    monkeypatch.delenv("PULUMI_STACK", raising=False)
+    return world
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def run(runner: CliRunner, *args: str) -> Any:
+    result = runner.invoke(app, list(args))
+    assert "Traceback" not in result.output + result.stderr
+    return result
+
+
+def test_up_json_prints_one_object_and_exits_0(world: World, runner: CliRunner) -> None:
+    result = run(runner, "up", "--stage", "2", "--json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["stage"] == 2 and data["stagesRun"] == [0, 1, 2] and data["stack"] == "unit"
+    assert "Stage 1 (export)" in result.stderr  # progress on stderr, not in the JSON
+    assert world.opened == [("dev", cli_stack.default_work_dir().resolve(), False)]  # type: ignore[attr-defined]
+
+
+def test_stack_and_work_dir_reach_the_factory(world: World, runner: CliRunner, tmp_path: Path) -> None:
+    result = run(runner, "status", "--stack", "prod", "--work-dir", str(tmp_path))
+    assert result.exit_code == 0
+    assert world.opened == [("prod", tmp_path.resolve(), False)]  # type: ignore[attr-defined]
+
+
+def test_pulumi_stack_env_is_the_default(world: World, runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PULUMI_STACK", "staging")
+    run(runner, "status")
+    assert world.opened[0][0] == "staging"  # type: ignore[attr-defined]
+
+
+def test_default_work_dir_is_the_repository_with_pulumi_yaml() -> None:
+    assert (cli_stack.default_work_dir() / "Pulumi.yaml").is_file()
+
+
+@pytest.mark.parametrize("stage", ["5", "-1"])
+def test_a_stage_outside_0_to_4_exits_2_and_changes_nothing(world: World, runner: CliRunner, stage: str) -> None:
+    result = run(runner, "up", "--stage", stage, "--yes")
+    assert result.exit_code == 2
+    assert "is not a stage" in result.stderr
+    assert world.stack.config["stage"] == "0" and world.events == []
+
+
+def test_going_backwards_with_up_exits_2_and_names_down(world: World, runner: CliRunner) -> None:
+    run(runner, "up", "--stage", "2")
+    result = run(runner, "up", "--stage", "1")
+    assert result.exit_code == 2 and "migrate down --stage 1" in result.stderr
+
+
+def test_cutover_without_yes_and_without_a_terminal_refuses(world: World, runner: CliRunner) -> None:
+    run(runner, "up", "--stage", "2")
+    world.events.clear()
+    result = run(runner, "up", "--stage", "3")
+    assert result.exit_code == 2 and "Pass --yes" in result.stderr
+    assert world.stack.config["stage"] == "2" and [e for e in world.events if e[0] == "up"] == []
+    assert run(runner, "up", "--stage", "3", "--yes").exit_code == 0
+
+
+def test_guard_refusal_exits_1(world: World, runner: CliRunner) -> None:
+    world.stack.extra_changes[0] = (PlannedChange("urn:legacy", TABLE, "legacy", "replace"),)
+    result = run(runner, "up", "--stage", "0")
+    assert result.exit_code == 1 and "error: Refusing to update the stack" in result.stderr
+
+
+def test_drift_exits_1_and_allow_drift_goes_on(world: World, runner: CliRunner) -> None:
+    run(runner, "up", "--stage", "2")
+    world.data.live = report(identical=False, missing=4)
+    refused = run(runner, "up", "--stage", "3", "--yes")
+    assert refused.exit_code == 1 and "--allow-drift" in refused.stderr
+    accepted = run(runner, "up", "--stage", "3", "--yes", "--allow-drift", "--json")
+    assert accepted.exit_code == 0 and json.loads(accepted.stdout)["warnings"]
+
+
+def test_unknown_stack_exits_2(world: World, runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    def missing(stack: str, work_dir: Path, *, create: bool) -> Any:
+        raise StackNotFoundError(f"Stack {stack} does not exist.", hint="Create it with `pulumi stack init`.")
+
+    monkeypatch.setattr(cli_stack, "open_stack", missing)
+    result = run(runner, "status", "--stack", "nope")
+    assert result.exit_code == 2 and "pulumi stack init" in result.stderr
+
+
+def test_status_in_words_and_json(world: World, runner: CliRunner) -> None:
+    run(runner, "up", "--stage", "1")
+    text = run(runner, "status")
+    assert text.exit_code == 0 and "stage 1 (export), done" in text.stdout
+    data = json.loads(run(runner, "status", "--json").stdout)
+    assert data["completedStage"] == 1 and data["importSource"]["itemCount"] == 3
+
+
+def test_plan_json_changes_nothing(world: World, runner: CliRunner) -> None:
+    run(runner, "up", "--stage", "1")
+    before = json.dumps(world.stack.config, sort_keys=True)
+    result = run(runner, "plan", "--stage", "2", "--json")
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data["target"] == 2 and data["previewStage"] == 2 and data["guard"]["ok"] is True
+    assert json.dumps(world.stack.config, sort_keys=True) == before
+
+
+def test_down_needs_confirmation_then_goes_back(world: World, runner: CliRunner) -> None:
+    run(runner, "up", "--stage", "3", "--yes")
+    assert run(runner, "down", "--stage", "2").exit_code == 2
+    result = run(runner, "down", "--stage", "2", "--yes")
+    assert result.exit_code == 0 and "since cutover" in result.stdout
+    refused = run(runner, "down", "--stage", "1", "--yes")
+    assert refused.exit_code == 2 and "served traffic" in refused.stderr
+
+
+def test_demo_without_the_pulumi_cli_exits_2_and_leaves_nothing(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Given no pulumi CLI anywhere it could be found, and a temp folder we can watch
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("PULUMI_HOME", raising=False)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+
+    def no_server() -> Any:
+        raise AssertionError("the demo started moto without a pulumi CLI")
+
+    monkeypatch.setattr(local, "moto_server", no_server)
+    # when running the demo
+    result = run(runner, "demo", "--items", "10")
+    # then it says exactly why, exits 2, and left nothing behind
+    assert result.exit_code == 2
+    assert "the demo drives the real Pulumi engine; the pulumi CLI is not installed" in result.stderr
+    assert "get.pulumi.com" in result.stderr
+    assert list(scratch.iterdir()) == []
