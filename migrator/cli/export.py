@@ -30,6 +30,9 @@ def export_command(
     json_output: JsonOpt = False,
     endpoint: EndpointOpt = None,
     region: RegionOpt = None,
+    poll_seconds: Annotated[
+        float, typer.Option("--poll-seconds", min=0.0, help="First wait between status checks; doubles up to 60 s.")
+    ] = 10.0,
 ) -> None:
     """Export a table to S3 (DynamoDB JSON, point in time), wait for it and check its files.
 
@@ -45,6 +48,7 @@ def export_command(
             bucket=bucket,
             prefix=prefix or f"exports/{table}/",
             progress=progress,
+            poll_seconds=poll_seconds,
         )
 
     emit(call(run), json_output=json_output, text=_text)
