@@ -329,3 +329,14 @@ def test_function_name_is_per_stack_and_valid_for_lambda():
     rec = run_program(example_config(), 0, stack="prod")
     assert rec.outputs["consumerFunctionName"] == "HelloWorld-prod"
     assert rec.one("hello-world-logs").inputs["name"] == "/aws/lambda/HelloWorld-prod"
+
+
+def test_pulumi_entry_point_runs_the_app():
+    # Given Pulumi.yaml's program (__main__.py), when it runs, it declares the example app.
+    import runpy
+    from pathlib import Path
+
+    main_py = Path(__file__).resolve().parents[2] / "__main__.py"
+    rec = run_program(example_config(), 3, program=lambda: runpy.run_path(str(main_py), run_name="__main__"))
+    assert {r.name for r in rec.find(type=TABLE)} == {"legacy", "new"}
+    assert rec.outputs["activeTableName"] == "MyNewTable"
