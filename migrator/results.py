@@ -192,7 +192,10 @@ class Status:
         }
 
     def text(self) -> str:
-        if self.interrupted:
+        if self.completed_stage < 0:
+            name = stage_name(self.stage)
+            head = f"Stack {self.stack}: stage {self.stage} ({name}), not applied by the migrator yet."
+        elif self.interrupted:
             head = (
                 f"Stack {self.stack}: stage {self.stage} ({stage_name(self.stage)}) applied, its steps not finished "
                 f"(last finished: stage {self.completed_stage} ({stage_name(self.completed_stage)}))."

@@ -574,3 +574,14 @@ def test_an_interrupted_cutover_resumes_without_calling_the_consumer_s_writes_dr
     # then no drift check runs again and the stage finishes
     assert result.stage == 3
     assert not [e for e in world.events if e[0] == "verify-tables"]
+
+
+def test_status_text_of_an_interrupted_stage_says_what_to_rerun(world: World) -> None:
+    world.migration().up(1)
+    world.data.fail["check-import"] = ConnectionError("gone")
+    with pytest.raises(ConnectionError):
+        world.migration().up(2)
+    text = world.migration().status().text()
+    assert "stage 2 (dual) applied, its steps not finished (last finished: stage 1 (export))" in text
+    assert "rerun `migrate up --stage 2`" in text
+    assert "not applied by the migrator yet" in make_world(world.lock_dir).migration().status().text()
