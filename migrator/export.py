@@ -100,7 +100,7 @@ def run_export(
         say(f"resuming export {export_id(export_arn)} of {table} ({description['ExportStatus']})")
     else:
         description, reused = _find_or_start(dynamodb, table, table_arn, bucket, normalized, client_token, say)
-    _require_destination(description, bucket, normalized)
+    _require_destination(description, table, table_arn, bucket, normalized)
     if on_started is not None:
         on_started(description["ExportArn"])
     started_at = datetime.now(UTC)
@@ -229,7 +229,12 @@ def _export_time(description: dict[str, Any], fallback: datetime | None) -> date
     return fallback
 
 
-def _require_destination(description: dict[str, Any], bucket: str, prefix: str) -> None:
+def _require_destination(description: dict[str, Any], table: str, table_arn: str, bucket: str, prefix: str) -> None:
+    if description.get("TableArn", table_arn) != table_arn:
+        raise BadInputError(
+            f"Export {description['ExportArn']} is of {description['TableArn']}, not of table {table}.",
+            hint="Pass the export ARN of this table, or drop it to start a new export.",
+        )
     got_bucket, got_prefix = description.get("S3Bucket"), (description.get("S3Prefix") or "").strip("/")
     if (got_bucket, got_prefix) != (bucket, prefix):
         raise BadInputError(

@@ -149,6 +149,16 @@ def test_resume_with_the_wrong_bucket_is_refused(legacy):
         )
 
 
+def test_resume_with_another_table_s_export_is_refused(legacy):
+    # Given an export of another table
+    make_table(legacy.dynamodb, "Other", 1)
+    other = run_export(legacy.dynamodb, legacy.s3, table="Other", bucket=BUCKET, prefix="p/", poll_seconds=0.01)
+
+    # When resuming Legacy's export from it, then the mismatch is named
+    with pytest.raises(BadInputError, match="not of table Legacy"):
+        run_export(legacy.dynamodb, legacy.s3, table="Legacy", bucket=BUCKET, prefix="p/", export_arn=other.export_arn)
+
+
 def test_pitr_off_is_bad_input_that_says_how_to_turn_it_on(moto):
     # Given a table without point-in-time recovery
     make_table(moto.dynamodb, "NoPitr", 2, pitr=False)
