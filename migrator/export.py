@@ -91,6 +91,8 @@ def run_export(
     Raises NotFoundError (unknown table or bucket), BadInputError (PITR off), ExportFailedError.
     """
     say = progress or _quiet
+    # AWS exports as of the request; moto reports no time, so the request's time stands in for it.
+    requested_at = datetime.now(UTC)
     normalized = normalize_prefix(prefix)
     _require_bucket(s3, bucket, table)
     table_arn = _table_arn(dynamodb, table)
@@ -103,12 +105,11 @@ def run_export(
     _require_destination(description, table, table_arn, bucket, normalized)
     if on_started is not None:
         on_started(description["ExportArn"])
-    started_at = datetime.now(UTC)
     description = _wait(dynamodb, description, table, poll_seconds, say)
     layout = _locate(s3, bucket, normalized, description)
     check_files(s3, layout, progress=say)
     item_count = _item_count(s3, layout, description)
-    export_time = _export_time(description, None) or started_at
+    export_time = _export_time(description) or requested_at
     result = ExportResult(description["ExportArn"], export_time, item_count, layout, reused)
     say(
         f"export {export_id(result.export_arn)} of {table}: {item_count} items in {len(layout.files)} files "
@@ -188,7 +189,7 @@ def _find_or_start(
         return running[0], True
     done = sorted((d for d in same if d["ExportStatus"] == "COMPLETED"), key=_when)
     if done:
-        when = _export_time(done[-1], None)
+        when = _export_time(done[-1])
         at = when.isoformat() if when else "an unknown time"
         say(
             f"reusing completed export {export_id(done[-1]['ExportArn'])} of {table} to {where} "
@@ -217,16 +218,16 @@ def _find_or_start(
 
 
 def _when(description: dict[str, Any]) -> datetime:
-    return _export_time(description, None) or datetime.min.replace(tzinfo=UTC)
+    return _export_time(description) or datetime.min.replace(tzinfo=UTC)
 
 
-def _export_time(description: dict[str, Any], fallback: datetime | None) -> datetime | None:
+def _export_time(description: dict[str, Any]) -> datetime | None:
+    """The point in time the export captured (ExportTime, else StartTime); None when AWS gives neither (moto)."""
     for field in ("ExportTime", "StartTime"):
         value = description.get(field)
         if isinstance(value, datetime):
             return value if value.tzinfo else value.replace(tzinfo=UTC)
-    # moto reports neither time: the moment we started waiting is the closest we know.
-    return fallback
+    return None
 
 
 def _require_destination(description: dict[str, Any], table: str, table_arn: str, bucket: str, prefix: str) -> None:
