@@ -34,7 +34,7 @@ from types import ModuleType, TracebackType
 from typing import IO, Any, Protocol
 
 from .config import key
-from .errors import StackBusyError
+from .errors import MigrationError, StackBusyError
 
 LOCK_KEY = "lock"
 DEFAULT_TTL_SECONDS = 24 * 3600  # longer than any export, transform or verify step
@@ -146,7 +146,12 @@ class StackLock:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
-        self.release()
+        if kind is None:
+            self.release()
+            return
+        # The run already failed: that error is the one to report, not a second one from the release.
+        with contextlib.suppress(MigrationError):
+            self.release()
 
     def acquire(self) -> None:
         """Take both locks, or raise :class:`StackBusyError` naming the holder and what to do."""
