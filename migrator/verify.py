@@ -1,0 +1,249 @@
+"""Verify that a target table holds exactly the source's items, after the source goes through the derive rules.
+
+The source is a live table (:func:`verify_tables`) or an export on S3 (:func:`verify_export`). Items
+are compared by their canonical form (:mod:`migrator.canonical`). Memory stays bounded as tables grow:
+pass 1 keeps only per-bucket counts and digest sums (:mod:`migrator.verify_buckets`); pass 2 rescans
+and diffs item by item only inside the buckets that differ, a group of buckets at a time.
+
+A verification that finds differences returns its report (``identical`` False); the caller decides
+what that means (the CLI exits 1, the orchestrator raises VerificationError or DriftError).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from .aws import AwsSettings
+from .derive import Deriver
+from .exportfiles import ExportLayout
+from .verify_buckets import BUCKETS, Diff, Keyer, Tally, collect_pages, differing_buckets, group_buckets, tally_pages
+from .verify_read import ClientFactory, Reader, export_readers, key_names, raw_scan_client, table_readers
+
+Progress = Callable[[str], None]
+
+# Pass 2 holds at most this many items per side in memory at once (about 150 bytes each).
+MAX_DIFF_ITEMS = 200_000
+PROGRESS_EVERY = 100_000
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """What a verification found. ``source_count`` counts every source item read, rejects included."""
+
+    identical: bool
+    source_count: int
+    target_count: int
+    missing_count: int
+    extra_count: int
+    changed_count: int
+    samples: dict[str, list[dict[str, Any]]]
+    rejects: int = 0
+    reject_samples: tuple[str, ...] = ()
+    source: str = ""
+    target: str = ""
+    differing_buckets: int = 0
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object of design.md §6 (plus rejects and where the time went)."""
+        return {
+            "identical": self.identical,
+            "source": self.source,
+            "target": self.target,
+            "source_count": self.source_count,
+            "target_count": self.target_count,
+            "missing_count": self.missing_count,
+            "extra_count": self.extra_count,
+            "changed_count": self.changed_count,
+            "samples": {name: list(keys) for name, keys in self.samples.items()},
+            "rejects": self.rejects,
+            "reject_samples": list(self.reject_samples),
+            "differing_buckets": self.differing_buckets,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass
+class _Side:
+    name: str
+    readers: list[Reader]
+    keyer: Keyer
+    tally: Tally = field(default_factory=Tally)
+
+
+class _Counter:
+    """Counts items read by all workers of a pass and prints a line every ``every`` items."""
+
+    def __init__(self, label: str, progress: Progress | None, every: int) -> None:
+        self.label, self.progress, self.every = label, progress, every
+        self.count = 0
+        self.lock = threading.Lock()
+
+    def add(self, n: int) -> None:
+        with self.lock:
+            before, self.count = self.count, self.count + n
+            if self.progress is not None and before // self.every != self.count // self.every:
+                self.progress(f"verify: {self.label}: {self.count} items read")
+
+
+def _run(tasks: Sequence[Callable[[], Any]]) -> list[Any]:
+    # Threads overlap the waits for Scan pages / S3 reads; each task runs one reader.
+    with ThreadPoolExecutor(max_workers=max(1, len(tasks)), thread_name_prefix="verify") as pool:
+        futures = [pool.submit(task) for task in tasks]
+        return [f.result() for f in futures]
+
+
+def _pass1(sides: Sequence[_Side], progress: Progress | None, every: int) -> None:
+    tasks: list[Callable[[], Any]] = []
+    owners: list[_Side] = []
+    for side in sides:
+        counter = _Counter(f"{side.name} (pass 1)", progress, every)
+        for reader in side.readers:
+            tasks.append(lambda r=reader, s=side, c=counter: tally_pages(r(), s.keyer, on_page=c.add))
+            owners.append(side)
+    for side, tally in zip(owners, _run(tasks), strict=True):
+        side.tally.merge(tally)
+
+
+def _pass2(source: _Side, target: _Side, buckets: list[int], max_items: int, progress: Progress | None) -> Diff:
+    diff = Diff()
+    groups = group_buckets(buckets, source.tally, target.tally, max_items=max_items)
+    for number, group in enumerate(groups, 1):
+        if progress is not None:
+            progress(f"verify: pass 2, group {number}/{len(groups)}: {len(group)} differing buckets")
+        selected = bytearray(BUCKETS)
+        for b in group:
+            selected[b] = 1
+        found: dict[str, dict[bytes, int]] = {source.name: {}, target.name: {}}
+        tasks = [
+            (lambda r=reader, s=side, sel=selected, out=found[side.name]: collect_pages(r(), s.keyer, sel, out))
+            for side in (source, target)
+            for reader in side.readers
+        ]
+        _run(tasks)
+        diff.add(found[source.name], found[target.name])
+    return diff
+
+
+def _compare(
+    source: _Side,
+    target: _Side,
+    *,
+    labels: tuple[str, str],
+    progress: Progress | None,
+    max_items: int,
+    every: int,
+) -> VerifyReport:
+    started = time.monotonic()
+    _pass1((source, target), progress, every)
+    buckets = differing_buckets(source.tally, target.tally)
+    diff = _pass2(source, target, buckets, max_items, progress) if buckets else Diff()
+    report = VerifyReport(
+        identical=not buckets,
+        source_count=source.tally.items,
+        target_count=target.tally.items,
+        missing_count=diff.missing,
+        extra_count=diff.extra,
+        changed_count=diff.changed,
+        samples={name: [orjson.loads(k) for k in keys] for name, keys in diff.samples.items()},
+        rejects=source.tally.rejects,
+        reject_samples=tuple(source.tally.reject_samples),
+        source=labels[0],
+        target=labels[1],
+        differing_buckets=len(buckets),
+        seconds=time.monotonic() - started,
+    )
+    if progress is not None:
+        progress(
+            f"verify: {report.source_count} source items, {report.target_count} target items: "
+            + (
+                "identical"
+                if report.identical
+                else f"{report.missing_count} missing, {report.extra_count} extra, {report.changed_count} changed"
+            )
+        )
+    return report
+
+
+def verify_tables(
+    aws: AwsSettings | ClientFactory,
+    *,
+    source_table: str,
+    target_table: str,
+    deriver: Deriver | None = None,
+    segments: int = 4,
+    consistent: bool = True,
+    progress: Progress | None = None,
+    max_diff_items: int = MAX_DIFF_ITEMS,
+    progress_every: int = PROGRESS_EVERY,
+) -> VerifyReport:
+    """Compare ``target_table`` with ``source_table`` (each source item through ``deriver`` first).
+
+    ``aws`` is settings, or a factory returning a new DynamoDB client (used for all scans, from
+    ``segments`` threads per table). Raise NotFoundError (exit 2) when a table does not exist.
+    """
+    client = raw_scan_client(aws)
+    source_keys = key_names(client, source_table)  # also checks that the source exists
+    target_keys = key_names(client, target_table)
+    del source_keys
+    source = _Side(
+        "source",
+        table_readers(client, source_table, segments=segments, consistent=consistent),
+        Keyer(target_keys, deriver),
+    )
+    target = _Side(
+        "target", table_readers(client, target_table, segments=segments, consistent=consistent), Keyer(target_keys)
+    )
+    return _compare(
+        source,
+        target,
+        labels=(f"table {source_table}", f"table {target_table}"),
+        progress=progress,
+        max_items=max_diff_items,
+        every=progress_every,
+    )
+
+
+def verify_export(
+    aws: AwsSettings | tuple[ClientFactory, ClientFactory],
+    source: ExportLayout,
+    *,
+    target_table: str,
+    deriver: Deriver | None = None,
+    segments: int = 4,
+    workers: int = 4,
+    consistent: bool = True,
+    progress: Progress | None = None,
+    max_diff_items: int = MAX_DIFF_ITEMS,
+    progress_every: int = PROGRESS_EVERY,
+) -> VerifyReport:
+    """Compare ``target_table`` with the items of an export (its data files, read by ``workers`` threads).
+
+    ``aws`` is settings, or a pair of factories (DynamoDB client, S3 client). Each export item goes
+    through ``deriver`` first, as the transform did.
+    """
+    if isinstance(aws, AwsSettings):
+        client, s3 = raw_scan_client(aws), aws.client("s3")
+    else:
+        client, s3 = raw_scan_client(aws[0]), aws[1]()
+    target_keys = key_names(client, target_table)
+    source_side = _Side("source", export_readers(s3, source, workers=workers), Keyer(target_keys, deriver))
+    target = _Side(
+        "target", table_readers(client, target_table, segments=segments, consistent=consistent), Keyer(target_keys)
+    )
+    label = f"s3://{source.bucket}/{source.prefix}"
+    return _compare(
+        source_side,
+        target,
+        labels=(label, f"table {target_table}"),
+        progress=progress,
+        max_items=max_diff_items,
+        every=progress_every,
+    )

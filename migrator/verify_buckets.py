@@ -1,0 +1,156 @@
+"""Bounded-memory comparison state for verification (pure: no boto3).
+
+Pass 1 folds every item into one of ``BUCKETS`` buckets by the hash of its key: a count and the sum
+(mod 2¹²⁸) of its items' digests. The sum does not depend on scan order, so two sides hold the same
+items exactly when every bucket agrees (up to a 128-bit collision). Pass 2 then diffs item by item
+only inside the buckets that disagree, in groups small enough to hold in memory.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import xxhash
+
+from .canonical import CanonicalError, canonical_item, key_bytes
+from .derive import Deriver, Item, RejectError
+
+BUCKETS = 4096
+MASK_128 = (1 << 128) - 1
+SAMPLES = 10
+_bucket_hash = xxhash.xxh3_64_intdigest
+_item_hash = xxhash.xxh3_128_intdigest
+
+
+@dataclass
+class Tally:
+    """Per-bucket counts and digest sums of one side (or one worker's share of it)."""
+
+    counts: list[int] = field(default_factory=lambda: [0] * BUCKETS)
+    sums: list[int] = field(default_factory=lambda: [0] * BUCKETS)
+    items: int = 0
+    rejects: int = 0
+    reject_samples: list[str] = field(default_factory=list)
+
+    def merge(self, other: Tally) -> None:
+        """Add ``other`` (another worker's tally of the same side) into this one."""
+        self.counts = [a + b for a, b in zip(self.counts, other.counts, strict=True)]
+        self.sums = [(a + b) & MASK_128 for a, b in zip(self.sums, other.sums, strict=True)]
+        self.items += other.items
+        self.rejects += other.rejects
+        self.reject_samples = (self.reject_samples + other.reject_samples)[:SAMPLES]
+
+    def reject(self, reason: str) -> None:
+        self.rejects += 1
+        if len(self.reject_samples) < SAMPLES:
+            self.reject_samples.append(reason)
+
+
+class Keyer:
+    """Turns a raw item of one side into (key bytes, item) after the derive rules; None for a reject."""
+
+    def __init__(self, key_names: Sequence[str], deriver: Deriver | None = None) -> None:
+        self.key_names = tuple(key_names)
+        self.deriver = None if deriver is None or deriver.is_identity else deriver
+
+    def __call__(self, item: Item, tally: Tally | None = None) -> tuple[bytes, Item] | None:
+        try:
+            if self.deriver is not None:
+                item = self.deriver(item)
+            return key_bytes(item, self.key_names), item
+        except (RejectError, CanonicalError) as e:
+            if tally is not None:
+                tally.reject(str(e))
+            return None
+
+
+def tally_pages(pages: Iterable[list[Item]], keyer: Keyer, *, on_page=None) -> Tally:
+    """Pass 1 over one reader: fold every item into its bucket."""
+    tally = Tally()
+    counts, sums = tally.counts, tally.sums
+    mask = BUCKETS - 1
+    for page in pages:
+        for raw in page:
+            keyed = keyer(raw, tally)
+            if keyed is None:
+                continue
+            key, item = keyed
+            try:
+                digest = _item_hash(canonical_item(item))
+            except CanonicalError as e:
+                tally.reject(f"key {key.decode()}: {e}")
+                continue
+            bucket = _bucket_hash(key) & mask
+            counts[bucket] += 1
+            sums[bucket] += digest
+        tally.items += len(page)
+        if on_page is not None:
+            on_page(len(page))
+    tally.sums = [s & MASK_128 for s in sums]
+    return tally
+
+
+def differing_buckets(source: Tally, target: Tally) -> list[int]:
+    """The buckets whose count or digest sum differ between the sides."""
+    return [
+        b
+        for b in range(BUCKETS)
+        if source.counts[b] != target.counts[b] or (source.sums[b] - target.sums[b]) & MASK_128
+    ]
+
+
+def group_buckets(buckets: Sequence[int], source: Tally, target: Tally, *, max_items: int) -> list[list[int]]:
+    """Split ``buckets`` into groups each holding at most ``max_items`` items per side (one bucket at least)."""
+    groups: list[list[int]] = []
+    current: list[int] = []
+    size = 0
+    for b in buckets:
+        weight = max(source.counts[b], target.counts[b])
+        if current and size + weight > max_items:
+            groups.append(current)
+            current, size = [], 0
+        current.append(b)
+        size += weight
+    if current:
+        groups.append(current)
+    return groups
+
+
+def collect_pages(pages: Iterable[list[Item]], keyer: Keyer, selected: bytearray, into: dict[bytes, int]) -> None:
+    """Pass 2 over one reader: record ``key → item digest`` for items whose bucket is selected."""
+    mask = BUCKETS - 1
+    for page in pages:
+        for raw in page:
+            keyed = keyer(raw)
+            if keyed is None:
+                continue
+            key, item = keyed
+            if not selected[_bucket_hash(key) & mask]:
+                continue
+            try:
+                into[key] = _item_hash(canonical_item(item))
+            except CanonicalError:
+                continue  # counted as a reject in pass 1
+
+
+@dataclass
+class Diff:
+    """Item-level differences found so far, with the smallest keys kept as samples."""
+
+    missing: int = 0
+    extra: int = 0
+    changed: int = 0
+    samples: dict[str, list[bytes]] = field(default_factory=lambda: {"missing": [], "extra": [], "changed": []})
+
+    def add(self, source: dict[bytes, int], target: dict[bytes, int]) -> None:
+        """Compare one group's items of both sides."""
+        missing = [k for k in source if k not in target]
+        extra = [k for k in target if k not in source]
+        changed = [k for k, d in source.items() if k in target and target[k] != d]
+        self.missing += len(missing)
+        self.extra += len(extra)
+        self.changed += len(changed)
+        for name, keys in (("missing", missing), ("extra", extra), ("changed", changed)):
+            self.samples[name] = heapq.nsmallest(SAMPLES, self.samples[name] + heapq.nsmallest(SAMPLES, keys))

@@ -1,0 +1,122 @@
+"""Reading items for verification: lean parallel Scans of a table, or the data files of an export.
+
+A *reader* is a zero-argument callable that yields pages (lists of DynamoDB-JSON items, B as base64
+text). One table gives one reader per scan segment; one export gives one reader per group of files.
+
+Why Scan bodies are not parsed by botocore: its shape-driven parser walks every attribute of every
+item in Python and dominates verification's CPU. The scan client keeps botocore for everything else
+(signing, retries and throttling, the CRC32 check, error responses) but hands a successful Scan's raw
+body to ``orjson``, which parses it several times faster into the very DynamoDB JSON we hash.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import orjson
+
+from .aws import AwsSettings, aws_errors
+from .exportfiles import DataFile, ExportLayout, iter_lines
+
+Item = dict[str, Any]
+Page = list[Item]
+Reader = Callable[[], Iterator[Page]]
+ClientFactory = Callable[[], Any]
+
+_RAW_BODY = "RawBody"
+_HOOK_ID = "table-migration-verify-raw-scan"
+
+
+def _keep_raw_scan_body(response_dict: dict[str, Any], customized_response_dict: dict[str, Any], **_: Any) -> None:
+    # Successful Scan bodies skip botocore's parser (see the module docstring); errors (throttling
+    # included) are left untouched so botocore's retry logic and error parsing see them as usual.
+    if response_dict.get("status_code", 500) < 300:
+        customized_response_dict[_RAW_BODY] = response_dict["body"]
+        response_dict["body"] = b"{}"
+
+
+def raw_scan_client(source: AwsSettings | ClientFactory) -> Any:
+    """A DynamoDB client whose ``scan`` returns ``{"RawBody": bytes}`` instead of parsed items.
+
+    ``source`` is settings, or a factory that returns a *new* client (the hook is registered on it,
+    so it must not be a client used elsewhere). Other operations behave as usual.
+    """
+    client = source.client("dynamodb") if isinstance(source, AwsSettings) else source()
+    client.meta.events.register("before-parse.dynamodb.Scan", _keep_raw_scan_body, unique_id=_HOOK_ID)
+    return client
+
+
+def _request_key(key: Item) -> Item:
+    # The raw body spells B as base64 text; botocore's serializer base64-encodes blobs itself, so a
+    # LastEvaluatedKey goes back as ExclusiveStartKey with B decoded to bytes.
+    return {
+        name: ({"B": base64.b64decode(value["B"])} if "B" in value and isinstance(value["B"], str) else value)
+        for name, value in key.items()
+    }
+
+
+def scan_pages(client: Any, table: str, *, segment: int, total_segments: int, consistent: bool) -> Iterator[Page]:
+    """Yield the pages of one scan segment of ``table``, following LastEvaluatedKey (client from raw_scan_client)."""
+    kwargs: dict[str, Any] = {"TableName": table, "ConsistentRead": consistent}
+    if total_segments > 1:
+        kwargs.update(Segment=segment, TotalSegments=total_segments)
+    while True:
+        with aws_errors(f"scan table {table}", what=f"table {table}"):
+            response = client.scan(**kwargs)
+        body = response.get(_RAW_BODY)
+        # A client without the hook (a test double) gives parsed responses: use them as they are.
+        page = orjson.loads(body) if body is not None else response
+        yield page.get("Items", [])
+        last = page.get("LastEvaluatedKey")
+        if not last:
+            return
+        kwargs["ExclusiveStartKey"] = _request_key(last)
+
+
+def table_readers(client: Any, table: str, *, segments: int, consistent: bool = True) -> list[Reader]:
+    """One reader per scan segment of ``table``."""
+    total = max(1, segments)
+
+    def reader(segment: int) -> Reader:
+        return lambda: scan_pages(client, table, segment=segment, total_segments=total, consistent=consistent)
+
+    return [reader(s) for s in range(total)]
+
+
+def file_pages(s3: Any, bucket: str, files: tuple[DataFile, ...], *, page_size: int = 1000) -> Iterator[Page]:
+    """Yield the items of export data files (lines ``{"Item": {...}}``) in pages of ``page_size``."""
+    page: Page = []
+    for data_file in files:
+        for line in iter_lines(s3, bucket, data_file.key):
+            record = orjson.loads(line)
+            page.append(record.get("Item", record))
+            if len(page) >= page_size:
+                yield page
+                page = []
+    if page:
+        yield page
+
+
+def export_readers(s3: Any, layout: ExportLayout, *, workers: int) -> list[Reader]:
+    """Readers over the export's data files, spread over ``workers`` readers by size."""
+    groups: list[list[DataFile]] = [[] for _ in range(max(1, min(workers, len(layout.files))))]
+    sizes = [0] * len(groups)
+    for data_file in sorted(layout.files, key=lambda f: -f.size):
+        smallest = sizes.index(min(sizes))
+        groups[smallest].append(data_file)
+        sizes[smallest] += data_file.size
+
+    def reader(files: tuple[DataFile, ...]) -> Reader:
+        return lambda: file_pages(s3, layout.bucket, files)
+
+    return [reader(tuple(group)) for group in groups if group]
+
+
+def key_names(client: Any, table: str) -> tuple[str, ...]:
+    """The key attribute names of ``table`` (partition key first), from describe_table."""
+    with aws_errors(f"describe table {table}", what=f"table {table}"):
+        schema = client.describe_table(TableName=table)["Table"]["KeySchema"]
+    ordered = sorted(schema, key=lambda k: 0 if k["KeyType"] == "HASH" else 1)
+    return tuple(k["AttributeName"] for k in ordered)
