@@ -1,0 +1,74 @@
+"""``X=uuid5(Y)`` for a whole run of export lines at once, with the per-item work in C.
+
+The common derive (one ``uuid5`` rule whose target is the new key) costs a parse per item when
+done line by line. Here a run of lines that hold no map, no backslash and no target attribute yet
+(the caller checks that) is handled as one bytes object: one regex pass reads every source value,
+SHA-1 runs per value, the UUID texts are laid out for all items at once with strided slice
+assignments, and the new attribute is joined in right after each source attribute. Every
+``"Y":`` key in such a line is a top-level attribute (the other keys of DynamoDB JSON are type
+names), so one match per line proves the run is well formed; otherwise the caller goes line by line.
+"""
+
+from __future__ import annotations
+
+import binascii
+import hashlib
+import re
+import uuid
+
+import orjson
+
+# uuid text position → hex digit of the SHA-1 (dashes at 8, 13, 18, 23; version at 14; variant at 19)
+_LAYOUT = (
+    [(k, k) for k in range(8)]
+    + [(k, k - 1) for k in range(9, 13)]
+    + [(k, k - 2) for k in range(15, 18)]
+    + [(k, k - 3) for k in range(20, 23)]
+    + [(k, k - 4) for k in range(24, 36)]
+)
+_VARIANT = bytes.maketrans(b"0123456789abcdef", b"89ab89ab89ab89ab")
+_HEX_PER_DIGEST = 40
+
+
+def stamp(hexes: bytes, count: int, head: bytes, tail: bytes) -> list[bytes]:
+    """``head + uuid + tail`` for each of ``count`` SHA-1 digests given as consecutive hex text."""
+    size = len(head) + 36 + len(tail) + 1
+    buf = bytearray(size * count)
+    for i, c in enumerate(head):
+        buf[i::size] = bytes((c,)) * count
+    at = len(head)
+    for k, j in _LAYOUT:
+        buf[at + k :: size] = hexes[j::_HEX_PER_DIGEST]
+    for k in (8, 13, 18, 23):
+        buf[at + k :: size] = b"-" * count
+    buf[at + 14 :: size] = b"5" * count
+    buf[at + 19 :: size] = hexes[16::_HEX_PER_DIGEST].translate(_VARIANT)
+    for i, c in enumerate(tail + b"\n"):
+        buf[at + 36 + i :: size] = bytes((c,)) * count
+    return bytes(buf).split(b"\n")[:-1]
+
+
+class Uuid5Batch:
+    """Adds ``target = uuid5(source)`` to every line of a run; the new key is ``target`` alone."""
+
+    def __init__(self, source: str, target: str, namespace: uuid.UUID) -> None:
+        pattern = self.pattern = orjson.dumps(source) + b':{"'
+        # split() with these groups gives [text, attribute, value, text, attribute, value, …, text]
+        self._split = re.compile(b"(" + re.escape(pattern) + rb'[SNB]":"([^"\\]*)"\})').split
+        self._head = b"," + orjson.dumps(target) + b':{"S":"'
+        self._base = hashlib.sha1(namespace.bytes)
+
+    def rewrite(self, segment: bytes) -> tuple[bytes, list[bytes]] | None:
+        """``(new lines, canonical keys)`` for a run of lines (no trailing newline); None if not well formed."""
+        pieces = self._split(segment)
+        count = len(pieces) // 3
+        if count != segment.count(b"\n") + 1:
+            return None
+        hexes = binascii.hexlify(b"".join(map(self._sha1, pieces[2::3])))
+        pieces[2::3] = stamp(hexes, count, self._head, b'"}')
+        return b"".join(pieces), stamp(hexes, count, b'[["S","', b'"]]')
+
+    def _sha1(self, value: bytes) -> bytes:
+        h = self._base.copy()
+        h.update(value)
+        return h.digest()
