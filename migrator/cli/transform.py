@@ -1,3 +1,101 @@
 """``migrate transform``: a data-plane step on any tables, no Pulumi needed."""
 
 from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import orjson
+import typer
+
+from ..derive import parse_rules
+from ..dupes import DuplicateKeysFound
+from ..errors import BadInputError
+from ..exportfiles import locate_export, parse_s3_url
+from ..transform import DeriverSpec, RejectsFound, TransformResult, transform_export
+from .app import app, call, emit, progress
+from .options import EndpointOpt, JsonOpt, RegionOpt, settings
+
+
+def _text(result: TransformResult) -> str:
+    line = (
+        f"transformed {result.items_in} items: {result.items_out} written to "
+        f"s3://{result.layout.bucket}/{result.layout.data_prefix} ({len(result.layout.files)} files)"
+    )
+    if result.rejects:
+        line += f", {result.rejects} rejects in {result.rejects_prefix}"
+    return line
+
+
+def _key_names(spec: DeriverSpec, keys: list[str] | None) -> tuple[str, ...]:
+    if keys:
+        return tuple(keys)
+    targets = tuple(rule.target for rule in parse_rules(spec.rules))
+    if not targets:
+        raise BadInputError(
+            "No key to check: there is no --derive target and no --key.",
+            hint="Name the new table's key attributes with --key (repeat it for a sort key).",
+        )
+    return targets
+
+
+@app.command("transform")
+def transform_command(
+    source: Annotated[
+        str, typer.Option("--source", help="s3://bucket/prefix of one export (as `migrate export` made).")
+    ],
+    dest: Annotated[
+        str, typer.Option("--dest", help="s3://bucket/prefix to write to; the import reads <prefix>data/.")
+    ],
+    derive: Annotated[
+        list[str] | None,
+        typer.Option("--derive", help='X=Y, X=uuid5(Y), X=uuid5(Y, <ns>) or X=format("{A}#{B}"); repeatable.'),
+    ] = None,
+    python: Annotated[
+        str | None, typer.Option("--python", help="module:function taking and returning a DynamoDB-JSON item.")
+    ] = None,
+    key: Annotated[
+        list[str] | None,
+        typer.Option("--key", help="A key attribute of the new table (repeatable). Default: the --derive targets."),
+    ] = None,
+    max_rejects: Annotated[int, typer.Option("--max-rejects", min=0, help="Rejects allowed before it fails.")] = 0,
+    workers: Annotated[
+        int | None, typer.Option("--workers", min=1, help="Worker processes. Default: the CPU count.")
+    ] = None,
+    json_output: JsonOpt = False,
+    endpoint: EndpointOpt = None,
+    region: RegionOpt = None,
+) -> None:
+    """Rewrite an export for a new key schema, ready for ImportTable.
+
+    Items that cannot be transformed are written aside under <dest>rejects/ and fail the step
+    unless --max-rejects allows them; two items with one new key always fail it.
+    """
+    aws = settings(endpoint, region)
+
+    def run() -> TransformResult:
+        src_bucket, src_prefix = parse_s3_url(source)
+        dest_bucket, dest_prefix = parse_s3_url(dest)
+        spec = DeriverSpec(tuple(derive or ()), python)
+        spec.build()
+        key_names = _key_names(spec, key)
+        layout = locate_export(aws.client("s3"), src_bucket, src_prefix)
+        try:
+            return transform_export(
+                aws,
+                layout,
+                dest_bucket=dest_bucket,
+                dest_prefix=dest_prefix,
+                deriver_spec=spec,
+                key_names=key_names,
+                max_rejects=max_rejects,
+                workers=workers,
+                progress=progress,
+            )
+        except (RejectsFound, DuplicateKeysFound) as e:
+            if json_output:
+                document = {**e.to_dict(), "message": str(e)}
+                sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
+            raise
+
+    emit(call(run), json_output=json_output, text=_text)
