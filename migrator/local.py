@@ -10,6 +10,7 @@ runs stages 1→4 and returns the final report. The Pulumi engine itself is real
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import socket
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .aws import AwsSettings, aws_errors
+from .dataplane import AwsDataPlane
 from .errors import BadInputError, PulumiNotInstalledError
 from .migration import Migration
 from .results import report_text
@@ -154,12 +156,17 @@ def moto_server() -> Iterator[str]:
             "The demo needs moto's server, which is not installed.", hint="Install it: pip install -e '.[demo]'."
         ) from e
     port = _free_port()
+    # The server's HTTP log would print one line per AWS call between the demo's progress lines.
+    access_log = logging.getLogger("werkzeug")
+    level = access_log.level
+    access_log.setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.stop()
+        access_log.setLevel(level)
 
 
 @contextlib.contextmanager
@@ -227,7 +234,11 @@ def run_demo(
             stack = open_stack(DEMO_STACK, project, create=True, env=env)
             stack.set_config(demo_config(endpoint))
             settings = AwsSettings(region=DEMO_REGION, endpoint_url=endpoint)
-            migration = Migration(stack, aws=settings, progress=say, lock_scope=str(project), lock_dir=lock_dir)
+            # moto finishes exports and imports at once: poll every second, not every ten.
+            data = AwsDataPlane(settings, progress=say, poll_seconds=1.0)
+            migration = Migration(
+                stack, aws=settings, progress=say, data=data, lock_scope=str(project), lock_dir=lock_dir
+            )
             clock = time.monotonic()
             migration.up(0)
             seconds["stage 0"] = time.monotonic() - clock

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from . import stages as st
 from .aws import AwsSettings
 from .config import ImportSource, MigrationConfig, parse_config, parse_stage
+from .dataplane import AwsDataPlane, DataPlane
 from .derive import Deriver
 from .errors import (
     DataError,
@@ -38,7 +39,6 @@ from .record import RECORD_KEY, Record
 from .results import DownResult, Plan, Status, UpResult
 
 if TYPE_CHECKING:
-    from .dataplane import DataPlane
     from .workspace import StackPort
 
 Progress = Callable[[str], None]
@@ -534,8 +534,6 @@ class Migration:
 
     def _dp(self) -> DataPlane:
         if self._data is None:
-            from .dataplane import AwsDataPlane
-
             self._data = AwsDataPlane(self._settings(), progress=self._progress)
         return self._data
 
