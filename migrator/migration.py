@@ -38,7 +38,7 @@ from .lock import LOCK_KEY, LockOwner, StackLock
 from .record import RECORD_KEY, Record
 from .results import DownResult, Plan, Status, UpResult
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the workspace imports pulumi.automation; here only the protocol is needed
     from .workspace import StackPort
 
 Progress = Callable[[str], None]
