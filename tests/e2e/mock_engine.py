@@ -20,6 +20,7 @@ prefixes and names; it does not replace the real-engine test.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import threading
@@ -75,6 +76,10 @@ def program_under_mocks(config: Mapping[str, Any], stack: str) -> Declaration:
     from tests.stack.harness import run_program
 
     with _PROGRAM_LOCK:
+        try:
+            asyncio.get_event_loop()
+        except RuntimeError:  # a migration running in another thread: Pulumi's runtime needs a loop there
+            asyncio.set_event_loop(asyncio.new_event_loop())
         recorded = run_program(config, stack=stack)
     resources = tuple(
         Declared(r.urn, r.type, r.name, _plain(r.inputs), r.protect, r.retain_on_delete, r.ignore_changes, r.id)

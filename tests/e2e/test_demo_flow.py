@@ -68,8 +68,8 @@ def test_the_example_goes_from_stage_0_to_4(
 def test_up_to_4_at_once_then_again_changes_nothing(
     engine: MockEngineStack, moto: Moto, seed: Callable[..., Any], make_migration: Callable[..., Migration]
 ) -> None:
-    # Given 300 legacy items, migrated in one `up --stage 4`
-    items = seed(engine, moto, 300)
+    # Given 100 legacy items, migrated in one `up --stage 4`
+    items = seed(engine, moto, 100)
     first = make_migration().up(4)
     assert first.stages_run[-4:] == (1, 2, 3, 4)
     updates, snapshot, config = engine.updates, moto_snapshot(moto), engine.get_config()
