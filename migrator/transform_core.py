@@ -13,6 +13,7 @@ decode ``\\uXXXX`` escapes) compressed as standard gzip by ISA-L.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -108,6 +109,30 @@ def scalar_at(line: bytes, pattern: bytes) -> tuple[str, bytes, bytes] | None:
     return kind, text, line[j - 2 : end + 2]
 
 
+def find_all(data: bytes, needle: bytes) -> Iterator[int]:
+    """Every position of ``needle`` in ``data``.
+
+    JSON is full of ``"`` and ``:``, which makes a plain search for ``"M":`` crawl; when a letter
+    of the needle is rare in ``data``, its positions are found with memchr and checked instead.
+    """
+    for offset, byte in enumerate(needle):
+        if byte in b'":{}[],\\':
+            continue
+        probe = needle[offset : offset + 1]
+        if data.count(probe) * 64 > len(data):
+            break  # common here: a plain search is faster
+        at = data.find(probe, offset)
+        while at >= 0:
+            if data.startswith(needle, at - offset):
+                yield at - offset
+            at = data.find(probe, at + 1)
+        return
+    at = data.find(needle)
+    while at >= 0:
+        yield at
+        at = data.find(needle, at + 1)
+
+
 def _batch_for(deriver: Deriver, key_names: tuple[str, ...]) -> Uuid5Batch | None:
     """The batch path serves the common derive: one ``uuid5`` rule whose target is the whole new key."""
     if len(deriver.rules) != 1 or key_names != (deriver.rules[0].target,):
@@ -197,8 +222,10 @@ class LineRewriter:
         ranges: set[tuple[int, int]] = set()
         source = self._batch.pattern if self._batch is not None else None
         for needle in self._needles:
-            at = data.find(needle)
-            while at >= 0:
+            end = -1
+            for at in find_all(data, needle):
+                if at <= end:
+                    continue  # this line is taken already
                 start = data.rfind(b"\n", 0, at) + 1
                 end = data.find(b"\n", at)
                 end = len(data) if end < 0 else end
@@ -206,7 +233,6 @@ class LineRewriter:
                     needle == _MAP and source and data.find(source, at, end) < 0 and data.find(source, start, at) >= 0
                 ):
                     ranges.add((start, end))
-                at = data.find(needle, end)
         return sorted(ranges)
 
     def _rewrite_fast(self, line: bytes) -> tuple[bytes, bytes] | None:
