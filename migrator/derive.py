@@ -191,9 +191,9 @@ def attribute_text(item: Item, name: str) -> str:
     value = item.get(name)
     if value is None:
         raise RejectError(f"missing attribute {name}")
-    if len(value) == 1:
+    if isinstance(value, dict) and len(value) == 1:
         ((kind, raw),) = value.items()
-        if kind in ("S", "N", "B"):
+        if kind in ("S", "N", "B") and isinstance(raw, str):
             return raw
     raise RejectError(f"attribute {name} is not S, N or B")
 
@@ -208,7 +208,9 @@ def evaluate(expression: Expression, item: Item) -> dict[str, Any]:
     if isinstance(expression, Uuid5):
         return {"S": str(uuid.uuid5(expression.namespace, attribute_text(item, expression.source)))}
     values = {f: attribute_text(item, f) for f in expression.fields}
-    return {"S": expression.template.format(**values)}
+    # Not str.format: it would read "{a.b}" as an attribute lookup and "{0}" as a position.
+    pieces = string.Formatter().parse(expression.template)
+    return {"S": "".join(text + (values[field] if field is not None else "") for text, field, _, _ in pieces)}
 
 
 @dataclass(frozen=True)

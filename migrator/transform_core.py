@@ -253,8 +253,8 @@ class LineRewriter:
             elif isinstance(expression, Copy):
                 value = found[expression.source]
             else:
-                values = {f: found[f][1].decode() for f in expression.fields}
-                formatted = expression.template.format(**values)
+                item = {f: {"S": found[f][1].decode()} for f in expression.fields}
+                formatted = evaluate(expression, item)["S"]
                 value = ("S", formatted.encode(), orjson.dumps({"S": formatted}))
             spliced.append(target_json + b":" + value[2] + b",")
             found[target] = value
