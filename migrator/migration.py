@@ -50,9 +50,14 @@ def export_prefix(stack: str, table: str, attempt: int = 1) -> str:
     return base if attempt <= 1 else f"{base}attempt-{attempt}/"
 
 
-def transform_prefix(stack: str, table: str) -> str:
-    """Where stage 1 writes the export rewritten for the new table (its files go under ``data/``)."""
-    return f"transformed/{stack}/{table}/"
+def transform_prefix(stack: str, table: str, attempt: int = 1) -> str:
+    """Where stage 1 writes the export rewritten for the new table (its files go under ``data/``).
+
+    A fresh export (after a failed one, or after ``down --stage 1``) is rewritten into a folder of its
+    own, so it never mixes with the files of the previous one.
+    """
+    base = f"transformed/{stack}/{table}/"
+    return base if attempt <= 1 else f"{base}attempt-{attempt}/"
 
 
 def client_token(stack: str, table: str, attempt: int = 1) -> str:
@@ -278,6 +283,7 @@ class Migration:
                 self._stack.set_config({"stage": str(run.declared)})
             raise
         self._progress(preview.summary_text())
+        self._steps(run, move.at_update)
         return dict(self._stack.up(on_output=self._progress) or {})
 
     def _steps(self, run: _Run, steps: tuple[str, ...]) -> None:
@@ -384,7 +390,7 @@ class Migration:
         result = self._dp().transform(
             run.export_layout,
             dest_bucket=run.export_layout.bucket,
-            dest_prefix=transform_prefix(self._stack.name, new.name),
+            dest_prefix=transform_prefix(self._stack.name, new.name, run.record.export_attempt),
             rules=tuple(str(rule) for rule in run.config.derive),
             key_names=new.key_names,
         )

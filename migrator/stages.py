@@ -32,6 +32,8 @@ REPORT = "report"
 FORGET_IMPORT = "forget-import"
 
 STEP_TEXT = {
+    "preview": "preview the update; refuse if a table would be deleted or replaced other than planned",
+    "update": "Pulumi update",
     VERIFY_LIVE: "verify the live legacy table against the new one (writes after the export are drift)",
     MARK_TRAFFIC: "record that the new table serves traffic from now on",
     UNPROTECT: "unprotect, in the stack's state, the table this update drops",
@@ -56,6 +58,7 @@ class Stage:
     before: tuple[str, ...] = ()
     after: tuple[str, ...] = ()
     allowed: tuple[AllowedChange, ...] = ()
+    at_update: tuple[str, ...] = ()  # after the preview passed the guard, right before the update
 
 
 STAGE_TABLE: tuple[Stage, ...] = (
@@ -76,7 +79,8 @@ STAGE_TABLE: tuple[Stage, ...] = (
         3,
         "cutover",
         "the consumer's TABLE_NAME and IAM grant move to the new table",
-        before=(VERIFY_LIVE, MARK_TRAFFIC),
+        before=(VERIFY_LIVE,),
+        at_update=(MARK_TRAFFIC,),
     ),
     Stage(
         4,
@@ -105,10 +109,11 @@ class StagePlan:
     warning: str | None = None
     from_stage: int | None = None
     drops: tuple[str, ...] = field(default=())  # logical names of tables this update drops from the stack
+    at_update: tuple[str, ...] = ()  # run once the preview passed the guard, right before the update
 
     @property
     def steps(self) -> tuple[str, ...]:
-        return (*self.before, "update", *self.after)
+        return (*self.before, "preview", *self.at_update, "update", *self.after)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -117,9 +122,7 @@ class StagePlan:
             "direction": self.direction,
             "from": self.from_stage,
             "declares": self.declares,
-            "steps": [
-                {"step": s, "text": "Pulumi update" if s == "update" else STEP_TEXT.get(s, s)} for s in self.steps
-            ],
+            "steps": [{"step": s, "text": STEP_TEXT.get(s, s)} for s in self.steps],
             "allowedTableChanges": [{"name": a.name, "op": a.op} for a in self.allowed],
             "warning": self.warning,
         }
@@ -162,6 +165,7 @@ def plan_up(current_completed: int, target: int, *, needs_transform: bool = True
                 row.allowed,
                 from_stage=row.number - 1 if row.number else None,
                 drops=drops,
+                at_update=row.at_update,
             )
         )
     return plans

@@ -490,6 +490,12 @@ def test_down_2_to_1_drops_the_new_table_and_forgets_the_import(world: World) ->
     world.data.from_export = report()
     world.migration().up(2)
     assert world.data.exports_started == 2
+    # into folders of their own, so the new files never mix with the first export's
+    last_export = [e for e in world.events if e[0] == "export"][-1]
+    last_transform = [e for e in world.events if e[0] == "transform"][-1]
+    assert last_export[3] == "exports/unit/MyTable/attempt-2/"
+    assert last_transform[3] == "transformed/unit/MyNewTable/attempt-2/"
+    assert world.stack.config["importSource"]["keyPrefix"] == "transformed/unit/MyNewTable/attempt-2/data/"
     assert progress_record(world.stack)["completedStage"] == 2
 
 
@@ -585,3 +591,16 @@ def test_status_text_of_an_interrupted_stage_says_what_to_rerun(world: World) ->
     assert "stage 2 (dual) applied, its steps not finished (last finished: stage 1 (export))" in text
     assert "rerun `migrate up --stage 2`" in text
     assert "not applied by the migrator yet" in make_world(world.lock_dir).migration().status().text()
+
+
+def test_a_guard_refusal_at_cutover_does_not_record_served_traffic(world: World) -> None:
+    # Given stage 2 done, and a stage 3 preview that would replace the new table
+    world.migration().up(2)
+    world.stack.extra_changes[3] = (PlannedChange("urn:new", TABLE, "new", "replace"),)
+    # when the cutover is refused
+    with pytest.raises(GuardError):
+        world.migration().up(3)
+    # then the new table is not marked as having served traffic, so going back to 1 stays possible
+    assert progress_record(world.stack)["servedTraffic"] is False
+    world.migration().down(1)
+    assert world.stack.config["stage"] == "1"

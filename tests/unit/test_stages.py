@@ -17,7 +17,7 @@ def test_up_from_nothing_runs_every_stage_in_order() -> None:
     assert [p.stage for p in plans] == [0, 1, 2, 3, 4]
     assert plans[1].after == (st.EXPORT, st.TRANSFORM, st.RECORD_IMPORT_SOURCE)
     assert plans[2].after == (st.CHECK_IMPORT, st.VERIFY_EXPORT)
-    assert plans[3].before == (st.VERIFY_LIVE, st.MARK_TRAFFIC)
+    assert plans[3].before == (st.VERIFY_LIVE,) and plans[3].at_update == (st.MARK_TRAFFIC,)
     assert plans[4].before == (st.UNPROTECT,) and plans[4].after == (st.CHECK_RETAINED, st.REPORT)
 
 
@@ -111,7 +111,7 @@ def test_down_to_the_current_stage_is_a_no_op() -> None:
 def test_stage_plan_to_dict_lists_the_steps_around_the_update() -> None:
     (plan,) = st.plan_up(2, 3)
     data = plan.to_dict()
-    assert [s["step"] for s in data["steps"]] == [st.VERIFY_LIVE, st.MARK_TRAFFIC, "update"]
+    assert [s["step"] for s in data["steps"]] == [st.VERIFY_LIVE, "preview", st.MARK_TRAFFIC, "update"]
     assert data["name"] == "cutover" and data["from"] == 2
 
 
