@@ -25,6 +25,7 @@ from .config import ImportSource, MigrationConfig, parse_config, parse_stage
 from .dataplane import AwsDataPlane, DataPlane
 from .derive import Deriver
 from .errors import (
+    ConfigError,
     DataError,
     DriftError,
     ExportFailedError,
@@ -268,6 +269,13 @@ class Migration:
         values = self._stack.get_config()
         declared = parse_stage(values.get("stage", "0"))
         config = parse_config({**values, "stage": str(move.stage)})
+        if not config.region:
+            # The program refuses to run without it too; saying so here changes nothing first.
+            raise ConfigError(
+                "aws:region",
+                "is missing; it decides where the tables live.",
+                hint="Set it with `pulumi config set aws:region us-east-1` (the tables' region).",
+            )
         record = Record.from_config(values.get(RECORD_KEY), declared_stage=declared)
         return _Run(move, config, record, declared, allow_drift=allow_drift)
 

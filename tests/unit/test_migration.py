@@ -14,6 +14,7 @@ import pytest
 from migrator.errors import (
     EXIT_BAD_INPUT,
     EXIT_DATA,
+    ConfigError,
     DataError,
     DriftError,
     ExportFailedError,
@@ -604,3 +605,12 @@ def test_a_guard_refusal_at_cutover_does_not_record_served_traffic(world: World)
     assert progress_record(world.stack)["servedTraffic"] is False
     world.migration().down(1)
     assert world.stack.config["stage"] == "1"
+
+
+def test_missing_region_is_bad_input_before_anything_changes(world: World) -> None:
+    del world.stack.config["aws:region"]
+    before = copy.deepcopy(world.stack.config)
+    with pytest.raises(ConfigError) as caught:
+        world.migration().up(1)
+    assert caught.value.exit_code == EXIT_BAD_INPUT and "aws:region" in str(caught.value)
+    assert world.stack.config == before and world.events == []
