@@ -157,13 +157,16 @@ class Migration:
         st.check_stage(stage)
         with self._lock(f"down --stage {stage}"):
             config, record = self._read()
-            moves = st.plan_down(
-                config.stage,
-                stage,
-                served_traffic=record.served_traffic,
-                legacy_name=config.legacy.name,
-                new_name=config.new.name if config.new else "the new table",
-            )
+            names = {
+                "served_traffic": record.served_traffic,
+                "legacy_name": config.legacy.name,
+                "new_name": config.new.name if config.new else "the new table",
+            }
+            if record.down_pending == config.stage == stage:
+                # An earlier `down` to this stage set it, but its update did not finish: apply it again.
+                moves = st.plan_down(stage + 1, stage, **names)
+            else:
+                moves = st.plan_down(config.stage, stage, **names)
             warnings: list[str] = []
             outputs: dict[str, Any] = {}
             for move in moves:
@@ -172,17 +175,20 @@ class Migration:
                     self._progress(f"warning: {move.warning}")
                     warnings.append(move.warning)
                 self._steps(run, move.before)
-                # Lowered before the update, so a crash during it reads as "stage N applied, steps not
-                # finished" rather than as a record ahead of the declared stage.
+                # Lowered before the stage changes, so the record is never ahead of the declared stage,
+                # whenever a crash comes; put back only if the stage was put back (refused preview).
                 before = run.record
-                run.record = before.with_(completed_stage=min(before.completed_stage, move.stage))
+                lowered = min(before.completed_stage, move.stage)
+                run.record = before.with_(completed_stage=lowered, down_pending=move.stage)
                 self._save(run.record)
                 try:
                     run.outputs = self._apply(run)
                 except MigrationError:
-                    self._save(before)
+                    if parse_stage(self._stack.get_config().get("stage", "0")) == run.declared:
+                        self._save(before)
                     raise
                 self._steps(run, move.after)
+                run.record = run.record.with_(down_pending=None)
                 self._save(run.record)
                 outputs = run.outputs
             return DownResult(
@@ -217,7 +223,7 @@ class Migration:
             served_traffic=record.served_traffic,
             stage_times=dict(record.stage_times),
             lock={k: v for k, v in owner.to_config().items() if k != "token"} if owner else None,
-            next_step=_next_step(config.stage, record.completed_stage),
+            next_step=_next_step(config.stage, record.completed_stage, record.down_pending),
         )
 
     def plan(self, stage: int) -> Plan:
@@ -568,7 +574,9 @@ def _iso(value: Any) -> str:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
-def _next_step(declared: int, completed: int) -> str:
+def _next_step(declared: int, completed: int, down_pending: int | None = None) -> str:
+    if down_pending == declared:
+        return f"going back to stage {declared} did not finish: rerun `migrate down --stage {declared}`"
     if completed < 0:
         return "`migrate up --stage 0` brings the stack under the migrator (stage 0 has no steps), then stage 1"
     if completed < declared:

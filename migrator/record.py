@@ -37,6 +37,7 @@ class Record:
     served_traffic: bool = False
     stage_times: Mapping[str, str] = field(default_factory=dict)
     report: Mapping[str, Any] | None = None
+    down_pending: int | None = None  # a `down` to this stage set it, and its update has not finished
 
     def with_(self, **changes: Any) -> Record:
         """A copy with ``changes`` (dataclasses.replace)."""
@@ -44,7 +45,7 @@ class Record:
 
     def completed(self, stage: int, at: str) -> Record:
         """This record with ``stage`` done at ``at``."""
-        return replace(self, completed_stage=stage, stage_times={**self.stage_times, str(stage): at})
+        return replace(self, completed_stage=stage, stage_times={**self.stage_times, str(stage): at}, down_pending=None)
 
     def to_config(self) -> dict[str, Any]:
         """The JSON object stored under ``table-migration:progress``."""
@@ -60,6 +61,7 @@ class Record:
             "servedTraffic": self.served_traffic,
             "stageTimes": dict(self.stage_times),
             "report": _plain(self.report),
+            "downPending": self.down_pending,
         }
 
     @classmethod
@@ -89,6 +91,7 @@ class Record:
             served_traffic=bool(obj.get("servedTraffic", False)),
             stage_times=dict(obj.get("stageTimes") or {}),
             report=obj.get("report") or None,
+            down_pending=_int_or_none(obj.get("downPending")),
         )
         record.check_against(declared_stage)
         return record
@@ -103,6 +106,13 @@ class Record:
             hint=f"Set it back with `pulumi config set {key('stage')} {max(done, 0)}` and use `migrate up`/`down` "
             "to move between stages.",
         )
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return None if value is None else int(value)
+    except (TypeError, ValueError):
+        raise _broken("downPending is not a number") from None
 
 
 def _plain(value: Mapping[str, Any] | None) -> dict[str, Any] | None:

@@ -614,3 +614,21 @@ def test_missing_region_is_bad_input_before_anything_changes(world: World) -> No
         world.migration().up(1)
     assert caught.value.exit_code == EXIT_BAD_INPUT and "aws:region" in str(caught.value)
     assert world.stack.config == before and world.events == []
+
+
+def test_a_failed_down_update_leaves_a_state_that_down_can_finish(world: World) -> None:
+    # Given stage 3, and the update back to 2 failing half way
+    world.migration().up(3)
+    world.stack.fail_up[2] = PulumiError("update failed")
+    with pytest.raises(PulumiError):
+        world.migration().down(2)
+    # then the record is not ahead of the declared stage, status says to rerun the down,
+    assert world.stack.config["stage"] == "2" and progress_record(world.stack)["completedStage"] == 2
+    assert "rerun `migrate down --stage 2`" in world.migration().status().next_step
+    # and the same command applies the update again and finishes the move
+    world.events.clear()
+    result = world.migration().down(2)
+    assert ("up", 2) in world.events and result.stages_run == (2,)
+    assert world.stack.applied == 2 and progress_record(world.stack)["downPending"] is None
+    world.events.clear()
+    assert world.migration().down(2).stages_run == () and world.events == []
