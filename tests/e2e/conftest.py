@@ -79,6 +79,12 @@ def scan_all(dynamodb: Any, table: str) -> list[dict[str, Any]]:
     return items
 
 
+def count_items(dynamodb: Any, table: str) -> int:
+    """How many items ``table`` holds (a counting scan: far cheaper on moto than reading them)."""
+    pages = dynamodb.get_paginator("scan").paginate(TableName=table, Select="COUNT")
+    return sum(page["Count"] for page in pages)
+
+
 def expected_new_item(item: dict[str, Any]) -> dict[str, Any]:
     """What the example's derive makes of a legacy item: every attribute kept, plus UUID = uuid5(Name)."""
     return {**item, "UUID": {"S": str(uuid.uuid5(uuid.NAMESPACE_URL, item["Name"]["S"]))}}
@@ -134,7 +140,7 @@ def moto_snapshot(moto: Moto) -> dict[str, Any]:
         desc = moto.dynamodb.describe_table(TableName=name)["Table"]
         pitr = moto.dynamodb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
         tables[name] = {
-            "items": len(scan_all(moto.dynamodb, name)),
+            "items": count_items(moto.dynamodb, name),
             "keys": desc["KeySchema"],
             "deletionProtection": desc.get("DeletionProtectionEnabled", False),
             "pitr": pitr["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"],
