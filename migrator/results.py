@@ -266,7 +266,8 @@ class Plan:
     def text(self) -> str:
         if not self.moves:
             return f"Stack {self.stack} is already at stage {self.target} ({stage_name(self.target)}); nothing to do."
-        lines = [f"Plan for stack {self.stack}: stage {self.completed_stage} → {self.target} (changes nothing now)."]
+        since = f"stage {self.completed_stage}" if self.completed_stage >= 0 else "nothing applied yet"
+        lines = [f"Plan for stack {self.stack}: {since} → stage {self.target} (changes nothing now)."]
         for move in self.moves:
             lines.append(f"stage {move.stage} ({move.name}): declares {move.declares}")
             for step in move.to_dict()["steps"]:
