@@ -10,10 +10,8 @@ The CLI only wraps this; embedders call it directly and get typed results or typ
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
@@ -21,75 +19,19 @@ from typing import TYPE_CHECKING, Any
 
 from . import stages as st
 from .aws import AwsSettings
-from .config import ImportSource, MigrationConfig, parse_config, parse_stage
+from .config import MigrationConfig, parse_config, parse_stage
 from .dataplane import AwsDataPlane, DataPlane
-from .derive import Deriver
-from .errors import (
-    ConfigError,
-    DataError,
-    DriftError,
-    ExportFailedError,
-    MigrationError,
-    PulumiError,
-    StackBusyError,
-    VerificationError,
-)
+from .errors import ConfigError, MigrationError, PulumiError, StackBusyError
 from .guard import check_preview, refused_changes
 from .lock import LOCK_KEY, LockOwner, StackLock
 from .record import RECORD_KEY, Record
 from .results import DownResult, Plan, Status, UpResult
+from .steps import StageRun, Steps, client_token, export_prefix, transform_prefix
 
 if TYPE_CHECKING:  # the workspace imports pulumi.automation; here only the protocol is needed
     from .workspace import StackPort
 
 Progress = Callable[[str], None]
-
-
-def export_prefix(stack: str, table: str, attempt: int = 1) -> str:
-    """Where stage 1 exports the legacy table; a retry after a failed export gets a folder of its own."""
-    base = f"exports/{stack}/{table}/"
-    return base if attempt <= 1 else f"{base}attempt-{attempt}/"
-
-
-def transform_prefix(stack: str, table: str, attempt: int = 1) -> str:
-    """Where stage 1 writes the export rewritten for the new table (its files go under ``data/``).
-
-    A fresh export (after a failed one, or after ``down --stage 1``) is rewritten into a folder of its
-    own, so it never mixes with the files of the previous one.
-    """
-    base = f"transformed/{stack}/{table}/"
-    return base if attempt <= 1 else f"{base}attempt-{attempt}/"
-
-
-def client_token(stack: str, table: str, attempt: int = 1) -> str:
-    """The export's idempotency token: a rerun within 8 h gets the same export back from AWS."""
-    return hashlib.sha256(f"table-migration\0{stack}\0{table}\0{attempt}".encode()).hexdigest()[:64]
-
-
-def verify_summary(report: Any, at: str) -> dict[str, Any]:
-    """The counts of a VerifyReport (no samples), as recorded in stack config."""
-    data = report.to_dict()
-    keep = ("identical", "source", "target", "source_count", "target_count", "missing_count", "extra_count")
-    return {**{k: data[k] for k in keep if k in data}, "changed_count": data.get("changed_count", 0), "at": at}
-
-
-def _differences(report: Any) -> str:
-    return f"{report.missing_count} missing, {report.extra_count} extra, {report.changed_count} changed"
-
-
-@dataclass
-class _Run:
-    """What the steps of one stage move share."""
-
-    plan: st.StagePlan
-    config: MigrationConfig
-    record: Record
-    declared: int
-    allow_drift: bool = False
-    outputs: dict[str, Any] = field(default_factory=dict)
-    export_layout: Any = None
-    import_layout: Any = None
-    warnings: list[str] = field(default_factory=list)
 
 
 class Migration:
@@ -119,6 +61,7 @@ class Migration:
         self._data = data
         self._lock_scope = lock_scope
         self._lock_dir = lock_dir
+        self._steps = Steps(stack, data=self._dp, progress=self._progress, now=self._now, save=self._save)
 
     # --- the API ----------------------------------------------------------------------------
 
@@ -132,9 +75,9 @@ class Migration:
             for move in moves:
                 run = self._prepare(move, allow_drift=allow_drift)
                 self._progress(f"Stage {move.stage} ({move.name}): {move.declares}.")
-                self._steps(run, move.before)
+                self._steps.run(run, move.before)
                 run.outputs = self._apply(run)
-                self._steps(run, move.after)
+                self._steps.run(run, move.after)
                 run.record = run.record.completed(move.stage, self._now())
                 self._save(run.record)
                 warnings += run.warnings
@@ -174,7 +117,7 @@ class Migration:
                 if move.warning:
                     self._progress(f"warning: {move.warning}")
                     warnings.append(move.warning)
-                self._steps(run, move.before)
+                self._steps.run(run, move.before)
                 # Lowered before the stage changes, so the record is never ahead of the declared stage,
                 # whenever a crash comes; put back only if the stage was put back (refused preview).
                 before = run.record
@@ -187,7 +130,7 @@ class Migration:
                     if parse_stage(self._stack.get_config().get("stage", "0")) == run.declared:
                         self._save(before)
                     raise
-                self._steps(run, move.after)
+                self._steps.run(run, move.after)
                 run.record = run.record.with_(down_pending=None)
                 self._save(run.record)
                 outputs = run.outputs
@@ -271,7 +214,7 @@ class Migration:
         config = parse_config(values)
         return config, Record.from_config(values.get(RECORD_KEY), declared_stage=config.stage)
 
-    def _prepare(self, move: st.StagePlan, *, allow_drift: bool = False) -> _Run:
+    def _prepare(self, move: st.StagePlan, *, allow_drift: bool = False) -> StageRun:
         values = self._stack.get_config()
         declared = parse_stage(values.get("stage", "0"))
         config = parse_config({**values, "stage": str(move.stage)})
@@ -283,9 +226,9 @@ class Migration:
                 hint="Set it with `pulumi config set aws:region us-east-1` (the tables' region).",
             )
         record = Record.from_config(values.get(RECORD_KEY), declared_stage=declared)
-        return _Run(move, config, record, declared, allow_drift=allow_drift)
+        return StageRun(move, config, record, declared, allow_drift=allow_drift)
 
-    def _apply(self, run: _Run) -> dict[str, Any]:
+    def _apply(self, run: StageRun) -> dict[str, Any]:
         """Set the stage, preview, guard, update; on a refused or failed preview put the stage back."""
         move = run.plan
         self._stack.set_config({"stage": str(move.stage)})
@@ -297,210 +240,8 @@ class Migration:
                 self._stack.set_config({"stage": str(run.declared)})
             raise
         self._progress(preview.summary_text())
-        self._steps(run, move.at_update)
+        self._steps.run(run, move.at_update)
         return dict(self._stack.up(on_output=self._progress) or {})
-
-    def _steps(self, run: _Run, steps: tuple[str, ...]) -> None:
-        handlers: dict[str, Callable[[_Run], None]] = {
-            st.VERIFY_LIVE: self._verify_live,
-            st.MARK_TRAFFIC: self._mark_traffic,
-            st.UNPROTECT: self._unprotect,
-            st.EXPORT: self._export,
-            st.TRANSFORM: self._transform,
-            st.RECORD_IMPORT_SOURCE: self._record_import_source,
-            st.CHECK_IMPORT: self._check_import,
-            st.VERIFY_EXPORT: self._verify_export,
-            st.CHECK_RETAINED: self._check_retained,
-            st.REPORT: self._report,
-            st.FORGET_IMPORT: self._forget_import,
-        }
-        for step in steps:
-            self._progress(f"  step: {st.STEP_TEXT[step]}")
-            handlers[step](run)
-
-    # --- steps --------------------------------------------------------------------------------
-
-    def _verify_live(self, run: _Run) -> None:
-        legacy, new = run.config.legacy.name, self._new(run).name
-        if run.record.served_traffic:
-            # An earlier run of this stage began the cutover: the new table may hold writes the legacy
-            # one never saw, so comparing them now would report the consumer's own writes as drift.
-            self._progress(f"  {new} has served traffic since an earlier run of this stage; no drift check now")
-            return
-        report = self._dp().verify_tables(source_table=legacy, target_table=new, deriver=self._deriver(run.config))
-        at = self._now()
-        summary = verify_summary(report, at)
-        run.record = run.record.with_(verify={**run.record.verify, "live": summary})
-        if report.identical:
-            self._save(run.record)
-            return
-        if not run.allow_drift:
-            self._save(run.record)
-            raise DriftError(
-                f"{legacy} and {new} differ ({_differences(report)}): {legacy} was written after the export.",
-                hint=f"Cut over anyway with `migrate up --stage 3 --allow-drift` (those writes stay only in {legacy}), "
-                "or take a fresh export: `migrate down --stage 1`, then `migrate up --stage 3`.",
-            )
-        warning = (
-            f"Drift accepted: {_differences(report)} between {legacy} and {new}; those writes stay only in {legacy}."
-        )
-        run.warnings.append(warning)
-        self._progress(f"warning: {warning}")
-        run.record = run.record.with_(drift_accepted=summary)
-        self._save(run.record)
-
-    def _mark_traffic(self, run: _Run) -> None:
-        # Recorded before the update: once it starts, the consumer may write to the new table.
-        run.record = run.record.with_(served_traffic=True)
-        self._save(run.record)
-
-    def _unprotect(self, run: _Run) -> None:
-        for resource in self._stack.resources():
-            if resource.type == st.TABLE_TYPE and resource.name in run.plan.drops and resource.protect:
-                self._progress(f"  unprotecting {resource.urn} in the stack's state")
-                self._stack.unprotect(resource.urn)
-
-    def _export(self, run: _Run) -> None:
-        bucket = run.outputs.get("exportBucket")
-        if not bucket:
-            raise PulumiError(
-                "The stack has no exportBucket output after stage 1's update.",
-                hint="Check the program declares the export bucket at stage 1, then rerun `migrate up --stage 1`.",
-            )
-        table, stack, attempt = run.config.legacy.name, self._stack.name, run.record.export_attempt
-
-        def started(arn: str) -> None:
-            run.record = run.record.with_(export_arn=arn)
-            self._save(run.record)
-
-        try:
-            result = self._dp().export(
-                table=table,
-                bucket=bucket,
-                prefix=export_prefix(stack, table, attempt),
-                client_token=client_token(stack, table, attempt),
-                export_arn=run.record.export_arn,
-                on_started=started,
-            )
-        except ExportFailedError:
-            # A failed export must not be waited on again: the next run starts a new one.
-            run.record = run.record.with_(export_arn=None, export_attempt=attempt + 1)
-            self._save(run.record)
-            raise
-        run.export_layout = result.layout
-        export = {
-            "arn": result.export_arn,
-            "time": _iso(result.export_time),
-            "itemCount": result.item_count,
-            "bucket": result.layout.bucket,
-            "prefix": result.layout.prefix,
-            "dataPrefix": result.layout.data_prefix,
-        }
-        run.record = run.record.with_(export_arn=result.export_arn, export=export)
-        self._save(run.record)
-
-    def _transform(self, run: _Run) -> None:
-        new = self._new(run)
-        result = self._dp().transform(
-            run.export_layout,
-            dest_bucket=run.export_layout.bucket,
-            dest_prefix=transform_prefix(self._stack.name, new.name, run.record.export_attempt),
-            rules=tuple(str(rule) for rule in run.config.derive),
-            key_names=new.key_names,
-        )
-        run.import_layout = result.layout
-        transform = {
-            "itemsIn": result.items_in,
-            "itemsOut": result.items_out,
-            "rejects": result.rejects,
-            "dataPrefix": result.layout.data_prefix,
-        }
-        run.record = run.record.with_(transform=transform)
-        self._save(run.record)
-
-    def _record_import_source(self, run: _Run) -> None:
-        layout = run.import_layout or run.export_layout
-        count = run.record.transform["itemsOut"] if run.import_layout else run.record.export["itemCount"]
-        source = ImportSource(layout.bucket, layout.data_prefix, "GZIP", int(count))
-        self._stack.set_config({"importSource": source.to_config(), RECORD_KEY: run.record.to_config()})
-
-    def _check_import(self, run: _Run) -> None:
-        source = run.config.import_source
-        assert source is not None  # parse_config requires it from stage 2
-        check = self._dp().check_import(table=self._new(run).name, expected_items=source.item_count)
-        run.record = run.record.with_(
-            import_check={
-                "arn": check.import_arn,
-                "status": check.status,
-                "importedCount": check.imported_count,
-                "errorCount": check.error_count,
-                "processedCount": check.processed_count,
-            }
-        )
-        self._save(run.record)
-
-    def _verify_export(self, run: _Run) -> None:
-        source = run.config.import_source
-        assert source is not None
-        new = self._new(run).name
-        layout = self._dp().locate(source.bucket, source.key_prefix)
-        report = self._dp().verify_export(layout, target_table=new)
-        run.record = run.record.with_(verify={**run.record.verify, "export": verify_summary(report, self._now())})
-        self._save(run.record)
-        if not report.identical:
-            raise VerificationError(
-                f"{new} differs from the export it was imported from ({_differences(report)}).",
-                hint="Inspect with `migrate verify --source-export s3://"
-                f"{source.bucket}/{source.key_prefix} --target-table {new}`; to redo the import, "
-                "`migrate down --stage 1` then `migrate up --stage 2`.",
-            )
-
-    def _check_retained(self, run: _Run) -> None:
-        legacy = run.config.legacy.name
-        protected = self._dp().deletion_protection(legacy)
-        if protected is None:
-            raise DataError(
-                f"{legacy} is no longer in AWS after leaving the stack; it should have been retained.",
-                hint=f"Restore it from its point-in-time backups (`aws dynamodb restore-table-to-point-in-time "
-                f"--source-table-name {legacy} …`) and check the stack's retainOnDelete settings.",
-            )
-        if not protected:
-            self._progress(f"  {legacy} had deletion protection off; turning it on")
-            self._dp().protect(legacy)
-
-    def _report(self, run: _Run) -> None:
-        record = run.record
-        report = {
-            "stack": self._stack.name,
-            "legacyTable": run.config.legacy.name,
-            "newTable": self._new(run).name,
-            "export": record.export,
-            "transform": record.transform,
-            "importCheck": record.import_check,
-            "verify": dict(record.verify),
-            "driftAccepted": record.drift_accepted,
-            "legacyRetained": {"table": run.config.legacy.name, "deletionProtection": True},
-            "stageTimes": {**record.stage_times, "4": self._now()},
-        }
-        run.record = record.with_(report=report)
-        self._save(run.record)
-
-    def _forget_import(self, run: _Run) -> None:
-        # Back at stage 1, the next `up --stage 2` takes a fresh export and transforms it with the
-        # current derive rules: stage 1's steps count as not finished, and the old export is not reused.
-        record = run.record
-        verify = {k: v for k, v in record.verify.items() if k != "export"}
-        run.record = record.with_(
-            completed_stage=min(record.completed_stage, 0),
-            export_arn=None,
-            export_attempt=record.export_attempt + 1,
-            export=None,
-            transform=None,
-            import_check=None,
-            verify=verify,
-        )
-        self._stack.remove_config(["importSource"])
-        self._save(run.record)
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -545,13 +286,6 @@ class Migration:
     def _needs_transform(self, config: MigrationConfig) -> bool:
         return config.needs_transform if config.new is not None else True
 
-    def _new(self, run: _Run) -> Any:
-        assert run.config.new is not None  # parse_config requires newTable from stage 1
-        return run.config.new
-
-    def _deriver(self, config: MigrationConfig) -> Deriver | None:
-        return Deriver(config.derive) if config.derive else None
-
     def _dp(self) -> DataPlane:
         if self._data is None:
             self._data = AwsDataPlane(self._settings(), progress=self._progress)
@@ -570,10 +304,6 @@ class Migration:
         return datetime.fromtimestamp(self._clock.time(), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _iso(value: Any) -> str:
-    return value.isoformat() if hasattr(value, "isoformat") else str(value)
-
-
 def _next_step(declared: int, completed: int, down_pending: int | None = None) -> str:
     if down_pending == declared:
         return f"going back to stage {declared} did not finish: rerun `migrate down --stage {declared}`"
@@ -586,4 +316,13 @@ def _next_step(declared: int, completed: int, down_pending: int | None = None) -
     return f"`migrate plan --stage {declared + 1}`, then `migrate up --stage {declared + 1}`"
 
 
-__all__ = ["Migration", "UpResult", "DownResult", "Status", "Plan", "export_prefix", "client_token"]
+__all__ = [
+    "Migration",
+    "UpResult",
+    "DownResult",
+    "Status",
+    "Plan",
+    "export_prefix",
+    "transform_prefix",
+    "client_token",
+]
