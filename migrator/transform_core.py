@@ -1,13 +1,20 @@
 """Rewriting export lines for the new key schema, on local streams (no S3 here).
 
-A DynamoDB export line is exactly ``{"Item":{...}}`` in compact DynamoDB JSON. Adding a derived
-attribute does not need the item re-serialised: its JSON bytes are spliced in after ``{"Item":{``.
-When no attribute of the line is a map (``"M":`` absent) every ``"Name":`` key in it is a top-level
-attribute (the other keys of DynamoDB JSON are the type names S, N, B, L…), so the source values
-are read straight from the bytes without parsing the line. Anything else (nested maps, escaped
-text, a target attribute that already exists, a hook) takes the full path: parse with orjson,
-derive, splice or re-serialise. Output is plain UTF-8 (ImportTable and moto read it; moto does not
-decode ``\\uXXXX`` escapes) compressed as standard gzip by ISA-L.
+A DynamoDB export line is ``{"Item":{...}}`` in compact DynamoDB JSON. Adding derived attributes
+does not need the item parsed and re-serialised; three paths, cheapest first:
+
+- batch (:mod:`migrator.transform_batch`): one ``uuid5`` rule whose target is the new key, for a
+  whole run of lines at once;
+- byte level: the source values are read straight from the line and the new attributes' JSON is
+  spliced in after ``{"Item":{``;
+- full: parse with orjson, derive (or call the hook), splice or re-serialise. Taken by lines that
+  hold a map (a nested ``"Name":`` could be mistaken for the top-level one), a backslash (escaped
+  text), a target attribute already (a JSON object must not hold a key twice), and by hooks.
+
+Without maps every ``"Name":`` key of a line is a top-level attribute: the other keys of DynamoDB
+JSON are the type names S, N, B, L… The lines needing the full path are found with a few byte
+scans per chunk, not per line. Output is plain UTF-8 (moto's import does not decode ``\\uXXXX``
+escapes) compressed as standard gzip by ISA-L, which ImportTable reads.
 """
 
 from __future__ import annotations
@@ -144,7 +151,7 @@ def _batch_for(deriver: Deriver, key_names: tuple[str, ...]) -> Uuid5Batch | Non
 
 
 class LineRewriter:
-    """Turns one export line into the new item's line and its canonical new key."""
+    """Turns export lines into the new items' lines and their canonical new keys."""
 
     def __init__(self, deriver: Deriver, key_names: tuple[str, ...]) -> None:
         self.deriver = deriver
@@ -162,11 +169,7 @@ class LineRewriter:
             for t, r in zip(self._target_json, deriver.rules, strict=True)
         )
         self._batch = _batch_for(deriver, key_names) if self._fast else None
-
-    def rewrite(self, line: bytes) -> tuple[bytes, bytes] | None:
-        """``(new line, canonical key)``; None for a blank line; :class:`LineReject` for a reject."""
-        done = self._rewrite_fast(line) if self._fast and not self._needs_full(line) else None
-        return done if done is not None else self._rewrite_full(line)
+        self._batch_source = deriver.rules[0].expression.sources[0] if self._batch is not None else None
 
     def rewrite_chunk(self, data: bytes) -> ChunkResult:
         """Rewrite whole lines (``data`` holds no partial line); the byte scans run once per chunk."""
@@ -210,14 +213,10 @@ class LineRewriter:
                 result.lines.append(done[0])
                 result.keys.append(done[1])
 
-    def _needs_full(self, line: bytes) -> bool:
-        return any(needle in line for needle in self._needles)
-
     def _full_ranges(self, data: bytes) -> list[tuple[int, int]]:
         """``(start, end)`` of each line that holds a map, a backslash or a target attribute already.
 
-        With the batch, a line whose map comes after its source attribute stays in the batch: a
-        source found before the first ``"M":`` and none after it is the top-level one.
+        With the batch, a line with a map stays in the batch when its source attribute is at the top level.
         """
         ranges: set[tuple[int, int]] = set()
         source = self._batch.pattern if self._batch is not None else None
@@ -229,11 +228,26 @@ class LineRewriter:
                 start = data.rfind(b"\n", 0, at) + 1
                 end = data.find(b"\n", at)
                 end = len(data) if end < 0 else end
-                if not (
-                    needle == _MAP and source and data.find(source, at, end) < 0 and data.find(source, start, at) >= 0
-                ):
+                if not (needle == _MAP and source and self._top_level_once(data, start, at, end, source)):
                     ranges.add((start, end))
         return sorted(ranges)
+
+    def _top_level_once(self, data: bytes, start: int, first_map: int, end: int, source: bytes) -> bool:
+        """True when a line with a map holds the source attribute once, at the top level.
+
+        Found before the first map it cannot be nested; found after it, parsing the line tells.
+        """
+        at = data.find(source, start, end)
+        if at < 0 or data.find(source, at + 1, end) >= 0:
+            return False
+        if at < first_map:
+            return True
+        try:
+            item = orjson.loads(data[start:end])["Item"]
+            value_end = data.find(b'"}', at + len(source), end)  # no backslash here: no quote in text
+            return bool(item.get(self._batch_source) == orjson.loads(data[at + len(source) - 2 : value_end + 2]))
+        except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
+            return False
 
     def _rewrite_fast(self, line: bytes) -> tuple[bytes, bytes] | None:
         """The byte-level path for a line with no map, no escape and no target attribute yet."""

@@ -8,7 +8,6 @@ from typing import Annotated
 import orjson
 import typer
 
-from ..derive import parse_rules
 from ..dupes import DuplicateKeysFound
 from ..errors import BadInputError
 from ..exportfiles import locate_export, parse_s3_url
@@ -30,7 +29,7 @@ def _text(result: TransformResult) -> str:
 def _key_names(spec: DeriverSpec, keys: list[str] | None) -> tuple[str, ...]:
     if keys:
         return tuple(keys)
-    targets = tuple(rule.target for rule in parse_rules(spec.rules))
+    targets = spec.targets
     if not targets:
         raise BadInputError(
             "No key to check: there is no --derive target and no --key.",

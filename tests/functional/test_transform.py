@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import gzip
+import uuid
 from typing import Any
 
 import orjson
 import pytest
 
 from migrator.dupes import DuplicateKeysFound
-from migrator.errors import BadInputError, DeriveSyntaxError, DuplicateKeysError, NotFoundError, RejectsError
+from migrator.errors import (
+    BadInputError,
+    DeriveSyntaxError,
+    DuplicateKeysError,
+    ExportFailedError,
+    NotFoundError,
+    RejectsError,
+)
 from migrator.exportfiles import locate_export
 from migrator.transform import DeriverSpec, RejectsFound, transform_export
 
@@ -57,8 +65,6 @@ def test_transform_writes_one_file_per_source_file_under_data(moto: Any) -> None
     assert result.layout.data_prefix == DEST + "data/"
     assert keys_under(moto.s3, DEST + "data/") == [DEST + "data/file-0.json.gz", DEST + "data/file-1.json.gz"]
     items = [line["Item"] for f in keys_under(moto.s3, DEST + "data/") for line in read_lines(moto.s3, f)]
-    import uuid
-
     assert sorted(i["UUID"]["S"] for i in items) == sorted(
         str(uuid.uuid5(uuid.NAMESPACE_URL, n)) for n in ("a", "b", "c")
     )
@@ -153,3 +159,57 @@ def test_bad_rule_fails_before_writing(moto: Any) -> None:
     with pytest.raises(DeriveSyntaxError):
         run(moto, deriver_spec=DeriverSpec(("UUID=md5(Name)",)))
     assert keys_under(moto.s3, DEST) == []
+
+
+def put_aws_export(s3: Any, items: list[dict[str, Any]], *, claimed: int) -> str:
+    """An export laid out as real DynamoDB writes one: manifests beside ``data/``."""
+    s3.create_bucket(Bucket=BUCKET)
+    root = "exports/stack/Legacy/AWSDynamoDB/01700000000000-abcdef12"
+    key = f"{root}/data/abc.json.gz"
+    s3.put_object(
+        Bucket=BUCKET, Key=key, Body=gzip.compress(b"".join(orjson.dumps({"Item": i}) + b"\n" for i in items))
+    )
+    s3.put_object(
+        Bucket=BUCKET,
+        Key=f"{root}/manifest-files.json",
+        Body=orjson.dumps({"itemCount": claimed, "dataFileS3Key": key}),
+    )
+    summary = {"itemCount": claimed, "manifestFilesS3Key": f"{root}/manifest-files.json"}
+    s3.put_object(Bucket=BUCKET, Key=f"{root}/manifest-summary.json", Body=orjson.dumps(summary))
+    return root
+
+
+def test_export_with_manifest_is_transformed_and_counted(moto: Any) -> None:
+    # Given a real-layout export whose manifest counts its two items
+    root = put_aws_export(moto.s3, [item("a"), item("b")], claimed=2)
+    layout = locate_export(moto.s3, BUCKET, "exports/stack/Legacy/")
+    # When transformed
+    result = transform_export(
+        moto.settings, layout, dest_bucket=BUCKET, dest_prefix=DEST, deriver_spec=UUID5, key_names=("UUID",)
+    )
+    # Then the manifests are not read as items and the output is the data folder alone
+    assert result.items_out == 2 and layout.data_prefix == f"{root}/data/"
+    assert keys_under(moto.s3, DEST + "data/") == [DEST + "data/abc.json.gz"]
+
+
+def test_manifest_count_that_does_not_match_the_files_fails(moto: Any) -> None:
+    put_aws_export(moto.s3, [item("a"), item("b")], claimed=3)
+    layout = locate_export(moto.s3, BUCKET, "exports/stack/Legacy/")
+    with pytest.raises(ExportFailedError, match="counts 3 items but its files hold 2"):
+        transform_export(
+            moto.settings, layout, dest_bucket=BUCKET, dest_prefix=DEST, deriver_spec=UUID5, key_names=("UUID",)
+        )
+
+
+def test_hook_runs_in_the_transform(moto: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a hook module on the path that derives the key
+    (tmp_path / "transform_hook_mod.py").write_text(
+        "def derive(item):\n    return {**item, 'PK': {'S': item['Name']['S'] * 2}}\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    put_export(moto.s3, [[item("a"), item("b")]])
+    # When transformed with it
+    result = run(moto, deriver_spec=DeriverSpec((), "transform_hook_mod:derive"), key_names=("PK",))
+    # Then its items are written
+    (data,) = keys_under(moto.s3, DEST + "data/")
+    assert result.items_out == 2 and sorted(i["Item"]["PK"]["S"] for i in read_lines(moto.s3, data)) == ["aa", "bb"]
