@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import orjson
@@ -24,12 +25,14 @@ from .aws import AwsSettings
 from .derive import Deriver
 from .exportfiles import ExportLayout
 from .verify_buckets import BUCKETS, Diff, Keyer, Tally, collect_pages, differing_buckets, group_buckets, tally_pages
-from .verify_read import ClientFactory, Reader, export_readers, key_names, raw_scan_client, table_readers
+from .verify_read import ClientFactory, Page, Reader, export_readers, key_names, raw_scan_client, table_readers
 
 Progress = Callable[[str], None]
 
 # Pass 2 holds at most this many items per side in memory at once (about 150 bytes each).
 MAX_DIFF_ITEMS = 200_000
+# Parsed pages alive at once across all reader threads (see verify_read.scan_pages).
+PAGE_SLOTS = 2
 PROGRESS_EVERY = 100_000
 
 
@@ -93,6 +96,19 @@ class _Counter:
                 self.progress(f"verify: {self.label}: {self.count} items read")
 
 
+def _consume(reader: Reader, fn: Callable[[Iterator[Page]], Any]) -> Callable[[], Any]:
+    """A task that runs ``fn`` over the reader's pages and closes them after, even when ``fn`` raised."""
+
+    def task() -> Any:
+        pages = reader()
+        try:
+            return fn(pages)
+        finally:
+            pages.close()  # releases the page gate at once (see verify_read.scan_pages)
+
+    return task
+
+
 def _run(tasks: Sequence[Callable[[], Any]]) -> list[Any]:
     # Threads overlap the waits for Scan pages / S3 reads; each task runs one reader.
     with ThreadPoolExecutor(max_workers=max(1, len(tasks)), thread_name_prefix="verify") as pool:
@@ -105,9 +121,9 @@ def _pass1(sides: Sequence[_Side], progress: Progress | None, every: int) -> Non
     owners: list[_Side] = []
     for side in sides:
         counter = _Counter(f"{side.name} (pass 1)", progress, every)
-        for reader in side.readers:
-            tasks.append(lambda r=reader, s=side, c=counter: tally_pages(r(), s.keyer, on_page=c.add))
-            owners.append(side)
+        tally = partial(tally_pages, keyer=side.keyer, on_page=counter.add)
+        tasks.extend(_consume(reader, tally) for reader in side.readers)
+        owners.extend(side for _ in side.readers)
     for side, tally in zip(owners, _run(tasks), strict=True):
         side.tally.merge(tally)
 
@@ -123,7 +139,7 @@ def _pass2(source: _Side, target: _Side, buckets: list[int], max_items: int, pro
             selected[b] = 1
         found: dict[str, dict[bytes, int]] = {source.name: {}, target.name: {}}
         tasks = [
-            (lambda r=reader, s=side, sel=selected, out=found[side.name]: collect_pages(r(), s.keyer, sel, out))
+            _consume(reader, partial(collect_pages, keyer=side.keyer, selected=selected, into=found[side.name]))
             for side in (source, target)
             for reader in side.readers
         ]
@@ -190,16 +206,19 @@ def verify_tables(
     ``segments`` threads per table). Raise NotFoundError (exit 2) when a table does not exist.
     """
     client = raw_scan_client(aws)
+    gate = threading.Semaphore(PAGE_SLOTS)
     source_keys = key_names(client, source_table)  # also checks that the source exists
     target_keys = key_names(client, target_table)
     del source_keys
     source = _Side(
         "source",
-        table_readers(client, source_table, segments=segments, consistent=consistent),
+        table_readers(client, source_table, segments=segments, consistent=consistent, gate=gate),
         Keyer(target_keys, deriver),
     )
     target = _Side(
-        "target", table_readers(client, target_table, segments=segments, consistent=consistent), Keyer(target_keys)
+        "target",
+        table_readers(client, target_table, segments=segments, consistent=consistent, gate=gate),
+        Keyer(target_keys),
     )
     return _compare(
         source,
@@ -234,9 +253,12 @@ def verify_export(
     else:
         client, s3 = raw_scan_client(aws[0]), aws[1]()
     target_keys = key_names(client, target_table)
-    source_side = _Side("source", export_readers(s3, source, workers=workers), Keyer(target_keys, deriver))
+    gate = threading.Semaphore(PAGE_SLOTS)
+    source_side = _Side("source", export_readers(s3, source, workers=workers, gate=gate), Keyer(target_keys, deriver))
     target = _Side(
-        "target", table_readers(client, target_table, segments=segments, consistent=consistent), Keyer(target_keys)
+        "target",
+        table_readers(client, target_table, segments=segments, consistent=consistent, gate=gate),
+        Keyer(target_keys),
     )
     label = f"s3://{source.bucket}/{source.prefix}"
     return _compare(

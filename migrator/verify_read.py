@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import orjson
@@ -24,6 +25,7 @@ Item = dict[str, Any]
 Page = list[Item]
 Reader = Callable[[], Iterator[Page]]
 ClientFactory = Callable[[], Any]
+Gate = AbstractContextManager[Any]  # a threading.Semaphore, or anything used as ``with gate:``
 
 _RAW_BODY = "RawBody"
 _HOOK_ID = "table-migration-verify-raw-scan"
@@ -57,49 +59,69 @@ def _request_key(key: Item) -> Item:
     }
 
 
-def scan_pages(client: Any, table: str, *, segment: int, total_segments: int, consistent: bool) -> Iterator[Page]:
-    """Yield the pages of one scan segment of ``table``, following LastEvaluatedKey (client from raw_scan_client)."""
+def scan_pages(
+    client: Any, table: str, *, segment: int, total_segments: int, consistent: bool, gate: Gate | None = None
+) -> Iterator[Page]:
+    """Yield the pages of one scan segment of ``table``, following LastEvaluatedKey (client from raw_scan_client).
+
+    ``gate`` (a semaphore shared by all readers of one verification) is held from parsing a page
+    until the consumer asks for the next one: waiting for Scan responses overlaps across threads,
+    but only a few parsed pages (the bulk of the memory) exist at once.
+    """
     kwargs: dict[str, Any] = {"TableName": table, "ConsistentRead": consistent}
     if total_segments > 1:
         kwargs.update(Segment=segment, TotalSegments=total_segments)
+    gate = gate or nullcontext()
     while True:
         with aws_errors(f"scan table {table}", what=f"table {table}"):
             response = client.scan(**kwargs)
-        body = response.get(_RAW_BODY)
-        # A client without the hook (a test double) gives parsed responses: use them as they are.
-        page = orjson.loads(body) if body is not None else response
-        yield page.get("Items", [])
-        last = page.get("LastEvaluatedKey")
+        with gate:
+            body = response.pop(_RAW_BODY, None)
+            # A client without the hook (a test double) gives parsed responses: use them as they are.
+            page = orjson.loads(body) if body is not None else response
+            del body, response
+            last = page.get("LastEvaluatedKey")
+            yield page.get("Items", [])
+            del page
         if not last:
             return
         kwargs["ExclusiveStartKey"] = _request_key(last)
 
 
-def table_readers(client: Any, table: str, *, segments: int, consistent: bool = True) -> list[Reader]:
+def table_readers(
+    client: Any, table: str, *, segments: int, consistent: bool = True, gate: Gate | None = None
+) -> list[Reader]:
     """One reader per scan segment of ``table``."""
     total = max(1, segments)
 
     def reader(segment: int) -> Reader:
-        return lambda: scan_pages(client, table, segment=segment, total_segments=total, consistent=consistent)
+        return lambda: scan_pages(
+            client, table, segment=segment, total_segments=total, consistent=consistent, gate=gate
+        )
 
     return [reader(s) for s in range(total)]
 
 
-def file_pages(s3: Any, bucket: str, files: tuple[DataFile, ...], *, page_size: int = 1000) -> Iterator[Page]:
+def file_pages(
+    s3: Any, bucket: str, files: tuple[DataFile, ...], *, page_size: int = 1000, gate: Gate | None = None
+) -> Iterator[Page]:
     """Yield the items of export data files (lines ``{"Item": {...}}``) in pages of ``page_size``."""
+    gate = gate or nullcontext()
     page: Page = []
     for data_file in files:
         for line in iter_lines(s3, bucket, data_file.key):
             record = orjson.loads(line)
             page.append(record.get("Item", record))
             if len(page) >= page_size:
-                yield page
+                with gate:
+                    yield page
                 page = []
     if page:
-        yield page
+        with gate:
+            yield page
 
 
-def export_readers(s3: Any, layout: ExportLayout, *, workers: int) -> list[Reader]:
+def export_readers(s3: Any, layout: ExportLayout, *, workers: int, gate: Gate | None = None) -> list[Reader]:
     """Readers over the export's data files, spread over ``workers`` readers by size."""
     groups: list[list[DataFile]] = [[] for _ in range(max(1, min(workers, len(layout.files))))]
     sizes = [0] * len(groups)
@@ -109,7 +131,7 @@ def export_readers(s3: Any, layout: ExportLayout, *, workers: int) -> list[Reade
         sizes[smallest] += data_file.size
 
     def reader(files: tuple[DataFile, ...]) -> Reader:
-        return lambda: file_pages(s3, layout.bucket, files)
+        return lambda: file_pages(s3, layout.bucket, files, gate=gate)
 
     return [reader(tuple(group)) for group in groups if group]
 
