@@ -85,7 +85,11 @@ def _rekey_new_table(engine: MockEngineStack) -> None:
 
 
 def test_the_guard_refuses_a_planned_replacement_and_changes_nothing(
-    engine: MockEngineStack, moto: Moto, at_stage_2: Any, make_migration: Callable[..., Migration]
+    engine: MockEngineStack,
+    moto: Moto,
+    at_stage_2: Any,
+    make_migration: Callable[..., Migration],
+    cli: Callable[..., Any],
 ) -> None:
     # Given stage 2 done, when newTable's key schema is changed and stage 3 is asked for
     _rekey_new_table(engine)
@@ -102,53 +106,41 @@ def test_the_guard_refuses_a_planned_replacement_and_changes_nothing(
     # and the new table is not recorded as having served traffic (that would forbid `down --stage 1`).
     assert engine.get_config()["progress"]["servedTraffic"] is False
 
-
-def test_the_guard_refusal_exits_1_through_the_cli(
-    engine: MockEngineStack, moto: Moto, at_stage_2: Any, cli: Callable[..., Any]
-) -> None:
-    _rekey_new_table(engine)
-    state, snapshot = dict(engine.state), moto_snapshot(moto)
+    # Through the CLI: exit 1, one line that says what the preview would do, still nothing changed.
     result = cli("up", "--stage", "3")
     assert result.exit_code == 1, result.output
     assert "replace" in _one_error_line(result)
-    assert (engine.state, moto_snapshot(moto), engine.get_config()["stage"]) == (state, snapshot, "2")
+    assert (engine.state, engine.updates, moto_snapshot(moto)) == (state, updates, snapshot)
+    assert engine.get_config()["stage"] == "2"
 
 
 # --- drift at cutover ----------------------------------------------------------------------------
 
 
-def _write_after_export(moto: Moto) -> None:
-    moto.dynamodb.put_item(TableName=LEGACY, Item={"Name": {"S": "written-after-the-export"}, "Created": {"N": "1"}})
-
-
-def test_drift_is_refused_at_cutover(
-    engine: MockEngineStack, moto: Moto, at_stage_2: Any, make_migration: Callable[..., Migration]
+def test_drift_is_refused_at_cutover_unless_allowed(
+    engine: MockEngineStack,
+    moto: Moto,
+    at_stage_2: list[dict[str, Any]],
+    make_migration: Callable[..., Migration],
+    cli: Callable[..., Any],
 ) -> None:
     # Given stage 2 done, when the legacy table is written to and stage 3 is asked for
-    _write_after_export(moto)
-    snapshot = moto_snapshot(moto)
+    moto.dynamodb.put_item(TableName=LEGACY, Item={"Name": {"S": "written-after-the-export"}, "Created": {"N": "1"}})
+    snapshot, updates = moto_snapshot(moto), engine.updates
 
-    # then the cutover is refused: the stack stays at stage 2, the consumer on the legacy table.
+    # then the cutover is refused: the stack stays at stage 2, the consumer on the legacy table;
     with pytest.raises(DriftError, match="allow-drift"):
         make_migration().up(3)
-    assert engine.get_config()["stage"] == "2"
-    assert engine.outputs()["activeTableName"] == LEGACY
-    assert moto_snapshot(moto) == snapshot
-
-
-def test_drift_exits_1_and_allow_drift_cuts_over(
-    engine: MockEngineStack, moto: Moto, at_stage_2: list[dict[str, Any]], cli: Callable[..., Any]
-) -> None:
-    _write_after_export(moto)
     refused = cli("up", "--stage", "3")
     assert refused.exit_code == 1, refused.output
     assert "--allow-drift" in _one_error_line(refused)
-    assert engine.get_config()["stage"] == "2"
+    assert engine.get_config()["stage"] == "2" and engine.outputs()["activeTableName"] == LEGACY
+    assert (moto_snapshot(moto), engine.updates) == (snapshot, updates)
 
+    # and with --allow-drift it cuts over; the late write stays only in the legacy table.
     accepted = cli("up", "--stage", "3", "--allow-drift")
     assert accepted.exit_code == 0, accepted.output
     assert engine.get_config()["stage"] == "3" and engine.outputs()["activeTableName"] == NEW
-    # The late write stays only in the legacy table; everything exported is in the new one.
     assert missing_from_new(moto.dynamodb, at_stage_2) == ([], [])
 
 
