@@ -105,6 +105,7 @@ def child_main(endpoint: str, items: int, rename: bool) -> None:
         lambda: verify_tables(settings, source_table="Legacy", target_table="New", deriver=deriver),
     )
     usage = resource.getrusage(resource.RUSAGE_SELF)
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN)  # the transform's worker processes
     print(
         json.dumps(
             {
@@ -113,6 +114,8 @@ def child_main(endpoint: str, items: int, rename: bool) -> None:
                 "wall": round(time.monotonic() - started, 2),
                 "cpu": round(usage.ru_utime + usage.ru_stime, 2),
                 "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+                "worker_cpu": round(workers.ru_utime + workers.ru_stime, 2),
+                "worker_peak_rss_mb": round(workers.ru_maxrss / 1024, 1),
                 "identical": vs_export.identical and vs_table.identical,
                 "verify_vs_export": vs_export.to_dict(),
             }
@@ -154,6 +157,7 @@ def main() -> int:
         print(f"  {name:24} {seconds:8.1f} s")
     print(f"  {'round trip (child)':24} {result['wall']:8.1f} s wall, {result['cpu']} s CPU")
     print(f"  {'peak RSS (child)':24} {result['peak_rss_mb']:8.1f} MB")
+    print(f"  {'transform workers':24} {result['worker_peak_rss_mb']:8.1f} MB peak RSS, {result['worker_cpu']} s CPU")
     print(f"  identical: {result['identical']}")
     print(f"whole run incl. loading: {time.monotonic() - started:.0f} s")
     return 0 if result["identical"] else 1
