@@ -38,7 +38,12 @@ PROGRESS_EVERY = 100_000
 
 @dataclass(frozen=True)
 class VerifyReport:
-    """What a verification found. ``source_count`` counts every source item read, rejects included."""
+    """What a verification found.
+
+    ``source_count`` counts every source item read, rejects included. ``identical`` says whether the
+    target holds exactly the source's mappable items; rejects (source items the derive rules cannot
+    map to a target key) are counted apart, as the transform counts them, and the caller decides.
+    """
 
     identical: bool
     source_count: int
@@ -207,9 +212,8 @@ def verify_tables(
     """
     client = raw_scan_client(aws)
     gate = threading.Semaphore(PAGE_SLOTS)
-    source_keys = key_names(client, source_table)  # also checks that the source exists
+    key_names(client, source_table)  # a missing source table is reported before any scan
     target_keys = key_names(client, target_table)
-    del source_keys
     source = _Side(
         "source",
         table_readers(client, source_table, segments=segments, consistent=consistent, gate=gate),
