@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
+from migrator.local import run_demo
 from migrator.migration import Migration
 from tests.conftest import Moto
 from tests.e2e.conftest import LEGACY, NEW, SEEDED_ITEMS, STACK, export_count, missing_from_new, moto_snapshot
-from tests.e2e.mock_engine import MockEngineStack
+from tests.e2e.mock_engine import MockEngineStack, program_under_mocks
 
 
 def _consumer_table(engine: MockEngineStack) -> str:
@@ -82,3 +84,26 @@ def test_up_to_4_at_once_then_again_changes_nothing(
     assert (engine.updates, moto_snapshot(moto), engine.get_config()) == (updates, snapshot, config)
     assert missing_from_new(moto.dynamodb, items) == ([], [])
     assert export_count(moto.dynamodb) == 1
+
+
+def test_migrate_demo_runs_all_five_stages_on_the_engine_double(moto: Moto, tmp_path: Path) -> None:
+    # Given the demo's own moto server and config, with the engine double in place of the Pulumi workspace
+    # (``moto`` only resets the emulator: every moto server in one process shares the same backends)
+    stacks: list[MockEngineStack] = []
+
+    def open_stack(stack: str, work_dir: Path, *, create: bool, env: Mapping[str, str]) -> MockEngineStack:
+        assert (work_dir / "Pulumi.yaml").is_file() and create
+        stacks.append(MockEngineStack(stack, {}, program_under_mocks))
+        return stacks[-1]
+
+    # when the demo runs
+    result = run_demo(items=200, open_stack=open_stack, lock_dir=tmp_path)
+
+    # then it went through stages 0→4 and its report says both verifications found the tables identical.
+    assert result.stages == (0, 1, 2, 3, 4) and result.items == 200
+    (stack,) = stacks
+    assert stack.get_config()["stage"] == "4" and stack.outputs()["activeTableName"] == "MyNewTable"
+    assert result.report["verify"]["export"]["identical"] is True
+    assert result.report["verify"]["live"]["identical"] is True
+    assert result.report["importCheck"]["importedCount"] == 200
+    assert "identical" in result.text() and "DIFFERENT" not in result.text()
