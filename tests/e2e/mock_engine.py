@@ -37,10 +37,10 @@ from migrator.guard import PlannedChange, Preview
 from migrator.workspace import StateResource
 
 TABLE = "aws:dynamodb/table:Table"
-BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
+BUCKET = "aws:s3/bucket:Bucket"
 # Inputs the provider marks ForceNew: changing one replaces the resource.
-CREATE_ONLY = {TABLE: ("name", "hashKey", "rangeKey", "importTable"), **{b: ("bucket",) for b in BUCKETS}}
-NAME_INPUT = {TABLE: "name", **{b: "bucket" for b in BUCKETS}}
+CREATE_ONLY = {TABLE: ("name", "hashKey", "rangeKey", "importTable"), BUCKET: ("bucket",)}
+NAME_INPUT = {TABLE: "name", BUCKET: "bucket"}
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class Declared:
     protect: bool = False
     retain_on_delete: bool = False
     ignore_changes: tuple[str, ...] = ()
-    mock_id: str | None = None  # the id the mocks gave it: replaced by the physical id in outputs
+    mock_id: str | None = None  # the id the mocks gave it (their auto-name when the program gives none)
 
 
 @dataclass(frozen=True)
@@ -228,7 +228,8 @@ class MockEngineStack:
                 if on_output is not None and step.op != "same":
                     on_output(f"{step.op} {step.urn}")
                 self._apply(step)
-            self.last_outputs = self._resolve(declaration)
+            # Physical names are the mocks' names (see _physical_name), so the outputs need no rewriting.
+            self.last_outputs = dict(declaration.outputs)
             self.updates += 1
             return dict(self.last_outputs)
         finally:
@@ -323,9 +324,9 @@ class MockEngineStack:
         physical = self._physical_name(d)
         if d.type == TABLE:
             self._create_table(physical, d.inputs)
-        elif d.type in BUCKETS:
+        elif d.type == BUCKET:
             s3 = self._client("s3")
-            with self._engine_errors(f"create bucket {physical}"):
+            with engine_errors(self.name, f"create bucket {physical}"):
                 s3.create_bucket(Bucket=physical)
         return physical
 
@@ -340,14 +341,14 @@ class MockEngineStack:
             return
         if d.type == TABLE:
             dynamodb = self._client("dynamodb")
-            with self._engine_errors(f"delete table {old.physical_id}"):
+            with engine_errors(self.name, f"delete table {old.physical_id}"):
                 dynamodb.delete_table(TableName=old.physical_id)
-        elif d.type in BUCKETS:
+        elif d.type == BUCKET:
             self._delete_bucket(old.physical_id, force=bool(d.inputs.get("forceDestroy")))
 
     def _delete_bucket(self, bucket: str, *, force: bool) -> None:
         s3 = self._client("s3")
-        with self._engine_errors(f"delete bucket {bucket}"):
+        with engine_errors(self.name, f"delete bucket {bucket}"):
             if force:
                 for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
                     for obj in page.get("Contents", []):
@@ -375,7 +376,7 @@ class MockEngineStack:
                 "WriteCapacityUnits": int(inputs.get("writeCapacity") or 1),
             }
         source = inputs.get("importTable")
-        with self._engine_errors(f"create table {name}"):
+        with engine_errors(self.name, f"create table {name}"):
             if source:
                 self._import_table(dynamodb, params, source)
             else:
@@ -409,7 +410,7 @@ class MockEngineStack:
     def _configure_table(self, name: str, new: Mapping[str, Any], old: Mapping[str, Any]) -> None:
         """Apply the settable table inputs that differ from ``old`` (everything declared, on create)."""
         dynamodb = self._client("dynamodb")
-        with self._engine_errors(f"update table {name}"):
+        with engine_errors(self.name, f"update table {name}"):
             pitr = bool((new.get("pointInTimeRecovery") or {}).get("enabled"))
             if pitr != bool((old.get("pointInTimeRecovery") or {}).get("enabled")):
                 dynamodb.update_continuous_backups(
@@ -426,20 +427,6 @@ class MockEngineStack:
             protection = bool(new.get("deletionProtectionEnabled"))
             if protection != bool(old.get("deletionProtectionEnabled")):
                 dynamodb.update_table(TableName=name, DeletionProtectionEnabled=protection)
-
-    # --- outputs and errors -----------------------------------------------------------------
-
-    def _resolve(self, declaration: Declaration) -> dict[str, Any]:
-        """The program's outputs, with any id the mocks made up replaced by the physical id."""
-        physical = {
-            d.mock_id: self.state[d.urn].physical_id
-            for d in declaration.resources
-            if d.mock_id and d.urn in self.state and self.state[d.urn].physical_id
-        }
-        return {k: physical.get(v, v) if isinstance(v, str) else v for k, v in declaration.outputs.items()}
-
-    def _engine_errors(self, action: str) -> Any:
-        return engine_errors(self.name, action)
 
 
 @contextmanager
