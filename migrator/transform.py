@@ -69,7 +69,13 @@ class RejectsFound(RejectsError):
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"error": "rejects", "rejects": self.rejects, "allowed": self.allowed, "rejects_prefix": self.location}
+        return {
+            "error": "rejects",
+            "rejects": self.rejects,
+            "allowed": self.allowed,
+            "rejects_prefix": self.location,
+            "reasons": list(self.reasons),
+        }
 
 
 @dataclass(frozen=True)

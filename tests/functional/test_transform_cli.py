@@ -53,6 +53,7 @@ def test_rejects_exit_1_with_counts_in_json(moto: Any) -> None:
     assert result.exit_code == 1
     document = orjson.loads(result.stdout)
     assert document["rejects"] == 1 and document["rejects_prefix"] == f"{DEST}rejects/"
+    assert document["reasons"] == ["missing attribute Name"]
     assert "missing attribute Name" in result.stderr and "Traceback" not in result.stderr
 
 
