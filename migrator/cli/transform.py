@@ -67,8 +67,9 @@ def transform_command(
 ) -> None:
     """Rewrite an export for a new key schema, ready for ImportTable.
 
-    Items that cannot be transformed are written aside under <dest>rejects/ and fail the step
-    unless --max-rejects allows them; two items with one new key always fail it.
+    Rejects (items that cannot be transformed) go to <dest>rejects/ and fail it unless --max-rejects allows them.
+
+    Two items with one new key always fail it.
     """
     aws = settings(endpoint, region)
 
