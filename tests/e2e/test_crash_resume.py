@@ -7,6 +7,9 @@ recording it has a test of its own.
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -131,7 +134,16 @@ def _run_until_done(
         with pytest.raises(Crash) as crashed:
             make_migration(CrashingDataPlane(fast_data_plane(moto), crasher)).up(4)
         assert crashed.value.args[0] == point  # the rerun got past the previous crash, up to this one
+        leave_lock_of_a_killed_run(engine)
     return make_migration(CrashingDataPlane(fast_data_plane(moto), crasher)).up(4)
+
+
+def leave_lock_of_a_killed_run(engine: MockEngineStack) -> None:
+    """A killed process releases no lock: put back the record it would have left, owned by a dead pid."""
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    owner = {"host": socket.gethostname(), "pid": gone.pid, "command": "up --stage 4", "started": time.time()}
+    engine.set_config({"lock": {**owner, "token": "killed"}})
 
 
 def test_a_crash_after_each_step_then_a_rerun_finishes(
