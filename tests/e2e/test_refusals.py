@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -97,7 +98,15 @@ def test_the_guard_refuses_a_planned_replacement_and_changes_nothing(
     assert change.op == "replace"  # the double previews a replacement of the new table
     state, snapshot, updates = dict(engine.state), moto_snapshot(moto), engine.updates
 
-    # then the guard refuses before any update, naming the table,
+    # then `plan` shows the refusal and changes nothing,
+    planned = cli("plan", "--stage", "3", "--json")
+    assert planned.exit_code == 0, planned.output
+    guard = json.loads(planned.stdout)["guard"]
+    assert guard["ok"] is False and NEW in guard["refusal"]
+    assert (engine.state, engine.updates, moto_snapshot(moto)) == (state, updates, snapshot)
+    assert engine.get_config()["stage"] == "2"
+
+    # the guard refuses `up` before any update, naming the table,
     with pytest.raises(GuardError, match=NEW):
         make_migration().up(3)
     # and nothing changed: no update, moto as it was, the stage and the import source as they were,
