@@ -19,14 +19,28 @@ def _consumer_table(engine: MockEngineStack) -> str:
     return function.declared.inputs["environment"]["variables"]["TABLE_NAME"]
 
 
+def _check_outputs(engine: MockEngineStack, stage: int, outputs: dict[str, Any]) -> None:
+    """The stack outputs of design.md §4 at ``stage``, as the result and the stack both report them."""
+    assert outputs == engine.outputs()
+    assert int(outputs["stage"]) == stage
+    assert outputs["activeTableName"] == (NEW if stage >= 3 else LEGACY)
+    assert outputs["legacyTableName"] == LEGACY
+    assert outputs.get("newTableName") == (NEW if stage >= 2 else None)
+    assert bool(outputs.get("exportBucket")) == (stage >= 1)
+    (function,) = [r for r in engine.resources() if r.name == "hello-world"]
+    assert outputs["consumerFunctionName"] == function.physical_id
+
+
 def test_the_example_goes_from_stage_0_to_4(
     engine: MockEngineStack, moto: Moto, deployed: list[dict[str, Any]], make_migration: Callable[..., Migration]
 ) -> None:
     # Given stage 0 deployed and 2,000 legacy items
+    _check_outputs(engine, 0, engine.outputs())
     migration = make_migration()
 
     # when stage 1 runs: PITR and the bucket, one export, the transformed copy recorded as importSource
     one = migration.up(1)
+    _check_outputs(engine, 1, dict(one.outputs))
     assert one.stages_run[-1] == 1 and engine.get_config()["stage"] == "1"
     bucket = one.outputs["exportBucket"]
     assert engine.outputs()["exportBucket"] == bucket
@@ -39,17 +53,20 @@ def test_the_example_goes_from_stage_0_to_4(
 
     # when stage 2 runs: the new table imported next to the legacy one, still unused
     two = migration.up(2)
+    _check_outputs(engine, 2, dict(two.outputs))
     assert (two.outputs["newTableName"], two.outputs["activeTableName"]) == (NEW, LEGACY)
     assert _consumer_table(engine) == LEGACY
     assert missing_from_new(moto.dynamodb, deployed) == ([], [])
 
     # when stage 3 runs: the consumer moves to the new table, which is now deletion-protected
     three = migration.up(3)
+    _check_outputs(engine, 3, dict(three.outputs))
     assert three.outputs["activeTableName"] == NEW and _consumer_table(engine) == NEW
     assert moto_snapshot(moto)["tables"][NEW]["deletionProtection"] is True
 
     # when stage 4 runs: the legacy table leaves the stack
     four = migration.up(4)
+    _check_outputs(engine, 4, dict(four.outputs))
 
     # then every item is in the new table, the legacy table is kept in AWS with deletion protection
     # but is out of the stack's state, there was exactly one export, and the report says so.
