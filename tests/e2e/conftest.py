@@ -122,6 +122,12 @@ def missing_from_new(dynamodb: Any, legacy_items: list[dict[str, Any]]) -> tuple
     return wrong, sorted(set(new) - expected_keys)
 
 
+def both_identical(report: str) -> bool:
+    """True when a final report (its text) has its two verification lines and both say identical."""
+    verdicts = [line for line in report.splitlines() if line.strip().startswith("verify ")]
+    return len(verdicts) == 2 and all(": identical" in line for line in verdicts)
+
+
 def table_names(dynamodb: Any) -> set[str]:
     """The tables in moto."""
     return set(dynamodb.list_tables()["TableNames"])
