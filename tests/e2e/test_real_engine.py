@@ -42,9 +42,10 @@ def test_demo_flow_runs_on_the_real_engine() -> None:
         pytest.skip(reason)
 
     # Given the real engine, when the demo runs stages 0→4 on 50 items
-    migrate = Path(sys.executable).with_name("migrate")
+    script = Path(sys.executable).with_name("migrate")
+    migrate = [str(script)] if script.is_file() else [sys.executable, "-c", "from migrator.cli import main; main()"]
     result = subprocess.run(
-        [str(migrate), "demo", "--items", str(DEMO_ITEMS)],
+        [*migrate, "demo", "--items", str(DEMO_ITEMS)],
         cwd=ROOT,  # as the README runs it, from a clone
         capture_output=True,
         text=True,
