@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import time
 import uuid
 from typing import Any
 
@@ -213,3 +214,39 @@ def test_hook_runs_in_the_transform(moto: Any, tmp_path: Any, monkeypatch: pytes
     # Then its items are written
     (data,) = keys_under(moto.s3, DEST + "data/")
     assert result.items_out == 2 and sorted(i["Item"]["PK"]["S"] for i in read_lines(moto.s3, data)) == ["aa", "bb"]
+
+
+def test_output_imports_into_a_new_table(moto: Any) -> None:
+    # Given a transformed export with nested, unicode and binary values
+    items = [
+        item("ä-1", Map={"M": {"Name": {"S": "inner"}}}),
+        item("b", Bin={"B": "AAE="}, L={"L": [{"N": "1"}]}),
+        item("東"),
+    ]
+    put_export(moto.s3, [items])
+    result = run(moto)
+    # When a table is imported from its data prefix
+    described = moto.dynamodb.import_table(
+        S3BucketSource={"S3Bucket": BUCKET, "S3KeyPrefix": result.layout.data_prefix},
+        InputFormat="DYNAMODB_JSON",
+        InputCompressionType="GZIP",
+        TableCreationParameters={
+            "TableName": "New",
+            "AttributeDefinitions": [{"AttributeName": "UUID", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "UUID", "KeyType": "HASH"}],
+            "BillingMode": "PAY_PER_REQUEST",
+        },
+    )["ImportTableDescription"]
+    # Then every item is there under its derived key, values intact
+    for _ in range(100):  # moto imports in a thread
+        status = moto.dynamodb.describe_import(ImportArn=described["ImportArn"])["ImportTableDescription"]
+        if status["ImportStatus"] != "IN_PROGRESS":
+            break
+        time.sleep(0.1)
+    assert status["ImportStatus"] == "COMPLETED" and status.get("ErrorCount", 0) == 0
+    scanned = moto.dynamodb.scan(TableName="New")["Items"]
+    assert sorted(i["Name"]["S"] for i in scanned) == ["b", "ä-1", "東"]
+    first = next(i for i in scanned if i["Name"]["S"] == "ä-1")
+    assert (
+        first["UUID"]["S"] == str(uuid.uuid5(uuid.NAMESPACE_URL, "ä-1")) and first["Map"]["M"]["Name"]["S"] == "inner"
+    )
