@@ -58,3 +58,25 @@ def test_demo_flow_runs_on_the_real_engine() -> None:
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
     assert both_identical(result.stdout), result.stdout
+
+
+def _fake_pulumi(folder: Path, plugins: str) -> None:
+    script = folder / "pulumi"
+    script.write_text(f"#!/bin/sh\nprintf '%s\\n' 'NAME  KIND  VERSION' {plugins}\n")
+    script.chmod(0o755)
+
+
+@pytest.mark.parametrize(
+    ("plugins", "missing"),
+    [("'aws   resource  7.51.0'", None), ("'random  resource  4.0.0'", "aws plugin")],
+)
+def test_the_engine_check_runs_the_demo_only_with_the_cli_and_its_aws_plugin(
+    plugins: str, missing: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a `pulumi` on PATH whose `plugin ls` lists these plugins
+    _fake_pulumi(tmp_path, plugins)
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+
+    # then the real-engine test runs only when the aws plugin is among them.
+    reason = missing_engine()
+    assert reason is None if missing is None else missing in (reason or "")
