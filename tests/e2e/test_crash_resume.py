@@ -20,7 +20,7 @@ from tests.conftest import Moto
 from tests.e2e.conftest import export_count, fast_data_plane, missing_from_new
 from tests.e2e.mock_engine import MockEngineStack
 
-ITEMS = 200
+ITEMS = 100
 
 # Every point where the process dies, in the order a migration 0→4 reaches them.
 CRASH_POINTS = (
@@ -153,7 +153,7 @@ def test_a_crash_after_each_step_then_a_rerun_finishes(
     make_migration: Callable[..., Migration],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Given 200 legacy items, when `up --stage 4` dies at every step in turn and is run again each time
+    # Given 100 legacy items, when `up --stage 4` dies at every step in turn and is run again each time
     items = seed(engine, moto, ITEMS)
     result = _run_until_done(CRASH_POINTS, engine, moto, make_migration, monkeypatch)
 
@@ -168,7 +168,7 @@ def test_a_crash_before_the_started_export_is_recorded_does_not_export_twice(
     make_migration: Callable[..., Migration],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Given 200 legacy items, when the process dies after AWS started the export but before it was recorded
+    # Given 100 legacy items, when the process dies after AWS started the export but before it was recorded
     items = seed(engine, moto, ITEMS)
     result = _run_until_done(("export started, not recorded",), engine, moto, make_migration, monkeypatch)
 
