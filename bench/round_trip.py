@@ -24,7 +24,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from verify import client, load, start_moto  # noqa: E402  (bench/verify.py, beside this file)
+from verify import client, load, start_moto, stop  # noqa: E402  (bench/verify.py, beside this file)
 
 from migrator.aws import AwsSettings  # noqa: E402
 
@@ -150,8 +150,7 @@ def main() -> int:
         out = subprocess.run(argv, check=True, stdout=subprocess.PIPE, text=True)
         result = json.loads(out.stdout.strip().splitlines()[-1])
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop(server)
     print(f"\n{'rename' if args.rename else 'export → transform → import → verify'}: {args.items} items")
     for name, seconds in result["steps"].items():
         print(f"  {name:24} {seconds:8.1f} s")

@@ -43,7 +43,13 @@ def test_pages_follow_last_evaluated_key_with_binary_decoded():
     )
     pages = list(scan_pages(client, "T", segment=1, total_segments=3, consistent=True))
     assert pages == [[{"K": {"S": "a"}}], [{"K": {"S": "b"}}]]
-    assert client.requests[0] == {"TableName": "T", "ConsistentRead": True, "Segment": 1, "TotalSegments": 3}
+    assert client.requests[0] == {
+        "TableName": "T",
+        "ConsistentRead": True,
+        "Limit": 1000,
+        "Segment": 1,
+        "TotalSegments": 3,
+    }
     assert client.requests[1]["ExclusiveStartKey"] == {"K": {"B": b"\x00\x01"}, "S": {"N": "1"}}
 
 
