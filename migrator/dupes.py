@@ -1,18 +1,22 @@
 """The duplicate-key check in bounded memory.
 
 Each derived item's new key is reduced to a canonical form (type and value of every key attribute;
-numbers normalised, so ``1.0`` and ``1`` are one key) and a 16-byte digest of it. Digests are
-spilled to partition files on local disk by digest prefix, with the canonical keys beside them
-(read only to name duplicates). After every file is through, each partition is checked in turn
-with one set; a partition too large to hold is split again by the next digest byte, so memory
-stays flat however many items there are.
+numbers normalised, so ``1.0`` and ``1`` are one key) and a fixed-size 64-bit digest of it
+(:func:`key_digest`). Digests are spilled to partition files on local disk by their top bits, with
+the canonical keys beside them. After every file is through, each partition is checked in turn with
+one set; a partition too large to hold is split again by the next bits, so memory stays flat however
+many items there are. Equal digests are only candidates: they are confirmed (or not) by comparing
+the canonical keys read back from disk, so a digest collision can never fail a transform.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import sys
 import tempfile
+from array import array
+from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -26,13 +30,15 @@ from .errors import DuplicateKeysError
 
 PARTITION_BITS = 6  # 64 partition files per spill
 PARTITIONS = 1 << PARTITION_BITS
-DIGEST_SIZE = 16
+DIGEST_SIZE = 8
 MAX_PARTITION_BYTES = 4 << 20  # digests; a partition larger than this is split again before it is read
+MAX_CANDIDATES = 100_000
 MAX_SAMPLES = 10
 _FLUSH_BYTES = 64 << 10
 _PLAIN_INT = re.compile(r"-?(?:0|[1-9][0-9]{0,37})")
 
-_digest = xxhash.xxh3_128_digest
+_int_digest = xxhash.xxh3_64_intdigest
+_UUID_KEY = re.compile(rb'\[\["S","([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-[0-9a-f]{4}-[0-9a-f]{12}"\]\]')
 
 
 def normal_number(text: str) -> str:
@@ -65,9 +71,21 @@ def sample_key(canonical: bytes, key_names: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
+def key_digest(canonical: bytes) -> int:
+    """The 64-bit digest of a canonical key.
+
+    A single UUID-string key (``uuid5`` rules) is already a uniform hash: its first eight bytes are
+    used as they are, which lets the batch path compute digests without building the keys.
+    """
+    match = _UUID_KEY.fullmatch(canonical)
+    if match is None:
+        return _int_digest(canonical)
+    return int.from_bytes(bytes.fromhex(b"".join(match.groups()).decode()), sys.byteorder)
+
+
 class DigestSpill:
-    """Spills the keys of one data file: 16-byte digests by partition (``p??-<tag>.dig``), and the
-    canonical keys as lines (``<tag>.keys``, read again only to name duplicates)."""
+    """Spills the keys of one data file: 8-byte digests by partition (``p??-<tag>.dig``), and the
+    canonical keys as lines (``<tag>.keys``, read again only to confirm and name duplicates)."""
 
     def __init__(self, directory: str | Path, tag: str) -> None:
         self.directory = Path(directory)
@@ -82,14 +100,20 @@ class DigestSpill:
 
     def add_many(self, canonicals: list[bytes]) -> None:
         """Record the canonical keys of many items."""
-        if not canonicals:
-            return
-        digests, shift = self._digests, 8 - PARTITION_BITS
-        for hashed in map(_digest, canonicals):
-            digests[hashed[0] >> shift] += hashed
-        self._keys += b"\n".join(canonicals)
-        self._keys += b"\n"
-        self.count += len(canonicals)
+        if canonicals:
+            self.add_digests(list(map(key_digest, canonicals)), b"\n".join(canonicals) + b"\n")
+
+    def add_digests(self, digests: list[int], keys: bytes) -> None:
+        """Record items by their :func:`key_digest` values and their canonical keys as newline-ended lines."""
+        digests.sort()  # each partition is then one slice, cut in C
+        shift, start = 64 - PARTITION_BITS, 0
+        for p in range(PARTITIONS):
+            end = bisect_left(digests, (p + 1) << shift, start)
+            if end > start:
+                self._digests[p] += array("Q", digests[start:end]).tobytes()
+            start = end
+        self._keys += keys
+        self.count += len(digests)
         if len(self._keys) > _FLUSH_BYTES * 16:
             self.close()
 
@@ -137,72 +161,60 @@ class DuplicateKeysFound(DuplicateKeysError):
         return {"error": "duplicate_keys", "duplicate_keys": self.duplicate_keys, "samples": self.samples}
 
 
-def _check(paths: list[Path], depth: int, duplicates: set[bytes], workdir: Path) -> None:
-    """Check one partition (``.dig`` files); split it again first when it is too large to hold."""
-    if sum(p.stat().st_size for p in paths) > MAX_PARTITION_BYTES and depth < DIGEST_SIZE - 1:
-        _split(paths, depth, duplicates, workdir)
+def _check(paths: list[Path], depth: int, candidates: set[int], workdir: Path) -> None:
+    """Collect the digests seen twice in one partition; split it again first when it is too large to hold."""
+    if sum(p.stat().st_size for p in paths) > MAX_PARTITION_BYTES and depth < 6:
+        _split(paths, depth, candidates, workdir)
         return
-    blob = b"".join(p.read_bytes() for p in paths)
-    # Distinct first halves prove distinct digests; the set of ints is built in C.
-    halves = memoryview(blob).cast("Q")[0::2]
-    if len(set(halves)) == len(halves):
-        return
-    repeated = {h for h, n in Counter(halves).items() if n > 1}
-    seen: set[bytes] = set()
-    for i, half in enumerate(halves):
-        if half in repeated:
-            digest = blob[i * DIGEST_SIZE : (i + 1) * DIGEST_SIZE]
-            if digest in seen:
-                duplicates.add(digest)
-            seen.add(digest)
+    digests = memoryview(b"".join(p.read_bytes() for p in paths)).cast("Q")
+    if len(set(digests)) != len(digests):
+        candidates.update(d for d, n in Counter(digests).items() if n > 1)
 
 
-def _split(paths: list[Path], depth: int, duplicates: set[bytes], workdir: Path) -> None:
-    """Split an oversized partition by the next digest byte into 256 smaller ones, then check each."""
+def _split(paths: list[Path], depth: int, candidates: set[int], workdir: Path) -> None:
+    """Split an oversized partition by the next eight digest bits into 256 smaller ones, then check each."""
+    shift = 64 - PARTITION_BITS - 8 * (depth + 1)
     with tempfile.TemporaryDirectory(dir=workdir) as sub:
         subdir = Path(sub)
         for n, path in enumerate(paths):
-            digests = [bytearray() for _ in range(256)]
+            parts: list[list[int]] = [[] for _ in range(256)]
             with open(path, "rb") as f:
                 while block := f.read(DIGEST_SIZE * 65536):
-                    for i in range(0, len(block), DIGEST_SIZE):
-                        digests[block[i + depth + 1]] += block[i : i + DIGEST_SIZE]
-                    for byte in range(256):
-                        if digests[byte]:
-                            _append(subdir / f"{byte:02x}-{n}.dig", digests[byte])
+                    for digest in memoryview(block).cast("Q"):
+                        parts[(digest >> shift) & 0xFF].append(digest)
+                    for byte, part in enumerate(parts):
+                        if part:
+                            _append(subdir / f"{byte:02x}-{n}.dig", bytearray(array("Q", part).tobytes()))
+                            part.clear()
         for byte in range(256):
             group = sorted(subdir.glob(f"{byte:02x}-*.dig"))
             if group:
-                _check(group, depth + 1, duplicates, subdir)
+                _check(group, depth + 1, candidates, subdir)
 
 
-def _samples(root: Path, duplicates: set[bytes]) -> list[bytes]:
-    """Up to MAX_SAMPLES canonical keys whose digest is a duplicate, read back from the ``.keys`` files."""
-    samples: dict[bytes, bytes] = {}
+def _confirm(root: Path, candidates: set[int]) -> DuplicateReport:
+    """Count the canonical keys behind candidate digests that really occur more than once."""
+    seen: dict[bytes, int] = {}
     for path in sorted(root.glob("*.keys")):
         with open(path, "rb") as f:
             for line in f:
                 key = line.rstrip(b"\n")
-                digest = _digest(key)
-                if digest in duplicates and digest not in samples:
-                    samples[digest] = key
-                    if len(samples) >= MAX_SAMPLES:
-                        return list(samples.values())
-    return list(samples.values())
+                if key_digest(key) in candidates:
+                    seen[key] = seen.get(key, 0) + 1
+    repeated = [k for k, n in seen.items() if n > 1]
+    return DuplicateReport(len(repeated), tuple(repeated[:MAX_SAMPLES]))
 
 
 def find_duplicates(directory: str | Path) -> DuplicateReport:
     """Check every partition spilled under ``directory``; memory is bounded by MAX_PARTITION_BYTES."""
     root = Path(directory)
-    duplicates: set[bytes] = set()
+    candidates: set[int] = set()
     names = os.listdir(root)
     for p in range(PARTITIONS):
         prefix = f"p{p:02x}-"
         group = sorted(root / n for n in names if n.startswith(prefix) and n.endswith(".dig"))
         if group:
-            _check(group, 0, duplicates, root)
-        if len(duplicates) > 100_000:
+            _check(group, 0, candidates, root)
+        if len(candidates) > MAX_CANDIDATES:
             break  # enough to fail; the count is then a lower bound
-    if not duplicates:
-        return DuplicateReport()
-    return DuplicateReport(len(duplicates), tuple(_samples(root, duplicates)))
+    return _confirm(root, candidates) if candidates else DuplicateReport()

@@ -15,6 +15,7 @@ import binascii
 import hashlib
 import re
 import uuid
+from array import array
 
 import orjson
 
@@ -27,11 +28,12 @@ _LAYOUT = (
     + [(k, k - 4) for k in range(24, 36)]
 )
 _VARIANT = bytes.maketrans(b"0123456789abcdef", b"89ab89ab89ab89ab")
+_VERSION = bytes((b & 0x0F) | 0x50 for b in range(256))  # a table for bytes.translate
 _HEX_PER_DIGEST = 40
 
 
-def stamp(hexes: bytes, count: int, head: bytes, tail: bytes) -> list[bytes]:
-    """``head + uuid + tail`` for each of ``count`` SHA-1 digests given as consecutive hex text."""
+def stamp(hexes: bytes, count: int, head: bytes, tail: bytes) -> bytes:
+    """``head + uuid + tail + newline`` for each of ``count`` SHA-1 digests given as consecutive hex text."""
     size = len(head) + 36 + len(tail) + 1
     buf = bytearray(size * count)
     for i, c in enumerate(head):
@@ -45,7 +47,16 @@ def stamp(hexes: bytes, count: int, head: bytes, tail: bytes) -> list[bytes]:
     buf[at + 19 :: size] = hexes[16::_HEX_PER_DIGEST].translate(_VARIANT)
     for i, c in enumerate(tail + b"\n"):
         buf[at + 36 + i :: size] = bytes((c,)) * count
-    return bytes(buf).split(b"\n")[:-1]
+    return bytes(buf)
+
+
+def uuid_digests(digests: bytes, count: int) -> list[int]:
+    """:func:`migrator.dupes.key_digest` of each uuid5 key, from the SHA-1 digests (20 bytes each)."""
+    buf = bytearray(8 * count)
+    for k in range(8):
+        buf[k::8] = digests[k::20]
+    buf[6::8] = buf[6::8].translate(_VERSION)
+    return array("Q", buf).tolist()  # native byte order, as key_digest reads them
 
 
 class Uuid5Batch:
@@ -58,15 +69,17 @@ class Uuid5Batch:
         self._head = b"," + orjson.dumps(target) + b':{"S":"'
         self._base = hashlib.sha1(namespace.bytes)
 
-    def rewrite(self, segment: bytes) -> tuple[bytes, list[bytes]] | None:
-        """``(new lines, canonical keys)`` for a run of lines (no trailing newline); None if not well formed."""
+    def rewrite(self, segment: bytes) -> tuple[bytes, list[int], bytes] | None:
+        """``(new lines, key digests, canonical keys as lines)`` for a run of lines (no trailing
+        newline); None if the run is not well formed."""
         pieces = self._split(segment)
         count = len(pieces) // 3
         if count != segment.count(b"\n") + 1:
             return None
-        hexes = binascii.hexlify(b"".join(map(self._sha1, pieces[2::3])))
-        pieces[2::3] = stamp(hexes, count, self._head, b'"}')
-        return b"".join(pieces), stamp(hexes, count, b'[["S","', b'"]]')
+        digests = b"".join(map(self._sha1, pieces[2::3]))
+        hexes = binascii.hexlify(digests)
+        pieces[2::3] = stamp(hexes, count, self._head, b'"}').split(b"\n")[:-1]
+        return b"".join(pieces), uuid_digests(digests, count), stamp(hexes, count, b'[["S","', b'"]]')
 
     def _sha1(self, value: bytes) -> bytes:
         h = self._base.copy()

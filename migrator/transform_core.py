@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 import orjson
@@ -35,6 +35,8 @@ PREFIX = b'{"Item":{'
 _MAP = b'"M":'
 GZIP_LEVEL = 1  # ISA-L level 0..3; measured in bench/transform.py
 READ_CHUNK = 1 << 20
+_SAMPLE = 1 << 16
+_BYTES_PER_CHECK = 300  # one memchr hit checked in Python costs about a plain search of this many bytes
 MAX_REASONS = 5
 _SCALARS = ("S", "N", "B")
 # Keys of DynamoDB JSON itself: an attribute with one of these names defeats the byte scan.
@@ -80,6 +82,13 @@ class ChunkResult:
     lines: list[bytes]
     keys: list[bytes]
     rejects: list[bytes]
+    # from the batch: key digests, and their canonical keys as newline-ended lines
+    digests: list[int] = field(default_factory=list)
+    digest_keys: list[bytes] = field(default_factory=list)
+
+    @property
+    def items(self) -> int:
+        return len(self.keys) + len(self.digests)
 
 
 class LineReject(RejectError):
@@ -119,15 +128,17 @@ def scalar_at(line: bytes, pattern: bytes) -> tuple[str, bytes, bytes] | None:
 def find_all(data: bytes, needle: bytes) -> Iterator[int]:
     """Every position of ``needle`` in ``data``.
 
-    JSON is full of ``"`` and ``:``, which makes a plain search for ``"M":`` crawl; when a letter
-    of the needle is rare in ``data``, its positions are found with memchr and checked instead.
+    JSON is full of ``"`` and ``:``, which makes a plain search for ``"M":`` crawl. When a letter of
+    the needle is rare (judged on a sample), its positions are found with memchr and checked instead.
     """
-    for offset, byte in enumerate(needle):
-        if byte in b'":{}[],\\':
-            continue
+    sample = min(len(data), _SAMPLE)
+    rarest = min(
+        ((data.count(needle[i : i + 1], 0, sample), i) for i, b in enumerate(needle) if b not in b'":{}[],\\'),
+        default=None,
+    )
+    if rarest is not None and rarest[0] * _BYTES_PER_CHECK < sample:
+        offset = rarest[1]
         probe = needle[offset : offset + 1]
-        if data.count(probe) * 64 > len(data):
-            break  # common here: a plain search is faster
         at = data.find(probe, offset)
         while at >= 0:
             if data.startswith(needle, at - offset):
@@ -198,7 +209,8 @@ class LineRewriter:
             self._lines(segment, result, fast=True)
         else:
             result.lines.append(done[0])
-            result.keys.extend(done[1])
+            result.digests.extend(done[1])
+            result.digest_keys.append(done[2])
 
     def _lines(self, segment: bytes, result: ChunkResult, *, fast: bool) -> None:
         for line in segment.split(b"\n"):
@@ -365,8 +377,10 @@ def transform_stream(
         done = rewriter.rewrite_chunk(data[:cut] if cut >= 0 else b"")
         out, rejects = done.lines, done.rejects
         spill.add_many(done.keys)
-        items_in += len(done.keys) + len(rejects)
-        items_out += len(done.keys)
+        if done.digests:
+            spill.add_digests(done.digests, b"".join(done.digest_keys))
+        items_in += done.items + len(rejects)
+        items_out += done.items
         if out:
             out.append(b"")
             dest.write(compressor.compress(b"\n".join(out)))

@@ -16,8 +16,8 @@ import pytest
 
 from migrator import transform_core
 from migrator.derive import Deriver, parse_rules
-from migrator.dupes import DigestSpill, find_duplicates
-from migrator.transform_batch import stamp
+from migrator.dupes import DigestSpill, canonical_key, find_duplicates, key_digest
+from migrator.transform_batch import stamp, uuid_digests
 from migrator.transform_core import DeriverSpec, LineRewriter, fast_uuid5, transform_stream
 
 B64 = base64.b64encode(b"\x00\x01\xfe\xff").decode()
@@ -207,7 +207,18 @@ def test_stamp_lays_out_uuid5_texts() -> None:
 
     names = [b"a", b"b", b"c"]
     hexes = b"".join(hashlib.sha1(uuid.NAMESPACE_URL.bytes + n).hexdigest().encode() for n in names)
-    assert stamp(hexes, 3, b"<", b">") == [f"<{uuid.uuid5(uuid.NAMESPACE_URL, n.decode())}>".encode() for n in names]
+    made = b"".join(f"<{uuid.uuid5(uuid.NAMESPACE_URL, n.decode())}>\n".encode() for n in names)
+    assert stamp(hexes, 3, b"<", b">") == made
+
+
+def test_batch_digests_are_the_key_digests_of_its_keys() -> None:
+    import hashlib
+
+    names = [f"n{n}".encode() for n in range(50)]
+    digests = b"".join(hashlib.sha1(uuid.NAMESPACE_URL.bytes + n).digest() for n in names)
+    keys = [canonical_key((("S", str(uuid.uuid5(uuid.NAMESPACE_URL, n.decode()))),)) for n in names]
+    assert uuid_digests(digests, len(names)) == [key_digest(k) for k in keys]
+    assert len(set(uuid_digests(digests, len(names)))) == len(names)
 
 
 # --- the duplicate check ------------------------------------------------------------------------
@@ -242,3 +253,24 @@ def test_oversized_partitions_are_split_and_still_exact(tmp_path: Path, monkeypa
     report = find_duplicates(tmp_path)
     assert report.duplicate_keys == 2
     assert sorted(report.samples) == [b'[["S","n2999"]]', b'[["S","n7"]]']
+
+
+def test_same_uuid_key_from_the_batch_and_the_full_path_is_a_duplicate(tmp_path: Path) -> None:
+    # Given one Name twice: once on a plain line (batch), once on a line with a map (full path)
+    lines = [line({"Name": {"S": "dup"}}), line({"M1": {"M": {}}, "Name": {"S": "dup"}, "X": {"S": "q\\"}})]
+    lines += [line({"Name": {"S": f"u{n}"}}) for n in range(20)]
+    run(lines, ("UUID=uuid5(Name)",), ("UUID",), tmp_path)
+    # Then the check finds it, named as plain JSON
+    report = find_duplicates(tmp_path)
+    assert report.duplicate_keys == 1
+    assert report.samples == (canonical_key((("S", str(uuid.uuid5(uuid.NAMESPACE_URL, "dup"))),)),)
+
+
+def test_digest_collisions_are_not_duplicates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given every key digesting to one value (a collision for each pair)
+    from migrator import dupes
+
+    monkeypatch.setattr(dupes, "key_digest", lambda canonical: 42)
+    run([line({"Name": {"S": f"k{n}"}}) for n in range(10)], ("PK=Name",), ("PK",), tmp_path)
+    # Then the canonical keys decide: no duplicates
+    assert not find_duplicates(tmp_path).found
