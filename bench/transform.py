@@ -208,6 +208,7 @@ class Figure:
     workers: int
     items: int
     seconds: float
+    cpu_seconds: float  # of this process and its workers together
 
     def items_per_s(self) -> float:
         return self.items / self.seconds
@@ -223,7 +224,7 @@ def measure(name: str, paths: list[Path], work: Path, workers: int) -> Figure:
     fn = CONTENDERS[name]
     jobs = [(str(p), str(out / p.name), str(spill)) for p in paths]
     clock = time.process_time if workers == 1 else time.perf_counter
-    start = clock()
+    start, cpu_start = clock(), _cpu_seconds()
     if workers == 1:
         items = sum(fn(*job) for job in jobs)
     else:
@@ -233,9 +234,15 @@ def measure(name: str, paths: list[Path], work: Path, workers: int) -> Figure:
         report = find_duplicates(spill)
         if report.found:
             raise SystemExit(f"unexpected duplicates: {report.duplicate_keys}")
-    seconds = clock() - start
+    seconds, cpu = clock() - start, _cpu_seconds() - cpu_start
     shutil.rmtree(out, ignore_errors=True)
-    return Figure(name, workers, items, seconds)
+    return Figure(name, workers, items, seconds, cpu)
+
+
+def _cpu_seconds() -> float:
+    """CPU seconds of this process and of its finished children (the pool's workers, once joined)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 # --- peak memory, in child processes -------------------------------------------------------
@@ -335,6 +342,11 @@ def main() -> int:
             end="",
         )
         print(f"on one core, {rate[('ours', cores)] / rate[('codec limit (c)', cores)]:.2f} on {cores}")
+        if cores > 1:
+            # Wall-clock scaling needs idle cores; the CPU the pool spent shows what it would reach.
+            bound = cores * ours1.cpu_seconds / oursn.cpu_seconds
+            spent = f"ours' pool spent {oursn.cpu_seconds:.1f} CPU-s against {ours1.cpu_seconds:.1f} in one process"
+            print(f"{spent}: on {cores} idle cores at most {bound:.2f}× one core")
         print("\ntargets")
         failed = 0
         for label, ratio, bound, at_least in checks:
