@@ -14,7 +14,7 @@ import typer
 
 from ..errors import BadInputError
 from ..migration import Migration
-from ..stages import plan_up
+from ..stages import check_stage, plan_up
 from .app import app, call, emit, progress
 
 StageOpt = Annotated[int, typer.Option("--stage", help="The stage to go to: 0 legacy … 4 retire.", show_default=False)]
@@ -56,7 +56,9 @@ def open_stack(stack: str, work_dir: Path, *, create: bool) -> Any:
     return PulumiWorkspace.open(stack=stack, work_dir=work_dir, create=create)
 
 
-def _migration(stack: str, work_dir: Path | None) -> Migration:
+def _migration(stack: str, work_dir: Path | None, *, stage: int | None = None) -> Migration:
+    if stage is not None:
+        check_stage(stage)  # a stage outside 0..4 is refused before anything is opened or started
     folder = (work_dir or default_work_dir()).resolve()
     port = open_stack(stack, folder, create=False)
     return Migration(port, progress=progress, lock_scope=str(folder))
@@ -84,7 +86,7 @@ def up(
     """Run stages current+1 .. N: update the stack and run each stage's steps (safe to rerun)."""
 
     def run() -> Any:
-        migration = _migration(stack, work_dir)
+        migration = _migration(stack, work_dir, stage=stage)
         status = migration.status()
         moves = plan_up(status.completed_stage, stage)
         risky = [m.stage for m in moves if m.stage >= 3]
@@ -108,7 +110,7 @@ def down(
     """Go back to stage N where that is safe (3→2, 2→1 before cutover)."""
 
     def run() -> Any:
-        migration = _migration(stack, work_dir)
+        migration = _migration(stack, work_dir, stage=stage)
         status = migration.status()
         if stage < status.stage:
             confirm(f"Stack {status.stack}: go back from stage {status.stage} to {stage}?", yes=yes)
@@ -128,7 +130,7 @@ def status(stack: StackOpt = "dev", work_dir: WorkDirOpt = None, json_output: Js
 @app.command()
 def plan(stage: StageOpt, stack: StackOpt = "dev", work_dir: WorkDirOpt = None, json_output: JsonOpt = False) -> None:
     """What `up --stage N` would do: the preview of the update and the steps. Changes nothing."""
-    result = call(lambda: _migration(stack, work_dir).plan(stage))
+    result = call(lambda: _migration(stack, work_dir, stage=stage).plan(stage))
     emit(result, json_output=json_output, text=lambda r: r.text())
 
 

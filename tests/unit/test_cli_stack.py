@@ -82,6 +82,17 @@ def test_a_stage_outside_0_to_4_exits_2_and_changes_nothing(world: World, runner
     assert world.stack.config["stage"] == "0" and world.events == []
 
 
+@pytest.mark.parametrize("command", ["up", "down", "plan"])
+def test_a_stage_outside_0_to_4_is_refused_before_the_stack_is_opened(
+    world: World, runner: CliRunner, command: str
+) -> None:
+    # Without the pulumi CLI, opening the stack would fail first and hide the real mistake.
+    result = run(runner, command, "--stage", "7", "--yes")
+    assert result.exit_code == 2
+    assert "7 is not a stage" in result.stderr
+    assert world.opened == []  # type: ignore[attr-defined]
+
+
 def test_going_backwards_with_up_exits_2_and_names_down(world: World, runner: CliRunner) -> None:
     run(runner, "up", "--stage", "2")
     result = run(runner, "up", "--stage", "1")
