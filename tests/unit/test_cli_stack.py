@@ -87,7 +87,7 @@ def test_a_stage_outside_0_to_4_is_refused_before_the_stack_is_opened(
     world: World, runner: CliRunner, command: str
 ) -> None:
     # Without the pulumi CLI, opening the stack would fail first and hide the real mistake.
-    result = run(runner, command, "--stage", "7", "--yes")
+    result = run(runner, command, "--stage", "7", *(["--yes"] if command != "plan" else []))
     assert result.exit_code == 2
     assert "7 is not a stage" in result.stderr
     assert world.opened == []  # type: ignore[attr-defined]
