@@ -29,7 +29,8 @@ Gate = AbstractContextManager[Any]  # a threading.Semaphore, or anything used as
 
 # Items per Scan request. Memory in flight is about (threads × page bytes), and DynamoDB's own cap is
 # 1 MB of data per page (more as JSON); measured with bench/verify.py, 1000 items per page used half
-# the peak RSS of uncapped pages and no more CPU.
+# the peak RSS of uncapped pages and no more CPU. (moto's Scan walks the table from its start for
+# every page, so on moto more pages cost the emulator time; DynamoDB's cost is per page read.)
 PAGE_ITEMS = 1000
 _RAW_BODY = "RawBody"
 _HOOK_ID = "table-migration-verify-raw-scan"
