@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,26 +10,14 @@ from typing import Any
 import pytest
 
 from migrator.aws import AwsSettings
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from migrator.local import moto_server
 
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    """Start one ThreadedMotoServer for the session; yield its URL."""
-    from moto.server import ThreadedMotoServer
-
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
+    """One moto server (in this process, real HTTP on 127.0.0.1, a free port) for the session; yield its URL."""
+    with moto_server() as url:
+        yield url
 
 
 @pytest.fixture(autouse=True)
