@@ -67,8 +67,8 @@ def report_text(report: Mapping[str, Any]) -> str:
 
 
 @dataclass(frozen=True)
-class UpResult:
-    """What ``up`` did: the stages run (empty when already there), the stack outputs, the report at stage 4."""
+class _MoveResult:
+    """What ``up`` or ``down`` did: the stages run (empty when already there) and the stack outputs."""
 
     stack: str
     from_stage: int
@@ -76,7 +76,6 @@ class UpResult:
     stages_run: tuple[int, ...]
     outputs: Mapping[str, Any]
     warnings: tuple[str, ...] = ()
-    report: Mapping[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -87,12 +86,24 @@ class UpResult:
             "stagesRun": list(self.stages_run),
             "outputs": _plain(self.outputs),
             "warnings": list(self.warnings),
-            "report": _plain(self.report),
         }
+
+    def _nothing_to_do(self) -> str:
+        return f"Stack {self.stack} is already at stage {self.stage} ({stage_name(self.stage)}); nothing to do."
+
+
+@dataclass(frozen=True)
+class UpResult(_MoveResult):
+    """What ``up`` did, with the final report once stage 4 ran."""
+
+    report: Mapping[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "report": _plain(self.report)}
 
     def text(self) -> str:
         if not self.stages_run:
-            head = f"Stack {self.stack} is already at stage {self.stage} ({stage_name(self.stage)}); nothing to do."
+            head = self._nothing_to_do()
         else:
             run = ", ".join(f"{s} ({stage_name(s)})" for s in self.stages_run)
             head = f"Stack {self.stack} is at stage {self.stage} ({stage_name(self.stage)}); ran stage {run}."
@@ -103,30 +114,12 @@ class UpResult:
 
 
 @dataclass(frozen=True)
-class DownResult:
+class DownResult(_MoveResult):
     """What ``down`` did."""
-
-    stack: str
-    from_stage: int
-    stage: int
-    stages_run: tuple[int, ...]
-    outputs: Mapping[str, Any]
-    warnings: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "stack": self.stack,
-            "fromStage": self.from_stage,
-            "stage": self.stage,
-            "stageName": stage_name(self.stage),
-            "stagesRun": list(self.stages_run),
-            "outputs": _plain(self.outputs),
-            "warnings": list(self.warnings),
-        }
 
     def text(self) -> str:
         if not self.stages_run:
-            return f"Stack {self.stack} is already at stage {self.stage} ({stage_name(self.stage)}); nothing to do."
+            return self._nothing_to_do()
         lines = [
             f"Stack {self.stack} went back from stage {self.from_stage} to {self.stage} ({stage_name(self.stage)})."
         ]
