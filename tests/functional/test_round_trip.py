@@ -24,6 +24,19 @@ def legacy_table(moto: Any, name: str, keys: list[tuple[str, str]], items: list[
     )
 
 
+def transform(moto: Any, layout: Any, rules: tuple[str, ...], key_names: tuple[str, ...]):
+    """Transform an export into ``transformed/New/`` with one worker."""
+    return transform_export(
+        moto.settings,
+        layout,
+        dest_bucket=BUCKET,
+        dest_prefix="transformed/New/",
+        deriver_spec=DeriverSpec(rules=rules),
+        key_names=key_names,
+        workers=1,
+    )
+
+
 def export(moto: Any, table: str):
     moto.s3.create_bucket(Bucket=BUCKET)
     return run_export(moto.dynamodb, moto.s3, table=table, bucket=BUCKET, prefix=f"exports/{table}/", poll_seconds=0)
@@ -116,15 +129,7 @@ def test_export_transform_import_verify_with_a_new_key(moto, sort_key):
     result = export(moto, "Legacy")
     rules = ("UUID=uuid5(Name)",)
     # When the export is transformed, the new table imported from the transformed data/ and checked
-    transformed = transform_export(
-        moto.settings,
-        result.layout,
-        dest_bucket=BUCKET,
-        dest_prefix="transformed/New/",
-        deriver_spec=DeriverSpec(rules=rules),
-        key_names=tuple(n for n, _ in new_keys),
-        workers=1,
-    )
+    transformed = transform(moto, result.layout, rules, tuple(n for n, _ in new_keys))
     assert transformed.items_out == 300
     arn = import_table(moto, "New", new_keys, BUCKET, transformed.layout.data_prefix)
     imported(moto, "New", arn, 300)
@@ -149,15 +154,7 @@ def test_every_attribute_type_through_the_transform(moto):
     result = export(moto, "Legacy")
     rules = ("UUID=uuid5(Name)",)
     # When transformed, imported and checked
-    transformed = transform_export(
-        moto.settings,
-        result.layout,
-        dest_bucket=BUCKET,
-        dest_prefix="transformed/New/",
-        deriver_spec=DeriverSpec(rules=rules),
-        key_names=("UUID",),
-        workers=1,
-    )
+    transformed = transform(moto, result.layout, rules, ("UUID",))
     arn = import_table(moto, "New", [("UUID", "S")], BUCKET, transformed.layout.data_prefix)
     imported(moto, "New", arn, 40)
     # Then the new table equals the transformed export as is, and the legacy table through the rule
