@@ -7,23 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from migrator.cli import app
-
-BUCKET = "export-bucket"
-
-
-def make_table(dynamodb, name: str, items: int, *, pitr: bool) -> None:
-    dynamodb.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "Name", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "Name", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    for i in range(items):
-        dynamodb.put_item(TableName=name, Item={"Name": {"S": f"n{i}"}})
-    if pitr:
-        dynamodb.update_continuous_backups(
-            TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
-        )
+from tests.functional.test_export import BUCKET, make_table
 
 
 @pytest.fixture
