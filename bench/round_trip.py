@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from verify import client, load, start_moto, stop  # noqa: E402  (bench/verify.py, beside this file)
 
-from migrator.aws import AwsSettings  # noqa: E402
+from migrator.data.aws import AwsSettings  # noqa: E402
 
 BUCKET = "round-trip"
 RULES = ("UUID=uuid5(Name)",)
@@ -56,10 +56,10 @@ def import_table(dynamodb: Any, name: str, key: str, bucket: str, data_prefix: s
 
 
 def child_main(endpoint: str, items: int, rename: bool) -> None:
-    from migrator.derive import Deriver, parse_rules
-    from migrator.export import run_export
-    from migrator.imports import check_import
-    from migrator.verify import verify_export, verify_tables
+    from migrator.core.derive import Deriver, parse_rules
+    from migrator.data.export import run_export
+    from migrator.data.imports import check_import
+    from migrator.data.verify import verify_export, verify_tables
 
     settings = AwsSettings(endpoint_url=endpoint)
     dynamodb, s3 = settings.client("dynamodb"), settings.client("s3")
@@ -73,7 +73,7 @@ def child_main(endpoint: str, items: int, rename: bool) -> None:
     if rename:
         key, deriver, data_prefix = "Name", None, exported.layout.data_prefix
     else:
-        from migrator.transform import DeriverSpec, transform_export
+        from migrator.data.transform import DeriverSpec, transform_export
 
         result = timed(
             steps,

@@ -31,8 +31,8 @@ from pathlib import Path
 import orjson
 from isal import igzip, isal_zlib
 
-from migrator.dupes import find_duplicates
-from migrator.transform_core import GZIP_LEVEL, READ_CHUNK, DeriverSpec, transform_local_file
+from migrator.data.dupes import find_duplicates
+from migrator.data.transform_core import GZIP_LEVEL, READ_CHUNK, DeriverSpec, transform_local_file
 
 ITEMS_PER_FILE = 50_000
 SPEC = DeriverSpec(rules=("UUID=uuid5(Name)",))

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .aws import AwsSettings, aws_errors
-from .dataplane import AwsDataPlane
-from .errors import BadInputError, PulumiNotInstalledError
+from .core.errors import BadInputError, PulumiNotInstalledError
+from .data.aws import AwsSettings, aws_errors
+from .data.dataplane import AwsDataPlane
 from .migration import Migration
 from .results import report_text
 
@@ -40,8 +40,8 @@ PROJECT_FILES = ("__main__.py", "stacks", "functions")
 PULUMI_MISSING = (
     "the demo drives the real Pulumi engine; the pulumi CLI is not installed: install it with "
     "`curl -fsSL https://get.pulumi.com | sh` (or `brew install pulumi`), or, where the network allows, "
-    "`python -c 'from migrator.workspace import install_pulumi_cli; install_pulumi_cli()'`, then run `migrate demo` "
-    "again. Nothing was started."
+    "`python -c 'from migrator.engine.workspace import install_pulumi_cli; install_pulumi_cli()'`, "
+    "then run `migrate demo` again. Nothing was started."
 )
 
 
@@ -185,14 +185,14 @@ def _environment(values: Mapping[str, str]) -> Iterator[None]:
 
 
 def _pulumi_stack(stack: str, work_dir: Path, *, create: bool, env: Mapping[str, str]) -> Any:
-    from .workspace import PulumiWorkspace
+    from .engine.workspace import PulumiWorkspace
 
     return PulumiWorkspace.open(stack=stack, work_dir=work_dir, create=create, env=env)
 
 
 def require_pulumi_cli() -> None:
     """Raise :class:`PulumiNotInstalledError` (exit 2) with how to get the CLI when it is missing."""
-    from .workspace import find_pulumi_cli
+    from .engine.workspace import find_pulumi_cli
 
     if find_pulumi_cli() is None:
         raise PulumiNotInstalledError(PULUMI_MISSING)

@@ -1,9 +1,9 @@
-"""The library API and the executor: run the stage plans of :mod:`migrator.stages` against one stack.
+"""The library API and the executor: run the stage plans of :mod:`migrator.core.stages` against one stack.
 
 ``Migration(stack).up(stage=3)`` validates the config for each stage, sets ``table-migration:stage``,
 previews and guards the update, applies it, runs the stage's data-plane steps and records each one
-in ``table-migration:progress`` (see :mod:`migrator.record` for why that second key exists). Every
-step is safe to rerun; one run at a time holds the stack (:mod:`migrator.lock`).
+in ``table-migration:progress`` (see :mod:`migrator.core.record` for why that second key exists). Every
+step is safe to rerun; one run at a time holds the stack (:mod:`migrator.engine.lock`).
 
 The CLI only wraps this; embedders call it directly and get typed results or typed errors.
 """
@@ -17,19 +17,19 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from . import stages as st
-from .aws import AwsSettings
-from .config import MigrationConfig, parse_config, parse_stage
-from .dataplane import AwsDataPlane, DataPlane
-from .errors import ConfigError, MigrationError, PulumiError, StackBusyError
-from .guard import check_preview, refused_changes
-from .lock import LOCK_KEY, LockOwner, StackLock
-from .record import RECORD_KEY, Record
+from .core import stages as st
+from .core.config import MigrationConfig, parse_config, parse_stage
+from .core.errors import ConfigError, MigrationError, PulumiError, StackBusyError
+from .core.guard import check_preview, refused_changes
+from .core.record import RECORD_KEY, Record
+from .data.aws import AwsSettings
+from .data.dataplane import AwsDataPlane, DataPlane
+from .engine.lock import LOCK_KEY, LockOwner, StackLock
 from .results import DownResult, Plan, Status, UpResult
 from .steps import StageRun, Steps, client_token, export_prefix, transform_prefix
 
 if TYPE_CHECKING:  # the workspace imports pulumi.automation; here only the protocol is needed
-    from .workspace import StackPort
+    from .engine.workspace import StackPort
 
 Progress = Callable[[str], None]
 
@@ -37,9 +37,9 @@ Progress = Callable[[str], None]
 class Migration:
     """The staged migration of one Pulumi stack (design.md §3), callable from Python.
 
-    ``stack`` is a :class:`~migrator.workspace.StackPort` (the Pulumi workspace, or a test double).
+    ``stack`` is a :class:`~migrator.engine.workspace.StackPort` (the Pulumi workspace, or a test double).
     ``aws`` defaults to the stack config's ``endpoint`` and ``aws:region`` (``AwsSettings.resolve``);
-    ``data`` defaults to :class:`~migrator.dataplane.AwsDataPlane` on those settings. ``lock_scope``
+    ``data`` defaults to :class:`~migrator.data.dataplane.AwsDataPlane` on those settings. ``lock_scope``
     names where the stack lives (e.g. the work dir) so two projects' ``dev`` stacks do not share a lock.
     """
 

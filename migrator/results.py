@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .guard import Preview
-from .stages import StagePlan, stage_name
+from .core.guard import Preview
+from .core.stages import StagePlan, stage_name
 
 
 def _plain(value: Any) -> Any:

@@ -1,4 +1,4 @@
-"""The migrator's steps between (and around) the Pulumi updates, one method per step of :mod:`migrator.stages`.
+"""The migrator's steps between (and around) the Pulumi updates, one method per step of :mod:`migrator.core.stages`.
 
 Each step reads the stage's config and the record, calls the data plane, and saves what it found in
 the record at once (``table-migration:progress``), so a crash loses at most the step that was running.
@@ -13,15 +13,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from . import stages as st
-from .config import ImportSource, MigrationConfig
-from .dataplane import DataPlane
-from .derive import Deriver
-from .errors import DataError, DriftError, ExportFailedError, PulumiError, VerificationError
-from .record import RECORD_KEY, Record
+from .core import stages as st
+from .core.config import ImportSource, MigrationConfig
+from .core.derive import Deriver
+from .core.errors import DataError, DriftError, ExportFailedError, PulumiError, VerificationError
+from .core.record import RECORD_KEY, Record
+from .data.dataplane import DataPlane
 
 if TYPE_CHECKING:  # the workspace imports pulumi.automation; here only the protocol is needed
-    from .workspace import StackPort
+    from .engine.workspace import StackPort
 
 Progress = Callable[[str], None]
 

@@ -10,16 +10,17 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
-from migrator.config import MigrationConfig
-
-from .config import load_config
-from .migrating_table import MigratingTable
-from .provider import endpoint_provider, provider_options
+from migrator.program import (
+    MigratingTable,
+    MigrationConfig,
+    derive_assets,
+    endpoint_provider,
+    load_config,
+    provider_options,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTION_DIR = ROOT / "functions" / "hello_world"
-# The handler computes the new key with the migrator's own derive code; these have no third-party imports.
-SHARED_MODULES = ("__init__.py", "errors.py", "derive.py")
 LOG_RETENTION_DAYS = 7
 TABLE_ACTIONS = (
     "dynamodb:GetItem",
@@ -47,13 +48,8 @@ def function_name(stack: str) -> str:
 
 
 def function_code() -> pulumi.AssetArchive:
-    """The Lambda archive: the handler at the root plus ``migrator/{__init__,errors,derive}.py``."""
-    assets: dict[str, pulumi.Asset | pulumi.Archive] = {
-        "handler.py": pulumi.FileAsset(str(FUNCTION_DIR / "handler.py"))
-    }
-    for module in SHARED_MODULES:
-        assets[f"migrator/{module}"] = pulumi.FileAsset(str(ROOT / "migrator" / module))
-    return pulumi.AssetArchive(assets)
+    """The Lambda archive: the handler at the root, plus the migrator's derive code (stdlib only) to key new items."""
+    return pulumi.AssetArchive({"handler.py": pulumi.FileAsset(str(FUNCTION_DIR / "handler.py")), **derive_assets()})
 
 
 def consumer_environment(config: MigrationConfig, table: MigratingTable) -> dict[str, pulumi.Input[str]]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from migrator.aws import AwsSettings
+from migrator.data.aws import AwsSettings
 from migrator.local import moto_server
 
 

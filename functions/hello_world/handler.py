@@ -23,7 +23,7 @@ from typing import Any
 
 import boto3
 
-from migrator.derive import Deriver, RejectError, parse_rules
+from migrator.core.derive import Deriver, RejectError, parse_rules
 
 log = logging.getLogger(__name__)
 log.setLevel(logging.INFO)

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import orjson
 import typer
 
-from ..errors import MigrationError
+from ..core.errors import MigrationError
 
 app = typer.Typer(
     name="migrate",

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ..export import ExportResult, run_export
+from ..data.export import ExportResult, run_export
 from .app import app, call, emit, progress
 from .options import EndpointOpt, JsonOpt, RegionOpt, settings
 

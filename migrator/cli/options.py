@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ..aws import AwsSettings
+from ..data.aws import AwsSettings
 
 EndpointOpt = Annotated[
     str | None,

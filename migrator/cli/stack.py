@@ -12,9 +12,9 @@ from typing import Annotated, Any
 
 import typer
 
-from ..errors import BadInputError
+from ..core.errors import BadInputError
+from ..core.stages import check_stage, plan_up
 from ..migration import Migration
-from ..stages import check_stage, plan_up
 from .app import app, call, emit, progress
 
 StageOpt = Annotated[int, typer.Option("--stage", help="The stage to go to: 0 legacy … 4 retire.", show_default=False)]
@@ -51,7 +51,9 @@ def open_stack(stack: str, work_dir: Path, *, create: bool) -> Any:
 
     Tests replace this function (``monkeypatch.setattr(migrator.cli.stack, "open_stack", ...)``).
     """
-    from ..workspace import PulumiWorkspace  # imports pulumi.automation; only commands that need a stack pay for it
+    from ..engine.workspace import (
+        PulumiWorkspace,  # imports pulumi.automation; only commands that need a stack pay for it
+    )
 
     return PulumiWorkspace.open(stack=stack, work_dir=work_dir, create=create)
 

@@ -8,10 +8,10 @@ from typing import Annotated
 import orjson
 import typer
 
-from ..dupes import DuplicateKeysFound
-from ..errors import BadInputError
-from ..exportfiles import locate_export, parse_s3_url
-from ..transform import DeriverSpec, RejectsFound, TransformResult, transform_export
+from ..core.errors import BadInputError
+from ..data.dupes import DuplicateKeysFound
+from ..data.exportfiles import locate_export, parse_s3_url
+from ..data.transform import DeriverSpec, RejectsFound, TransformResult, transform_export
 from .app import app, call, emit, progress
 from .options import EndpointOpt, JsonOpt, RegionOpt, settings
 

@@ -7,10 +7,10 @@ from typing import Annotated
 import orjson
 import typer
 
-from ..derive import Deriver, load_hook, parse_rules
-from ..errors import EXIT_DATA, BadInputError
-from ..exportfiles import locate_export, parse_s3_url
-from ..verify import VerifyReport, verify_export, verify_tables
+from ..core.derive import Deriver, load_hook, parse_rules
+from ..core.errors import EXIT_DATA, BadInputError
+from ..data.exportfiles import locate_export, parse_s3_url
+from ..data.verify import VerifyReport, verify_export, verify_tables
 from .app import app, call, emit, progress
 from .options import EndpointOpt, JsonOpt, RegionOpt, settings
 

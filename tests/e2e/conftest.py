@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from migrator.dataplane import AwsDataPlane
+from migrator.data.dataplane import AwsDataPlane
 from migrator.migration import Migration
 from tests.conftest import Moto
 from tests.e2e.mock_engine import MockEngineStack, program_under_mocks

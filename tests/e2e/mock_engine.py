@@ -1,6 +1,6 @@
 """An engine double for the end-to-end tests: the real Pulumi program under mocks, applied to moto with boto3.
 
-``MockEngineStack`` implements :class:`migrator.workspace.StackPort` the way the Pulumi engine would
+``MockEngineStack`` implements :class:`migrator.engine.workspace.StackPort` the way the Pulumi engine would
 for this project's resources. Each ``preview()``/``up()`` runs the real program under Pulumi's mocks
 with the stack's config, diffs what it declares against the double's state (the previous
 declaration plus physical ids) and, on ``up()``, applies the difference to a moto server:
@@ -31,10 +31,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from migrator.aws import AwsSettings, aws_errors
-from migrator.errors import MigrationError, PulumiError, StackBusyError
-from migrator.guard import PlannedChange, Preview
-from migrator.workspace import StateResource
+from migrator.core.errors import MigrationError, PulumiError, StackBusyError
+from migrator.core.guard import PlannedChange, Preview
+from migrator.data.aws import AwsSettings, aws_errors
+from migrator.engine.workspace import StateResource
 
 TABLE = "aws:dynamodb/table:Table"
 BUCKET = "aws:s3/bucket:Bucket"
@@ -172,7 +172,7 @@ def _config_value(value: Any) -> Any:
 
 @dataclass
 class MockEngineStack:
-    """A :class:`~migrator.workspace.StackPort` backed by the program under mocks and a moto server."""
+    """A :class:`~migrator.engine.workspace.StackPort` backed by the program under mocks and a moto server."""
 
     name: str
     config: dict[str, Any]

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from migrator.errors import PulumiError
+from migrator.core.errors import PulumiError
 from tests.conftest import Moto
 from tests.e2e.conftest import LEGACY, NEW, moto_snapshot, scan_all, seed_legacy, table_names
 from tests.e2e.mock_engine import MockEngineStack

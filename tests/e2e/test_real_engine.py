@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from migrator.workspace import find_pulumi_cli
+from migrator.engine.workspace import find_pulumi_cli
 from tests.e2e.conftest import both_identical
 
 ROOT = Path(__file__).resolve().parents[2]

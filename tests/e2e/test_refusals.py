@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 import migrator.cli.stack as cli_stack
 from migrator.cli import app
-from migrator.errors import DriftError, GuardError, StackBusyError, StackNotFoundError, StageError
+from migrator.core.errors import DriftError, GuardError, StackBusyError, StackNotFoundError, StageError
 from migrator.migration import Migration
 from tests.conftest import Moto
 from tests.e2e.conftest import LEGACY, NEW, STACK, fast_data_plane, missing_from_new, moto_snapshot, table_names

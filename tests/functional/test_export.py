@@ -7,8 +7,8 @@ import gzip
 import orjson
 import pytest
 
-from migrator.errors import BadInputError, ExportFailedError, NotFoundError
-from migrator.export import default_client_token, run_export
+from migrator.core.errors import BadInputError, ExportFailedError, NotFoundError
+from migrator.data.export import default_client_token, run_export
 
 BUCKET = "export-bucket"
 

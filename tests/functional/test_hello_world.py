@@ -134,7 +134,7 @@ def test_the_lambda_archive_runs_on_its_own(moto, tmp_path):
         target.write_bytes(Path(asset.path).read_bytes())
     create_table(moto.dynamodb, "MyNewTable", ("UUID", "S"))
     script = (
-        "import json, handler, migrator.derive as d; "
+        "import json, handler, migrator.core.derive as d; "
         "print(json.dumps({'derive': d.__file__, 'result': handler.handler({'name': 'carol'}, None)}))"
     )
     env = {

@@ -1,7 +1,7 @@
 import pytest
 
-from migrator.aws import aws_errors
-from migrator.errors import NotFoundError
+from migrator.core.errors import NotFoundError
+from migrator.data.aws import aws_errors
 
 
 def test_unknown_table_becomes_not_found_with_a_hint(moto):

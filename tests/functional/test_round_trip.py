@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from migrator.derive import Deriver, parse_rules
-from migrator.export import run_export
-from migrator.imports import check_import
-from migrator.transform import DeriverSpec, transform_export
-from migrator.verify import verify_export, verify_tables
+from migrator.core.derive import Deriver, parse_rules
+from migrator.data.export import run_export
+from migrator.data.imports import check_import
+from migrator.data.transform import DeriverSpec, transform_export
+from migrator.data.verify import verify_export, verify_tables
 from tests.functional.test_verify import every_type_item, legacy_item, make_table, new_item, put_items
 
 BUCKET = "migration-bucket"

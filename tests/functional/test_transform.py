@@ -10,8 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
-from migrator.dupes import DuplicateKeysFound
-from migrator.errors import (
+from migrator.core.errors import (
     BadInputError,
     DeriveSyntaxError,
     DuplicateKeysError,
@@ -19,8 +18,9 @@ from migrator.errors import (
     NotFoundError,
     RejectsError,
 )
-from migrator.exportfiles import locate_export
-from migrator.transform import DeriverSpec, RejectsFound, transform_export
+from migrator.data.dupes import DuplicateKeysFound
+from migrator.data.exportfiles import locate_export
+from migrator.data.transform import DeriverSpec, RejectsFound, transform_export
 
 BUCKET = "exports"
 SOURCE = "exports/stack/Legacy/AWSDynamoDB/01234-abcd/"

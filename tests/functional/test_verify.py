@@ -10,10 +10,10 @@ from typing import Any
 import orjson
 import pytest
 
-from migrator.derive import Deriver, parse_rules
-from migrator.errors import NotFoundError
-from migrator.exportfiles import locate_export
-from migrator.verify import verify_export, verify_tables
+from migrator.core.derive import Deriver, parse_rules
+from migrator.core.errors import NotFoundError
+from migrator.data.exportfiles import locate_export
+from migrator.data.verify import verify_export, verify_tables
 
 
 def make_table(dynamodb: Any, name: str, keys: list[tuple[str, str]]) -> None:

@@ -17,7 +17,7 @@ Call it from one thread at a time (Pulumi's runtime settings are process-wide).
 Config keys without a namespace get ``table-migration:``; dict and list values are passed as JSON
 text, as the Pulumi CLI passes object config to a program. Each call resets Pulumi's global runtime
 state, so it can be called any number of times in one process. A program error (e.g. a
-:class:`stacks.config.StackConfigError`) is raised to the caller.
+:class:`migrator.program.config.StackConfigError`) is raised to the caller.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from migrator.config import NAMESPACE
+from migrator.core.config import NAMESPACE
 
 ACCOUNT = "123456789012"
 PROJECT = "table-migration"

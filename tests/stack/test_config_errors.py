@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 import pytest
 
-from stacks.config import StackConfigError
+from migrator.program.config import StackConfigError
 from tests.stack.harness import RecordingMonitor, example_config, run_program
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from migrator.config import parse_config
-from stacks.plan import active_spec, plan_for, plan_stage
+from migrator.core.config import parse_config
+from migrator.program.plan import active_spec, plan_for, plan_stage
 from tests.stack.harness import example_config
 
 

@@ -159,7 +159,13 @@ def test_lambda_archive_ships_the_handler_and_the_derive_code():
     from stacks.app import function_code
 
     assets = function_code().assets
-    assert set(assets) == {"handler.py", "migrator/__init__.py", "migrator/errors.py", "migrator/derive.py"}
+    assert set(assets) == {
+        "handler.py",
+        "migrator/__init__.py",
+        "migrator/core/__init__.py",
+        "migrator/core/errors.py",
+        "migrator/core/derive.py",
+    }
     # The Lambda runtime has the standard library and boto3; the shipped migrator modules need nothing else.
     for path, asset in assets.items():
         with open(asset.path, encoding="utf-8") as f:

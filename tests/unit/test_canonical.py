@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from migrator.canonical import (
+from migrator.core.canonical import (
     CanonicalError,
     canonical_item,
     canonical_value,

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 import migrator.cli.stack as cli_stack
 import migrator.local as local
 from migrator.cli import app
-from migrator.errors import StackNotFoundError
-from migrator.guard import PlannedChange
+from migrator.core.errors import StackNotFoundError
+from migrator.core.guard import PlannedChange
 from migrator.migration import Migration
 from tests.unit.test_migration import TABLE, World, make_world, report
 

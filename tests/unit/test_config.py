@@ -7,9 +7,9 @@ import uuid
 
 import pytest
 
-from migrator.config import ImportSource, KeyAttribute, parse_config, parse_stage
-from migrator.derive import Copy, Uuid5
-from migrator.errors import ConfigError
+from migrator.core.config import ImportSource, KeyAttribute, parse_config, parse_stage
+from migrator.core.derive import Copy, Uuid5
+from migrator.core.errors import ConfigError
 
 LEGACY = {"name": "MyTable", "partitionKey": {"name": "Name", "type": "S"}, "ttlAttribute": "ExpiresAt"}
 NEW = {"name": "MyNewTable", "partitionKey": {"name": "UUID", "type": "S"}, "ttlAttribute": "ExpiresAt"}

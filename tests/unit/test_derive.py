@@ -1,4 +1,4 @@
-"""migrator.derive: every expression, parse errors, rejects and hook loading (pure)."""
+"""migrator.core.derive: every expression, parse errors, rejects and hook loading (pure)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from migrator.derive import (
+from migrator.core.derive import (
     Copy,
     Deriver,
     Format,
@@ -21,7 +21,7 @@ from migrator.derive import (
     parse_expression,
     parse_rules,
 )
-from migrator.errors import DeriveSyntaxError
+from migrator.core.errors import DeriveSyntaxError
 
 OTHER_NS = "6ba7b811-9dad-11d1-80b4-00c04fd430c8"
 

@@ -9,8 +9,8 @@ import io
 
 import pytest
 
-from migrator.errors import BadInputError
-from migrator.exportfiles import count_items, iter_lines, locate_export, object_md5, parse_s3_url
+from migrator.core.errors import BadInputError
+from migrator.data.exportfiles import count_items, iter_lines, locate_export, object_md5, parse_s3_url
 
 
 class Body(io.BytesIO):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from migrator.errors import GuardError
-from migrator.guard import (
+from migrator.core.errors import GuardError
+from migrator.core.guard import (
     TABLE_TYPE,
     AllowedChange,
     PlannedChange,

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from migrator.errors import (
+from migrator.core.errors import (
     EXIT_BAD_INPUT,
     EXIT_DATA,
     ConfigError,
@@ -23,11 +23,11 @@ from migrator.errors import (
     StageError,
     VerificationError,
 )
-from migrator.exportfiles import ExportLayout
-from migrator.guard import PlannedChange, Preview
+from migrator.core.guard import PlannedChange, Preview
+from migrator.data.exportfiles import ExportLayout
+from migrator.data.verify import VerifyReport
+from migrator.engine.workspace import StateResource
 from migrator.migration import Migration, client_token, export_prefix
-from migrator.verify import VerifyReport
-from migrator.workspace import StateResource
 
 TABLE = "aws:dynamodb/table:Table"
 BUCKET = "export-bucket-1"

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from migrator.errors import StackBusyError
-from migrator.lock import LOCK_KEY, StackLock
+from migrator.core.errors import StackBusyError
+from migrator.engine.lock import LOCK_KEY, StackLock
 from tests.unit.test_migration import World, example_config, make_world
 
 

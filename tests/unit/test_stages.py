@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from migrator import stages as st
-from migrator.errors import EXIT_BAD_INPUT, GuardError, StageError
-from migrator.guard import AllowedChange, PlannedChange, Preview, check_preview
-from migrator.record import Record
+from migrator.core import stages as st
+from migrator.core.errors import EXIT_BAD_INPUT, GuardError, StageError
+from migrator.core.guard import AllowedChange, PlannedChange, Preview, check_preview
+from migrator.core.record import Record
 
 
 def test_up_from_nothing_runs_every_stage_in_order() -> None:

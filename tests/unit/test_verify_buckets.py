@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 
-from migrator.derive import Deriver, parse_rules
-from migrator.verify_buckets import (
+from migrator.core.derive import Deriver, parse_rules
+from migrator.data.verify_buckets import (
     SAMPLES,
     Diff,
     Keyer,

@@ -7,8 +7,8 @@ import threading
 import orjson
 import pytest
 
-from migrator.verify import _consume
-from migrator.verify_read import _keep_raw_scan_body, scan_pages
+from migrator.data.verify import _consume
+from migrator.data.verify_read import _keep_raw_scan_body, scan_pages
 
 
 class ScriptedClient:

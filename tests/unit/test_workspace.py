@@ -18,8 +18,8 @@ from pulumi.automation import CommandResult, PulumiCommand
 from pulumi.automation.errors import create_command_error
 from semver import VersionInfo
 
-from migrator.config import parse_config
-from migrator.errors import (
+from migrator.core.config import parse_config
+from migrator.core.errors import (
     BadInputError,
     ConfigError,
     PulumiError,
@@ -27,7 +27,7 @@ from migrator.errors import (
     StackBusyError,
     StackNotFoundError,
 )
-from migrator.workspace import (
+from migrator.engine.workspace import (
     PulumiWorkspace,
     StackPort,
     command_output,

@@ -16,9 +16,9 @@ import pytest
 from pulumi.automation import CommandResult, EngineEvent
 from pulumi.runtime.proto import events_pb2, events_pb2_grpc
 
-from migrator.errors import GuardError, PulumiError
-from migrator.guard import TABLE_TYPE, AllowedChange, check_preview
-from migrator.workspace import PulumiWorkspace, planned_change
+from migrator.core.errors import GuardError, PulumiError
+from migrator.core.guard import TABLE_TYPE, AllowedChange, check_preview
+from migrator.engine.workspace import PulumiWorkspace, planned_change
 from tests.unit.test_workspace import RecordingCommand
 
 STACK = "dev"

@@ -33,8 +33,8 @@ from pathlib import Path
 from types import ModuleType, TracebackType
 from typing import IO, Any, Protocol
 
-from .config import key
-from .errors import MigrationError, StackBusyError
+from ..core.config import key
+from ..core.errors import MigrationError, StackBusyError
 
 LOCK_KEY = "lock"
 DEFAULT_TTL_SECONDS = 24 * 3600  # longer than any export, transform or verify step

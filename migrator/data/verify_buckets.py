@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 import xxhash
 
-from .canonical import CanonicalError, canonical_item, key_bytes
-from .derive import Deriver, Item, RejectError
+from ..core.canonical import CanonicalError, canonical_item, key_bytes
+from ..core.derive import Deriver, Item, RejectError
 
 BUCKETS = 4096
 MASK_128 = (1 << 128) - 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from migrator.config import MigrationConfig
+from ..core.config import MigrationConfig
 
 PROVIDER_NAME = "endpoint"
 

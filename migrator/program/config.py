@@ -1,6 +1,6 @@
-"""The program's stack config: Pulumi's config read into :class:`migrator.config.MigrationConfig`.
+"""The program's stack config: Pulumi's config read into :class:`migrator.core.config.MigrationConfig`.
 
-The parsing and its messages live in :mod:`migrator.config` (shared with the migrator); this module
+The parsing and its messages live in :mod:`migrator.core.config` (shared with the migrator); this module
 only collects the raw values and turns a :class:`ConfigError` into a Pulumi error without a traceback.
 """
 
@@ -10,8 +10,8 @@ from typing import Any
 
 import pulumi
 
-from migrator.config import NAMESPACE, MigrationConfig, parse_config
-from migrator.errors import ConfigError
+from ..core.config import NAMESPACE, MigrationConfig, parse_config
+from ..core.errors import ConfigError
 
 # Every key the program reads under the ``table-migration`` namespace (design.md §4).
 CONFIG_KEYS = (

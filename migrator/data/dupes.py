@@ -26,7 +26,7 @@ from typing import Any
 import orjson
 import xxhash
 
-from .errors import DuplicateKeysError
+from ..core.errors import DuplicateKeysError
 
 PARTITION_BITS = 6  # 64 partition files per spill
 PARTITIONS = 1 << PARTITION_BITS

@@ -1,7 +1,7 @@
 """The stage table (design.md §3) and the moves between stages. Pure: no boto3, no Pulumi.
 
 Each stage says what the stack declares, which migrator steps run before and after its update,
-and which destructive table changes its preview may show (as guard :class:`~migrator.guard.AllowedChange`s
+and which destructive table changes its preview may show (as guard :class:`~migrator.core.guard.AllowedChange`s
 against the program's logical names). ``plan_up``/``plan_down`` turn "from here to stage N" into
 the list of stage moves to run, or refuse with a :class:`StageError` that says why and what to do.
 """

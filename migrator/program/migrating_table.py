@@ -9,8 +9,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from migrator.config import ImportSource, MigrationConfig, TableSpec
-
+from ..core.config import ImportSource, MigrationConfig, TableSpec
 from .export_bucket import export_bucket
 from .plan import IMPORT_CREATE_TIMEOUT, StagePlan, active_spec, plan_for
 

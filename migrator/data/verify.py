@@ -1,8 +1,8 @@
 """Verify that a target table holds exactly the source's items, after the source goes through the derive rules.
 
 The source is a live table (:func:`verify_tables`) or an export on S3 (:func:`verify_export`). Items
-are compared by their canonical form (:mod:`migrator.canonical`). Memory stays bounded as tables grow:
-pass 1 keeps only per-bucket counts and digest sums (:mod:`migrator.verify_buckets`); pass 2 rescans
+are compared by their canonical form (:mod:`migrator.core.canonical`). Memory stays bounded as tables grow:
+pass 1 keeps only per-bucket counts and digest sums (:mod:`migrator.data.verify_buckets`); pass 2 rescans
 and diffs item by item only inside the buckets that differ, a group of buckets at a time.
 
 A verification that finds differences returns its report (``identical`` False); the caller decides
@@ -21,8 +21,8 @@ from typing import Any
 
 import orjson
 
+from ..core.derive import Deriver
 from .aws import AwsSettings
-from .derive import Deriver
 from .exportfiles import ExportLayout
 from .verify_buckets import BUCKETS, Diff, Keyer, Tally, collect_pages, differing_buckets, group_buckets, tally_pages
 from .verify_read import ClientFactory, Page, Reader, export_readers, key_names, raw_scan_client, table_readers

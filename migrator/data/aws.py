@@ -15,7 +15,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
-from .errors import AwsError, BadInputError, NotFoundError
+from ..core.errors import AwsError, BadInputError, NotFoundError
 
 DEFAULT_REGION = "us-east-1"
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from ..core.derive import Deriver
+from ..core.errors import NotFoundError
 from .aws import AwsSettings, aws_errors
-from .derive import Deriver
-from .errors import NotFoundError
 from .export import ExportResult, run_export
 from .exportfiles import ExportLayout, locate_export
 from .imports import ImportCheck, check_import

@@ -51,7 +51,7 @@ def stamp(hexes: bytes, count: int, head: bytes, tail: bytes) -> bytes:
 
 
 def uuid_digests(digests: bytes, count: int) -> list[int]:
-    """:func:`migrator.dupes.key_digest` of each uuid5 key, from the SHA-1 digests (20 bytes each)."""
+    """:func:`migrator.data.dupes.key_digest` of each uuid5 key, from the SHA-1 digests (20 bytes each)."""
     buf = bytearray(8 * count)
     for k in range(8):
         buf[k::8] = digests[k::20]

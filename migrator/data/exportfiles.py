@@ -19,8 +19,8 @@ from typing import Any
 import orjson
 from isal import igzip
 
+from ..core.errors import BadInputError, ExportFailedError
 from .aws import aws_errors
-from .errors import BadInputError, ExportFailedError
 
 _DATA_SUFFIXES = (".json.gz", ".gz", ".json")
 

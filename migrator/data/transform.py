@@ -1,10 +1,10 @@
 """Transform an export on S3 for the new key schema (design.md §5), in parallel, in bounded memory.
 
-Each data file is streamed down, rewritten (:mod:`migrator.transform_core`), gzipped and uploaded
+Each data file is streamed down, rewritten (:mod:`migrator.data.transform_core`), gzipped and uploaded
 as one file under ``<dest_prefix>data/`` with a name taken from the source file, so a rerun
 overwrites its own files and never adds new ones. Rejects go to ``<dest_prefix>rejects/``, outside
 ``data/``, so an import never reads them. Every item's new key is spilled to local disk and checked
-for duplicates (:mod:`migrator.dupes`) before anything can be imported. ``<dest_prefix>_transform.json``
+for duplicates (:mod:`migrator.data.dupes`) before anything can be imported. ``<dest_prefix>_transform.json``
 records the source and the rules; its ``complete`` flag is written last.
 """
 
@@ -21,9 +21,9 @@ from typing import Any
 
 import orjson
 
+from ..core.errors import BadInputError, ExportFailedError, RejectsError
 from .aws import AwsSettings, aws_errors
 from .dupes import DigestSpill, DuplicateKeysFound, find_duplicates
-from .errors import BadInputError, ExportFailedError, RejectsError
 from .exportfiles import DataFile, ExportLayout, list_objects, read_object
 from .transform_core import DeriverSpec, FileCounts, LineRewriter, transform_stream
 

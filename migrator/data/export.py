@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from ..core.errors import AwsError, BadInputError, ExportFailedError
 from .aws import aws_errors
-from .errors import AwsError, BadInputError, ExportFailedError
 from .exportfiles import ExportLayout, check_files, count_items, list_objects, locate_export
 
 Progress = Callable[[str], None]

@@ -26,8 +26,8 @@ from typing import Any, NoReturn, Protocol, runtime_checkable
 from pulumi import automation as auto
 from pulumi.automation.events import EngineEvent
 
-from .config import NAMESPACE, key
-from .errors import (
+from ..core.config import NAMESPACE, key
+from ..core.errors import (
     BadInputError,
     ConfigError,
     PulumiError,
@@ -35,14 +35,14 @@ from .errors import (
     StackBusyError,
     StackNotFoundError,
 )
-from .guard import PlannedChange, Preview
+from ..core.guard import PlannedChange, Preview
 
 Progress = Callable[[str], None]
 
 INSTALL_HINT = (
     "Install it with `curl -fsSL https://get.pulumi.com | sh` (or `brew install pulumi`) and make sure `pulumi` "
     "is on PATH, or, where the network allows, from Python: "
-    "`python -c 'from migrator.workspace import install_pulumi_cli; install_pulumi_cli()'` "
+    "`python -c 'from migrator.engine.workspace import install_pulumi_cli; install_pulumi_cli()'` "
     "(wraps pulumi.automation.PulumiCommand.install())."
 )
 REGION_KEY = "aws:region"

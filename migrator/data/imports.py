@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlparse
 
+from ..core.errors import ImportFailedError, NotFoundError
 from .aws import aws_errors
-from .errors import ImportFailedError, NotFoundError
 
 Progress = Callable[[str], None]
 

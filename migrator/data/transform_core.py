@@ -3,7 +3,7 @@
 A DynamoDB export line is ``{"Item":{...}}`` in compact DynamoDB JSON. Adding derived attributes
 does not need the item parsed and re-serialised; three paths, cheapest first:
 
-- batch (:mod:`migrator.transform_batch`): one ``uuid5`` rule whose target is the new key, for a
+- batch (:mod:`migrator.data.transform_batch`): one ``uuid5`` rule whose target is the new key, for a
   whole run of lines at once;
 - byte level: the source values are read straight from the line and the new attributes' JSON is
   spliced in after ``{"Item":{``;
@@ -27,7 +27,7 @@ from typing import IO, Any
 import orjson
 from isal import igzip, isal_zlib
 
-from .derive import Copy, Deriver, RejectError, Uuid5, attribute_text, evaluate, load_hook, parse_rules
+from ..core.derive import Copy, Deriver, RejectError, Uuid5, attribute_text, evaluate, load_hook, parse_rules
 from .dupes import DigestSpill, canonical_key
 from .transform_batch import Uuid5Batch
 

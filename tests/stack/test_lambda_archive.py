@@ -1,0 +1,87 @@
+"""The consumer's Lambda archive runs with what a Lambda runtime has: the standard library and boto3.
+
+The archive is unpacked into a folder and the handler is imported in a fresh interpreter whose
+``sys.path`` holds that folder, boto3 and its own dependencies, and the standard library: nothing
+else of this environment (no orjson, no xxhash, no pulumi). It then keys an item for the new table
+with the derive rules, which is the code path that needs ``migrator.core.derive``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+# boto3 and what it imports; a Lambda Python runtime ships exactly these besides the standard library.
+BOTO3_DISTRIBUTION = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
+
+PROBE = """
+import json, sys
+import handler
+settings = handler.Settings.from_env({
+    "TABLE_NAME": "MyNewTable", "PARTITION_KEY": "UUID", "NAME_ATTRIBUTE": "Name",
+    "KEY_DERIVE": json.dumps({"UUID": "uuid5(Name)"}),
+})
+item = handler.build_item(settings, {"name": "alice"}, now=0)
+loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("orjson", "xxhash", "isal", "pulumi", "typer"))
+print(json.dumps({"uuid": item["UUID"]["S"], "thirdParty": loaded}))
+"""
+
+
+def _unpack(assets: dict, dest: Path) -> None:
+    for archive_path, asset in assets.items():
+        target = dest / archive_path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(asset.path, target)
+
+
+def _boto3_only(dest: Path) -> None:
+    for name in BOTO3_DISTRIBUTION:
+        spec = importlib.util.find_spec(name)
+        if spec is None:
+            continue
+        if spec.submodule_search_locations:
+            (dest / name).symlink_to(Path(next(iter(spec.submodule_search_locations))))
+        else:
+            (dest / Path(spec.origin).name).symlink_to(Path(spec.origin))
+
+
+def test_the_handler_imports_and_derives_with_the_standard_library_and_boto3_only(tmp_path: Path) -> None:
+    from stacks.app import function_code
+
+    archive, deps = tmp_path / "archive", tmp_path / "deps"
+    archive.mkdir()
+    deps.mkdir()
+    _unpack(function_code().assets, archive)
+    _boto3_only(deps)
+    # -I: no PYTHON* variables, no user site, no cwd on sys.path; -S: no site-packages at all.
+    code = f"import sys; sys.path[:0] = [{str(archive)!r}, {str(deps)!r}]\n" + PROBE
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["uuid"] == str(uuid.uuid5(uuid.NAMESPACE_URL, "alice"))
+    assert result["thirdParty"] == []
+
+
+def test_the_probe_fails_when_the_archive_lacks_a_module(tmp_path: Path) -> None:
+    """The check above can fail: without ``migrator/core/derive.py`` the handler does not import."""
+    from stacks.app import function_code
+
+    archive, deps = tmp_path / "archive", tmp_path / "deps"
+    archive.mkdir()
+    deps.mkdir()
+    assets = {k: v for k, v in function_code().assets.items() if k != "migrator/core/derive.py"}
+    _unpack(assets, archive)
+    _boto3_only(deps)
+    code = f"import sys; sys.path[:0] = [{str(archive)!r}, {str(deps)!r}]\n" + PROBE
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
+    assert done.returncode != 0
+    assert "migrator.core.derive" in done.stderr
