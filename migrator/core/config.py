@@ -15,44 +15,20 @@ from typing import Any
 from .derive import DeriveRule, parse_rules
 from .errors import ConfigError, DeriveSyntaxError
 
+# KeyAttribute, TableSpec and KEY_TYPES moved to tablespec; imported from here too.
+from .tablespec import KEY_TYPES, KeyAttribute, TableSpec  # noqa: F401
+from .tablespec_parse import ParsedTable, parse_table, resolve_legacy, resolve_new
+
 NAMESPACE = "table-migration"
 STAGES = (0, 1, 2, 3, 4)
 STAGE_NAMES = ("legacy", "export", "dual", "cutover", "retire")
-KEY_TYPES = ("S", "N", "B")
 COMPRESSIONS = ("GZIP", "ZSTD", "NONE")
-_TABLE_NAME = re.compile(r"^[A-Za-z0-9_.\-]{3,255}$")
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
 
 
 def key(name: str) -> str:
     """The full config key, e.g. ``table-migration:stage``."""
     return f"{NAMESPACE}:{name}"
-
-
-@dataclass(frozen=True)
-class KeyAttribute:
-    """One key attribute: its name and DynamoDB scalar type (S, N or B)."""
-
-    name: str
-    type: str
-
-
-@dataclass(frozen=True)
-class TableSpec:
-    """A table's name, key schema and TTL attribute."""
-
-    name: str
-    partition_key: KeyAttribute
-    sort_key: KeyAttribute | None = None
-    ttl_attribute: str | None = None
-
-    @property
-    def key_attributes(self) -> tuple[KeyAttribute, ...]:
-        return (self.partition_key,) if self.sort_key is None else (self.partition_key, self.sort_key)
-
-    @property
-    def key_names(self) -> tuple[str, ...]:
-        return tuple(k.name for k in self.key_attributes)
 
 
 @dataclass(frozen=True)
@@ -114,15 +90,7 @@ def parse_config(values: Mapping[str, Any], *, region: str | None = None) -> Mig
         elif ":" not in k:
             short[k] = v
     stage = parse_stage(short.get("stage", "0"))
-    legacy = _table(short, "legacyTable", required=True)
-    assert legacy is not None
-    new = _table(short, "newTable", required=stage >= 1)
-    if new is not None and new.name == legacy.name:
-        raise ConfigError(
-            key("newTable") + ".name",
-            f"is the legacy table's name {legacy.name!r}.",
-            hint="Give the new table a name of its own.",
-        )
+    legacy, new = _tables(short, stage)
     derive = _derive(short.get("derive"), new)
     import_source = _import_source(short.get("importSource"), required=stage >= 2)
     return MigrationConfig(
@@ -172,47 +140,6 @@ def _object(raw: Any, config_key: str) -> Mapping[str, Any] | None:
     return raw
 
 
-def _table(short: Mapping[str, Any], name: str, *, required: bool) -> TableSpec | None:
-    config_key = key(name)
-    obj = _object(short.get(name), config_key)
-    if obj is None:
-        if required:
-            hint = (
-                "Add it to Pulumi.<stack>.yaml (name, partitionKey, optional sortKey and ttlAttribute)."
-                if name == "legacyTable"
-                else "Stages 1..4 need the new table: add newTable (name, partitionKey, …) to the stack config."
-            )
-            raise ConfigError(config_key, "is missing.", hint=hint)
-        return None
-    table_name = _text(obj.get("name") or "")
-    if not _TABLE_NAME.fullmatch(table_name):
-        raise ConfigError(
-            config_key + ".name",
-            f"{table_name!r} is not a DynamoDB table name.",
-            hint="Use 3-255 letters, digits, '_', '-' or '.'.",
-        )
-    partition = _key_attribute(obj.get("partitionKey"), config_key + ".partitionKey", required=True)
-    assert partition is not None
-    sort = _key_attribute(obj.get("sortKey"), config_key + ".sortKey", required=False)
-    ttl = obj.get("ttlAttribute")
-    return TableSpec(table_name, partition, sort, _text(ttl) if ttl else None)
-
-
-def _key_attribute(raw: Any, config_key: str, *, required: bool) -> KeyAttribute | None:
-    obj = _object(raw, config_key)
-    if obj is None:
-        if required:
-            raise ConfigError(config_key, "is missing.", hint="Give it as {name: Attr, type: S}.")
-        return None
-    name = _text(obj.get("name") or "").strip()
-    if not name:
-        raise ConfigError(config_key + ".name", "is missing.", hint="Name the key attribute.")
-    kind = _text(obj.get("type", "")).strip()
-    if kind not in KEY_TYPES:
-        raise ConfigError(config_key + ".type", f"{kind!r} is not a key type.", hint="Use S, N or B.")
-    return KeyAttribute(name, kind)
-
-
 def _derive(raw: Any, new: TableSpec | None) -> tuple[DeriveRule, ...]:
     obj = _object(raw, key("derive"))
     if not obj:
@@ -222,7 +149,8 @@ def _derive(raw: Any, new: TableSpec | None) -> tuple[DeriveRule, ...]:
     except DeriveSyntaxError as e:
         raise ConfigError(key("derive"), e.message, hint=e.hint) from None
     if new is not None:
-        types = {k.name: k.type for k in new.key_attributes}
+        # Index keys may be derived too: every key attribute of the new table and its indexes.
+        types = {k.name: k.type for k in new.attribute_definitions}
         for rule in rules:
             made = rule.expression.result_type
             if made is not None and rule.target in types and types[rule.target] != made:
@@ -295,3 +223,43 @@ def _endpoint(raw: Any) -> str | None:
             hint="Example: http://127.0.0.1:5000, or unset it for AWS.",
         )
     return url
+
+
+# --- the table specs: legacyTable, newTable (design.md §4; the fields live in tablespec_parse) ---------
+
+
+def _tables(short: Mapping[str, Any], stage: int) -> tuple[TableSpec, TableSpec | None]:
+    legacy_object = _table_object(short, "legacyTable", required=True)
+    assert legacy_object is not None
+    legacy = resolve_legacy(legacy_object)
+    new_object = _table_object(short, "newTable", required=stage >= 1)
+    if new_object is None:
+        return legacy, None
+    if new_object.spec.name == legacy.name:
+        raise ConfigError(
+            key("newTable") + ".name",
+            f"is the legacy table's name {legacy.name!r}.",
+            hint="Give the new table a name of its own.",
+        )
+    return legacy, resolve_new(new_object, legacy, online=_online(short.get("online")))
+
+
+def _table_object(short: Mapping[str, Any], name: str, *, required: bool) -> ParsedTable | None:
+    config_key = key(name)
+    obj = _object(short.get(name), config_key)
+    if obj is None:
+        if required:
+            hint = (
+                "Add it to Pulumi.<stack>.yaml (name, partitionKey, optional sortKey and ttlAttribute)."
+                if name == "legacyTable"
+                else "Stages 1..4 need the new table: add newTable (name, partitionKey, …) to the stack config."
+            )
+            raise ConfigError(config_key, "is missing.", hint=hint)
+        return None
+    return parse_table(obj, config_key, role=name)
+
+
+def _online(raw: Any) -> bool:
+    """``table-migration:online`` as far as the new table's stream needs it: absent means online."""
+    # The key itself (its validation, the write-stop mode) belongs to the online mode's own parsing.
+    return _text(raw).strip().lower() != "false" if raw is not None else True

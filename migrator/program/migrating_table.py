@@ -9,36 +9,12 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from ..core.config import ImportSource, MigrationConfig, TableSpec
+from ..core.config import MigrationConfig, TableSpec
 from .export_bucket import export_bucket
 from .plan import IMPORT_CREATE_TIMEOUT, StagePlan, active_spec, plan_for
+from .table_args import legacy_table_args, new_table_args
 
 COMPONENT_TYPE = "table-migration:index:MigratingTable"
-
-
-def _key_args(spec: TableSpec) -> dict[str, object]:
-    """hash/range key and attribute definitions of a table spec."""
-    return {
-        "hash_key": spec.partition_key.name,
-        "range_key": spec.sort_key.name if spec.sort_key else None,
-        "attributes": [aws.dynamodb.TableAttributeArgs(name=k.name, type=k.type) for k in spec.key_attributes],
-    }
-
-
-def _ttl(spec: TableSpec) -> aws.dynamodb.TableTtlArgs | None:
-    if spec.ttl_attribute is None:
-        return None
-    return aws.dynamodb.TableTtlArgs(attribute_name=spec.ttl_attribute, enabled=True)
-
-
-def _import_table(source: ImportSource) -> aws.dynamodb.TableImportTableArgs:
-    return aws.dynamodb.TableImportTableArgs(
-        input_format="DYNAMODB_JSON",
-        input_compression_type=source.compression,
-        s3_bucket_source=aws.dynamodb.TableImportTableS3BucketSourceArgs(
-            bucket=source.bucket, key_prefix=source.key_prefix
-        ),
-    )
 
 
 class MigratingTable(pulumi.ComponentResource):
@@ -87,16 +63,9 @@ class MigratingTable(pulumi.ComponentResource):
         )
 
     def _legacy_table(self, child: pulumi.ResourceOptions) -> aws.dynamodb.Table:
-        spec = self.config.legacy
-        pitr = aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=True) if self.plan.legacy_pitr else None
         return aws.dynamodb.Table(
             "legacy",
-            name=spec.name,
-            billing_mode="PAY_PER_REQUEST",
-            deletion_protection_enabled=True,
-            point_in_time_recovery=pitr,
-            ttl=_ttl(spec),
-            **_key_args(spec),
+            **legacy_table_args(self.config.legacy, self.plan),
             # The table holds the data being migrated: no update may delete or replace it, and
             # when it leaves the stack (stage 4, after the orchestrator unprotects it) it stays in AWS.
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=True, retain_on_delete=True)),
@@ -118,12 +87,6 @@ class MigratingTable(pulumi.ComponentResource):
         )
         return aws.dynamodb.Table(
             "new",
-            name=spec.name,
-            billing_mode="PAY_PER_REQUEST",
-            deletion_protection_enabled=live,
-            point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=True),
-            ttl=_ttl(spec),
-            import_table=_import_table(source),
-            **_key_args(spec),
+            **new_table_args(spec, self.plan, source),
             opts=pulumi.ResourceOptions.merge(child, options),
         )

@@ -1,0 +1,481 @@
+"""Parse ``legacyTable`` / ``newTable`` config objects into :class:`~migrator.core.tablespec.TableSpec`.
+
+Every mistake is a :class:`ConfigError` naming the full key (``table-migration:newTable.globalSecondaryIndexes[1]
+.projection``) and the fix. A newTable takes every field of :data:`INHERITED_FIELDS` it leaves out from the
+legacy table (:func:`resolve_new`); the rules that span fields (one type per attribute, index limits, capacity
+per billing mode, ImportTable's limit on local indexes, the online mode's stream) run on the resolved spec.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from .errors import ConfigError
+from .tablespec import (
+    BILLING_MODES,
+    INHERITED_FIELDS,
+    KEY_TYPES,
+    LOAD_WRITE,
+    LOADS,
+    ONLINE_STREAM,
+    PAY_PER_REQUEST,
+    PROJECTIONS,
+    PROVISIONED,
+    STREAM_VIEWS,
+    TABLE_CLASSES,
+    Billing,
+    GlobalIndex,
+    KeyAttribute,
+    LocalIndex,
+    Projection,
+    Sse,
+    TableSpec,
+    tags_from,
+)
+
+_TABLE_NAME = re.compile(r"^[A-Za-z0-9_.\-]{3,255}$")
+_INDEX_NAME = _TABLE_NAME
+MAX_GLOBAL_INDEXES = 20
+MAX_LOCAL_INDEXES = 5
+MAX_PROJECTED_ATTRIBUTES = 100  # NonKeyAttributes summed over every index of a table (AWS limit)
+_LEGACY_ONLY = ("adopt", "deletionProtection", "pointInTimeRecovery")
+_NEW_ONLY = ("load",)
+_BASE_FIELDS = ("name", "partitionKey", "sortKey")
+REFERENCE = "See the README's Stack config section."
+
+
+@dataclass(frozen=True)
+class ParsedTable:
+    """One table's config object, parsed: the spec of the fields it sets, and which fields those are."""
+
+    spec: TableSpec
+    present: frozenset[str]
+    config_key: str
+
+
+# --- values --------------------------------------------------------------------------------------
+
+
+def text(raw: Any) -> str:
+    """Config text of a scalar (booleans as ``true``/``false``)."""
+    if isinstance(raw, bool):
+        return str(raw).lower()
+    return raw if isinstance(raw, str) else str(raw)
+
+
+def _decoded(raw: Any) -> Any:
+    # Pulumi hands object config to a program as JSON text.
+    if isinstance(raw, str) and raw[:1] in ("{", "["):
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return raw
+    return raw
+
+
+def _mapping(raw: Any, config_key: str, *, hint: str = REFERENCE) -> Mapping[str, Any]:
+    raw = _decoded(raw)
+    if not isinstance(raw, Mapping):
+        raise ConfigError(config_key, "is not an object.", hint=hint)
+    return raw
+
+
+def _list(raw: Any, config_key: str, *, hint: str) -> list[Any]:
+    raw = _decoded(raw)
+    if not isinstance(raw, list):
+        raise ConfigError(config_key, "is not a list.", hint=hint)
+    return raw
+
+
+def _known(obj: Mapping[str, Any], config_key: str, allowed: tuple[str, ...]) -> None:
+    unknown = sorted(str(k) for k in obj if k not in allowed)
+    if unknown:
+        raise ConfigError(
+            f"{config_key}.{unknown[0]}",
+            "is not a field of this object.",
+            hint=f"Check the spelling; the fields are {', '.join(allowed)}.",
+        )
+
+
+def _bool(raw: Any, config_key: str) -> bool:
+    value = text(raw).strip().lower()
+    if value not in ("true", "false"):
+        raise ConfigError(config_key, f"{text(raw)!r} is not true or false.", hint="Write true or false.")
+    return value == "true"
+
+
+def _units(raw: Any, config_key: str) -> int:
+    value = text(raw).strip()
+    if isinstance(raw, bool) or not re.fullmatch(r"[0-9]+", value) or int(value) < 1:
+        raise ConfigError(config_key, f"{text(raw)!r} is not a whole number of units ≥ 1.", hint="Example: 5.")
+    return int(value)
+
+
+def _choice(raw: Any, config_key: str, choices: tuple[str, ...]) -> str:
+    value = text(raw).strip().upper()
+    if value not in choices:
+        raise ConfigError(config_key, f"{text(raw)!r} is not one of {', '.join(choices)}.", hint=f"Use {choices[0]}.")
+    return value
+
+
+def _unset(raw: Any) -> bool:
+    return raw is None or raw == ""
+
+
+# --- fields --------------------------------------------------------------------------------------
+
+
+def key_attribute(raw: Any, config_key: str, *, required: bool) -> KeyAttribute | None:
+    """``{name, type}`` of a key attribute; None when absent and not required."""
+    if _unset(raw):
+        if required:
+            raise ConfigError(config_key, "is missing.", hint="Give it as {name: Attr, type: S}.")
+        return None
+    obj = _mapping(raw, config_key, hint="Give it as {name: Attr, type: S}.")
+    name = text(obj.get("name") or "").strip()
+    if not name:
+        raise ConfigError(config_key + ".name", "is missing.", hint="Name the key attribute.")
+    kind = text(obj.get("type", "")).strip()
+    if kind not in KEY_TYPES:
+        raise ConfigError(config_key + ".type", f"{kind!r} is not a key type.", hint="Use S, N or B.")
+    _known(obj, config_key, ("name", "type"))
+    return KeyAttribute(name, kind)
+
+
+def billing(raw: Any, config_key: str) -> Billing:
+    """``{mode: PAY_PER_REQUEST, maxRead?, maxWrite?}`` or ``{mode: PROVISIONED, read, write}``."""
+    obj = _mapping(raw, config_key, hint="Write {mode: PAY_PER_REQUEST} or {mode: PROVISIONED, read: 5, write: 5}.")
+    mode = _choice(obj.get("mode", PAY_PER_REQUEST), config_key + ".mode", BILLING_MODES)
+    if mode == PROVISIONED:
+        _known(obj, config_key, ("mode", "read", "write"))
+        for name in ("read", "write"):
+            if _unset(obj.get(name)):
+                raise ConfigError(
+                    f"{config_key}.{name}",
+                    "is missing; provisioned billing needs read and write capacity.",
+                    hint="Example: {mode: PROVISIONED, read: 5, write: 5}.",
+                )
+        return Billing(
+            mode, read=_units(obj["read"], config_key + ".read"), write=_units(obj["write"], config_key + ".write")
+        )
+    _known(obj, config_key, ("mode", "maxRead", "maxWrite"))
+    caps = {
+        name: _units(obj[name], f"{config_key}.{name}") for name in ("maxRead", "maxWrite") if not _unset(obj.get(name))
+    }
+    return Billing(mode, max_read=caps.get("maxRead"), max_write=caps.get("maxWrite"))
+
+
+def projection(raw: Any, config_key: str) -> Projection:
+    """``ALL``, ``KEYS_ONLY`` or ``{include: [attrs]}``."""
+    hint = "Use ALL, KEYS_ONLY or {include: [Attr, …]}."
+    if _unset(raw):
+        raise ConfigError(config_key, "is missing.", hint=hint)
+    raw = _decoded(raw)
+    if isinstance(raw, Mapping):
+        _known(raw, config_key, ("include",))
+        names = _list(raw.get("include"), config_key + ".include", hint=hint)
+        attributes = tuple(text(n).strip() for n in names)
+        if not attributes or any(not a for a in attributes) or len(set(attributes)) != len(attributes):
+            raise ConfigError(
+                config_key + ".include",
+                "needs one or more distinct attribute names.",
+                hint="Example: {include: [Email]}.",
+            )
+        return Projection("INCLUDE", attributes)
+    kind = text(raw).strip().upper()
+    if kind not in PROJECTIONS or kind == "INCLUDE":
+        raise ConfigError(config_key, f"{text(raw)!r} is not a projection.", hint=hint)
+    return Projection(kind)
+
+
+def _index_name(obj: Mapping[str, Any], config_key: str) -> str:
+    name = text(obj.get("name") or "")
+    if not _INDEX_NAME.fullmatch(name):
+        raise ConfigError(
+            config_key + ".name", f"{name!r} is not an index name.", hint="Use 3-255 letters, digits, '_', '-' or '.'."
+        )
+    return name
+
+
+def global_indexes(raw: Any, config_key: str) -> tuple[GlobalIndex, ...]:
+    """A list of ``{name, partitionKey, sortKey?, projection, read?, write?}``."""
+    items = _list(raw, config_key, hint="Write a list of {name, partitionKey, projection}, or [] for none.")
+    out = []
+    for i, item in enumerate(items):
+        at = f"{config_key}[{i}]"
+        obj = _mapping(
+            item, at, hint="Each index is {name, partitionKey: {name, type}, sortKey?, projection, read?, write?}."
+        )
+        _known(obj, at, ("name", "partitionKey", "sortKey", "projection", "read", "write"))
+        name = _index_name(obj, at)
+        partition = key_attribute(obj.get("partitionKey"), at + ".partitionKey", required=True)
+        assert partition is not None
+        sort = key_attribute(obj.get("sortKey"), at + ".sortKey", required=False)
+        capacity = {n: _units(obj[n], f"{at}.{n}") for n in ("read", "write") if not _unset(obj.get(n))}
+        out.append(
+            GlobalIndex(name, partition, sort, projection(obj.get("projection"), at + ".projection"), **capacity)
+        )
+    return tuple(out)
+
+
+def local_indexes(raw: Any, config_key: str) -> tuple[LocalIndex, ...]:
+    """A list of ``{name, sortKey, projection}``."""
+    items = _list(raw, config_key, hint="Write a list of {name, sortKey, projection}, or [] for none.")
+    out = []
+    for i, item in enumerate(items):
+        at = f"{config_key}[{i}]"
+        obj = _mapping(item, at, hint="Each index is {name, sortKey: {name, type}, projection}.")
+        _known(obj, at, ("name", "sortKey", "projection"))
+        name = _index_name(obj, at)
+        sort = key_attribute(obj.get("sortKey"), at + ".sortKey", required=True)
+        assert sort is not None
+        out.append(LocalIndex(name, sort, projection(obj.get("projection"), at + ".projection")))
+    return tuple(out)
+
+
+def sse(raw: Any, config_key: str) -> Sse | None:
+    """``{type: KMS, kmsKeyArn?}``; absent or null is the AWS owned key."""
+    if _unset(raw):
+        return None
+    hint = (
+        "Write {type: KMS} (the AWS managed key) or {type: KMS, kmsKeyArn: arn:aws:kms:…}; "
+        "leave it out for the AWS owned key."
+    )
+    obj = _mapping(raw, config_key, hint=hint)
+    _known(obj, config_key, ("type", "kmsKeyArn"))
+    if text(obj.get("type", "")).strip().upper() != "KMS":
+        raise ConfigError(config_key + ".type", f"{text(obj.get('type', ''))!r} is not KMS.", hint=hint)
+    arn = obj.get("kmsKeyArn")
+    if _unset(arn):
+        return Sse(None)
+    if not re.fullmatch(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/\S+", text(arn)):
+        raise ConfigError(config_key + ".kmsKeyArn", f"{text(arn)!r} is not a KMS key ARN.", hint=hint)
+    return Sse(text(arn))
+
+
+def tags(raw: Any, config_key: str) -> tuple[tuple[str, str], ...]:
+    """A map of tag keys to text values."""
+    obj = _mapping(raw, config_key, hint="Write a map, e.g. {team: payments}, or {} for none.")
+    found: dict[str, str] = {}
+    for name, value in obj.items():
+        name = str(name)
+        at = f"{config_key}.{name}"
+        if not 1 <= len(name) <= 128 or name.lower().startswith("aws:"):
+            raise ConfigError(at, "is not a tag key you may set.", hint="Use 1-128 characters, not starting with aws:.")
+        if isinstance(value, Mapping | list) or value is None or len(text(value)) > 256:
+            raise ConfigError(at, "is not a tag value.", hint="Use text of at most 256 characters.")
+        found[name] = text(value)
+    return tags_from(found)
+
+
+def _optional_text(raw: Any, config_key: str) -> str | None:
+    if _unset(raw):
+        return None
+    if isinstance(raw, Mapping | list) or not text(raw).strip():
+        raise ConfigError(config_key, "is not an attribute name.", hint="Name the attribute, or leave it out.")
+    return text(raw).strip()
+
+
+def _load(raw: Any, config_key: str) -> str:
+    value = text(raw).strip().lower()
+    if value not in LOADS:
+        raise ConfigError(
+            config_key,
+            f"{text(raw)!r} is not a way to fill the new table.",
+            hint="Use import (ImportTable from the export, the default) or write (BatchWriteItem into an empty table).",
+        )
+    return value
+
+
+def _optional_choice(raw: Any, config_key: str, choices: tuple[str, ...]) -> str | None:
+    return None if _unset(raw) else _choice(raw, config_key, choices)
+
+
+_FIELD_PARSERS = {
+    "billing": ("billing", billing),
+    "globalSecondaryIndexes": ("global_indexes", global_indexes),
+    "localSecondaryIndexes": ("local_indexes", local_indexes),
+    "tableClass": ("table_class", lambda raw, at: _optional_choice(raw, at, TABLE_CLASSES)),
+    "sse": ("sse", sse),
+    "tags": ("tags", tags),
+    "ttlAttribute": ("ttl_attribute", _optional_text),
+    "stream": ("stream", lambda raw, at: _optional_choice(raw, at, STREAM_VIEWS)),
+    "deletionProtection": ("deletion_protection", _bool),
+    "pointInTimeRecovery": ("point_in_time_recovery", _bool),
+    "adopt": ("adopt", _bool),
+    "load": ("load", lambda raw, at: _load(raw, at)),
+}
+
+
+# --- one table object ----------------------------------------------------------------------------
+
+
+def parse_table(obj: Mapping[str, Any], config_key: str, *, role: str) -> ParsedTable:
+    """Parse one table object (``role``: legacyTable or newTable); cross-field rules run on the resolved spec."""
+    name = text(obj.get("name") or "")
+    if not _TABLE_NAME.fullmatch(name):
+        raise ConfigError(
+            config_key + ".name",
+            f"{name!r} is not a DynamoDB table name.",
+            hint="Use 3-255 letters, digits, '_', '-' or '.'.",
+        )
+    partition = key_attribute(obj.get("partitionKey"), config_key + ".partitionKey", required=True)
+    assert partition is not None
+    sort = key_attribute(obj.get("sortKey"), config_key + ".sortKey", required=False)
+    own = _LEGACY_ONLY if role == "legacyTable" else _NEW_ONLY
+    other = _NEW_ONLY if role == "legacyTable" else _LEGACY_ONLY
+    for field_name in other:
+        if field_name in obj:
+            raise ConfigError(f"{config_key}.{field_name}", _ROLE_ONLY[field_name], hint=_ROLE_HINT[field_name])
+    _known(obj, config_key, (*_BASE_FIELDS, *INHERITED_FIELDS, *own))
+    values: dict[str, Any] = {}
+    present = set()
+    for field_name in (*INHERITED_FIELDS, *own):
+        if field_name in obj:
+            attribute, parse = _FIELD_PARSERS[field_name]
+            values[attribute] = parse(obj[field_name], f"{config_key}.{field_name}")
+            present.add(field_name)
+    values = {k: v for k, v in values.items() if v is not None}
+    spec = TableSpec(name, partition, sort, **values)
+    return ParsedTable(spec, frozenset(present), config_key)
+
+
+_ROLE_ONLY = {
+    "load": "is a newTable field: it says how the new table is filled.",
+    "adopt": "is a legacyTable field: only the legacy table can be imported into the stack.",
+    "deletionProtection": "is a legacyTable field: the new table gets deletion protection at cutover.",
+    "pointInTimeRecovery": "is a legacyTable field: the new table always has point-in-time recovery on.",
+}
+_ROLE_HINT = {
+    "load": "Move it to newTable.",
+    "adopt": "Move it to legacyTable, or remove it.",
+    "deletionProtection": "Remove it from newTable.",
+    "pointInTimeRecovery": "Remove it from newTable.",
+}
+
+
+# --- resolving and the rules across fields -------------------------------------------------------
+
+
+def resolve_legacy(parsed: ParsedTable) -> TableSpec:
+    """The legacy table's spec, checked."""
+    spec = _with_index_capacity(parsed.spec, parsed, own_indexes=True)
+    check_spec(spec, parsed.config_key)
+    return spec
+
+
+def resolve_new(parsed: ParsedTable, legacy: TableSpec, *, online: bool) -> TableSpec:
+    """The new table's effective spec: what it sets, else the legacy table's; checked, and checked for loading."""
+    taken = {f for f in INHERITED_FIELDS if f not in parsed.present}
+    changes = {_FIELD_PARSERS[f][0]: getattr(legacy, _FIELD_PARSERS[f][0]) for f in taken}
+    spec = replace(parsed.spec, **changes, inherited=frozenset(taken))
+    spec = _with_index_capacity(spec, parsed, own_indexes="globalSecondaryIndexes" in parsed.present)
+    spec = _online_stream(spec, parsed, online=online)
+    check_spec(spec, parsed.config_key)
+    if spec.local_indexes and spec.load != LOAD_WRITE:
+        where = " (inherited from legacyTable)" if "localSecondaryIndexes" in spec.inherited else ""
+        raise ConfigError(
+            parsed.config_key + ".load",
+            f"the new table has local secondary indexes{where} ({', '.join(i.name for i in spec.local_indexes)}), "
+            "and DynamoDB's ImportTable cannot create a table with local secondary indexes.",
+            hint="Set newTable.load: write (the table is created empty and the export written into it with "
+            "BatchWriteItem), or drop them with newTable.localSecondaryIndexes: [].",
+        )
+    return spec
+
+
+def _with_index_capacity(spec: TableSpec, parsed: ParsedTable, *, own_indexes: bool) -> TableSpec:
+    """Global indexes under provisioned billing get the table's capacity where they name none; on demand, none."""
+    indexes = []
+    for i, index in enumerate(spec.global_indexes):
+        if spec.billing.provisioned:
+            index = replace(index, read=index.read or spec.billing.read, write=index.write or spec.billing.write)
+        elif index.read is not None or index.write is not None:
+            if own_indexes:
+                raise ConfigError(
+                    f"{parsed.config_key}.globalSecondaryIndexes[{i}].{'read' if index.read is not None else 'write'}",
+                    "sets capacity, but the table is billed on demand (PAY_PER_REQUEST).",
+                    hint="Remove read/write from the index, or set billing: {mode: PROVISIONED, read: R, write: W}.",
+                )
+            # Inherited from a provisioned legacy table by an on-demand new one: the capacity has no meaning there.
+            index = replace(index, read=None, write=None)
+        indexes.append(index)
+    return replace(spec, global_indexes=tuple(indexes))
+
+
+def _online_stream(spec: TableSpec, parsed: ParsedTable, *, online: bool) -> TableSpec:
+    if not online:
+        return spec
+    if "stream" in parsed.present and spec.stream not in (None, ONLINE_STREAM):
+        raise ConfigError(
+            parsed.config_key + ".stream",
+            f"is {spec.stream}, but the online mode replays writes from the new table's stream, which needs "
+            f"{ONLINE_STREAM}.",
+            hint=f"Set it to {ONLINE_STREAM} (or leave it out), or set table-migration:online: false.",
+        )
+    return replace(spec, stream=ONLINE_STREAM)
+
+
+def check_spec(spec: TableSpec, config_key: str) -> None:
+    """The rules across fields of one table: one type per attribute, index names and limits."""
+    _check_attribute_types(spec, config_key)
+    if spec.local_indexes and spec.sort_key is None:
+        inherited = "localSecondaryIndexes" in spec.inherited
+        raise ConfigError(
+            config_key + ".localSecondaryIndexes",
+            f"{'(inherited from legacyTable) ' if inherited else ''}needs a table with a sort key: "
+            "a local index only re-sorts a partition.",
+            hint="Add sortKey to the table, make the index global"
+            + (", or drop them with newTable.localSecondaryIndexes: []." if inherited else "."),
+        )
+    if len(spec.global_indexes) > MAX_GLOBAL_INDEXES:
+        raise ConfigError(
+            config_key + ".globalSecondaryIndexes", f"has more than {MAX_GLOBAL_INDEXES} indexes.", hint="Drop some."
+        )
+    if len(spec.local_indexes) > MAX_LOCAL_INDEXES:
+        raise ConfigError(
+            config_key + ".localSecondaryIndexes", f"has more than {MAX_LOCAL_INDEXES} indexes.", hint="Drop some."
+        )
+    names = [i.name for i in spec.global_indexes] + [i.name for i in spec.local_indexes]
+    for name in names:
+        if names.count(name) > 1:
+            raise ConfigError(config_key, f"names two indexes {name!r}.", hint="Give every index a name of its own.")
+    projected = sum(len(i.projection.non_key_attributes) for i in (*spec.global_indexes, *spec.local_indexes))
+    if projected > MAX_PROJECTED_ATTRIBUTES:
+        raise ConfigError(
+            config_key,
+            f"projects {projected} non-key attributes over its indexes; DynamoDB allows {MAX_PROJECTED_ATTRIBUTES}.",
+            hint="Project fewer (include lists), or use ALL.",
+        )
+
+
+def _check_attribute_types(spec: TableSpec, config_key: str) -> None:
+    first: dict[str, tuple[str, str]] = {}
+    uses = [(f"{config_key}.partitionKey", spec.partition_key)]
+    if spec.sort_key is not None:
+        uses.append((f"{config_key}.sortKey", spec.sort_key))
+    for i, index in enumerate(spec.global_indexes):
+        at = f"{config_key}.globalSecondaryIndexes[{i}]"
+        uses += [(f"{at}.partitionKey", index.partition_key)]
+        uses += [(f"{at}.sortKey", index.sort_key)] if index.sort_key is not None else []
+    uses += [(f"{config_key}.localSecondaryIndexes[{i}].sortKey", x.sort_key) for i, x in enumerate(spec.local_indexes)]
+    for at, attribute in uses:
+        seen = first.setdefault(attribute.name, (attribute.type, at))
+        if seen[0] != attribute.type:
+            inherited = " (inherited from legacyTable)" if _inherited_path(spec, at) else ""
+            raise ConfigError(
+                at + ".type",
+                f"makes {attribute.name} type {attribute.type}{inherited}, but {seen[1]} makes it type {seen[0]}; "
+                "an attribute has one type in a table and all its indexes.",
+                hint="Use the same type everywhere, or key the index on another attribute.",
+            )
+
+
+def _inherited_path(spec: TableSpec, at: str) -> bool:
+    return any(
+        f".{name}[" in at and name in spec.inherited for name in ("globalSecondaryIndexes", "localSecondaryIndexes")
+    )
