@@ -26,6 +26,7 @@ from .data.aws import AwsSettings
 from .data.dataplane import AwsDataPlane, DataPlane
 from .engine.lock import LOCK_KEY, LockOwner, StackLock
 from .results import DownResult, Plan, Status, UpResult
+from .spec_view import compare_specs
 from .steps import StageRun, Steps, client_token, export_prefix, transform_prefix
 
 if TYPE_CHECKING:  # the workspace imports pulumi.automation; here only the protocol is needed
@@ -195,6 +196,7 @@ class Migration:
                 preview_stage=preview_stage,
                 guard_refusal=refusal,
                 notes=tuple(notes),
+                spec=compare_specs(config.legacy, config.new),
             )
 
     # --- the executor -----------------------------------------------------------------------

@@ -8,6 +8,7 @@ from typing import Any
 
 from .core.guard import Preview
 from .core.stages import StagePlan, stage_name
+from .spec_view import SpecComparison
 
 
 def _plain(value: Any) -> Any:
@@ -242,6 +243,7 @@ class Plan:
     preview_stage: int | None
     guard_refusal: str | None
     notes: tuple[str, ...] = ()
+    spec: SpecComparison | None = None  # the new table's effective spec beside the legacy one
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -254,6 +256,7 @@ class Plan:
             "preview": self.preview.to_dict() if self.preview else None,
             "guard": {"ok": self.guard_refusal is None, "refusal": self.guard_refusal},
             "notes": list(self.notes),
+            "spec": self.spec.to_dict() if self.spec else None,
         }
 
     def text(self) -> str:
@@ -270,4 +273,6 @@ class Plan:
             lines.append(self.preview.summary_text())
             lines.append("guard: " + ("ok" if self.guard_refusal is None else f"would refuse: {self.guard_refusal}"))
         lines += [f"note: {n}" for n in self.notes]
+        if self.spec is not None:
+            lines.append(self.spec.text())
         return "\n".join(lines)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .app import app
 
 # Importing the command modules registers their commands on ``app``.
-from . import export, transform, verify, stack  # noqa: E402,F401  isort: skip
+from . import export, transform, verify, stack, init  # noqa: E402,F401  isort: skip
 
 
 def main() -> None:

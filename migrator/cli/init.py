@@ -1,0 +1,84 @@
+"""``migrate init``: write a stack's migration config from a live table."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from ..core.errors import StackNotFoundError
+from ..data.aws import AwsSettings
+from ..data.describe import read_table
+from ..init import InitResult, check_stack, parse_key_option, plan_init, write_init
+from . import stack as stack_commands
+from .app import app, call, emit
+from .options import EndpointOpt, JsonOpt, RegionOpt
+from .stack import StackOpt, WorkDirOpt
+
+
+def _current(port: Any) -> dict[str, Any]:
+    return port.get_config() if port is not None else {}
+
+
+@app.command("init")
+def init_command(
+    table: Annotated[str, typer.Option("--table", help="The live table to migrate (the legacy table).")],
+    stack: StackOpt = "dev",
+    new_name: Annotated[
+        str | None, typer.Option("--new-name", help="The new table's name. Default: <table>-v2.", show_default=False)
+    ] = None,
+    partition_key: Annotated[
+        str | None,
+        typer.Option(
+            "--partition-key", help="The new table's partition key as NAME:TYPE (S, N or B). Default: the legacy one."
+        ),
+    ] = None,
+    sort_key: Annotated[
+        str | None, typer.Option("--sort-key", help="The new table's sort key as NAME:TYPE.", show_default=False)
+    ] = None,
+    derive: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--derive", help='New attributes from legacy ones: X=Y, X=uuid5(Y), X=format("{A}#{B}"); repeatable.'
+        ),
+    ] = None,
+    work_dir: WorkDirOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace the stack's migration config if it has one.")] = False,
+    json_output: JsonOpt = False,
+    endpoint: EndpointOpt = None,
+    region: RegionOpt = None,
+) -> None:
+    """Read a live table (keys, indexes, billing, encryption, tags, TTL, stream, backups) and write the stack's config.
+
+    Creates the stack when it does not exist. An existing migration config is replaced only with --force.
+    """
+
+    def run() -> InitResult:
+        new_partition = parse_key_option(partition_key, "--partition-key") if partition_key else None
+        new_sort = parse_key_option(sort_key, "--sort-key") if sort_key else None
+        folder = (work_dir or stack_commands.default_work_dir()).resolve()
+        try:
+            port = stack_commands.open_stack(stack, folder, create=False)
+        except StackNotFoundError:
+            port = None  # created below, once the table has been read and the config checked
+        current = _current(port)
+        settings = AwsSettings.resolve(
+            region=region or current.get("aws:region"), endpoint_url=endpoint or current.get("endpoint")
+        )
+        check_stack(current, stack=stack, region=settings.region, force=force)
+        live = read_table(settings.client("dynamodb"), table)
+        plan = plan_init(
+            live,
+            new_name=new_name,
+            partition_key=new_partition,
+            sort_key=new_sort,
+            derive=tuple(derive or ()),
+            current=current,
+            region=settings.region,
+        )
+        if port is None:
+            port = stack_commands.open_stack(stack, folder, create=True)
+        replaced = write_init(port, plan, current=current)
+        return InitResult(port.name, settings.region, plan, replaced, live.item_count)
+
+    emit(call(run), json_output=json_output, text=lambda r: r.text())
