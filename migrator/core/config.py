@@ -17,7 +17,8 @@ from .errors import ConfigError, DeriveSyntaxError
 
 # KeyAttribute, TableSpec and KEY_TYPES moved to tablespec; imported from here too.
 from .tablespec import KEY_TYPES, KeyAttribute, TableSpec  # noqa: F401
-from .tablespec_parse import ParsedTable, parse_table, resolve_legacy, resolve_new
+from .tablespec_parse import ParsedTable, parse_table
+from .tablespec_rules import resolve_legacy, resolve_new
 
 NAMESPACE = "table-migration"
 STAGES = (0, 1, 2, 3, 4)

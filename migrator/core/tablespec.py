@@ -37,6 +37,21 @@ INHERITED_FIELDS = (
     "ttlAttribute",
     "stream",
 )
+# The config name of each optional field, and the TableSpec attribute it sets.
+FIELD_ATTRIBUTES = {
+    "billing": "billing",
+    "globalSecondaryIndexes": "global_indexes",
+    "localSecondaryIndexes": "local_indexes",
+    "tableClass": "table_class",
+    "sse": "sse",
+    "tags": "tags",
+    "ttlAttribute": "ttl_attribute",
+    "stream": "stream",
+    "deletionProtection": "deletion_protection",
+    "pointInTimeRecovery": "point_in_time_recovery",
+    "adopt": "adopt",
+    "load": "load",
+}
 
 
 @dataclass(frozen=True)

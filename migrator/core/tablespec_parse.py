@@ -1,27 +1,26 @@
-"""Parse ``legacyTable`` / ``newTable`` config objects into :class:`~migrator.core.tablespec.TableSpec`.
+"""Parse one ``legacyTable`` / ``newTable`` config object, field by field, into a
+:class:`~migrator.core.tablespec.TableSpec` of the fields it sets.
 
 Every mistake is a :class:`ConfigError` naming the full key (``table-migration:newTable.globalSecondaryIndexes[1]
-.projection``) and the fix. A newTable takes every field of :data:`INHERITED_FIELDS` it leaves out from the
-legacy table (:func:`resolve_new`); the rules that span fields (one type per attribute, index limits, capacity
-per billing mode, ImportTable's limit on local indexes, the online mode's stream) run on the resolved spec.
+.projection``) and the fix. The rules across fields, and the newTable's inheritance, are in
+:mod:`migrator.core.tablespec_rules`.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from .errors import ConfigError
 from .tablespec import (
     BILLING_MODES,
+    FIELD_ATTRIBUTES,
     INHERITED_FIELDS,
     KEY_TYPES,
-    LOAD_WRITE,
     LOADS,
-    ONLINE_STREAM,
     PAY_PER_REQUEST,
     PROJECTIONS,
     PROVISIONED,
@@ -39,9 +38,6 @@ from .tablespec import (
 
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9_.\-]{3,255}$")
 _INDEX_NAME = _TABLE_NAME
-MAX_GLOBAL_INDEXES = 20
-MAX_LOCAL_INDEXES = 5
-MAX_PROJECTED_ATTRIBUTES = 100  # NonKeyAttributes summed over every index of a table (AWS limit)
 _LEGACY_ONLY = ("adopt", "deletionProtection", "pointInTimeRecovery")
 _NEW_ONLY = ("load",)
 _BASE_FIELDS = ("name", "partitionKey", "sortKey")
@@ -295,19 +291,19 @@ def _optional_choice(raw: Any, config_key: str, choices: tuple[str, ...]) -> str
     return None if _unset(raw) else _choice(raw, config_key, choices)
 
 
-_FIELD_PARSERS = {
-    "billing": ("billing", billing),
-    "globalSecondaryIndexes": ("global_indexes", global_indexes),
-    "localSecondaryIndexes": ("local_indexes", local_indexes),
-    "tableClass": ("table_class", lambda raw, at: _optional_choice(raw, at, TABLE_CLASSES)),
-    "sse": ("sse", sse),
-    "tags": ("tags", tags),
-    "ttlAttribute": ("ttl_attribute", _optional_text),
-    "stream": ("stream", lambda raw, at: _optional_choice(raw, at, STREAM_VIEWS)),
-    "deletionProtection": ("deletion_protection", _bool),
-    "pointInTimeRecovery": ("point_in_time_recovery", _bool),
-    "adopt": ("adopt", _bool),
-    "load": ("load", lambda raw, at: _load(raw, at)),
+_FIELD_PARSERS: dict[str, Callable[[Any, str], Any]] = {
+    "billing": billing,
+    "globalSecondaryIndexes": global_indexes,
+    "localSecondaryIndexes": local_indexes,
+    "tableClass": lambda raw, at: _optional_choice(raw, at, TABLE_CLASSES),
+    "sse": sse,
+    "tags": tags,
+    "ttlAttribute": _optional_text,
+    "stream": lambda raw, at: _optional_choice(raw, at, STREAM_VIEWS),
+    "deletionProtection": _bool,
+    "pointInTimeRecovery": _bool,
+    "adopt": _bool,
+    "load": _load,
 }
 
 
@@ -336,8 +332,9 @@ def parse_table(obj: Mapping[str, Any], config_key: str, *, role: str) -> Parsed
     present = set()
     for field_name in (*INHERITED_FIELDS, *own):
         if field_name in obj:
-            attribute, parse = _FIELD_PARSERS[field_name]
-            values[attribute] = parse(obj[field_name], f"{config_key}.{field_name}")
+            values[FIELD_ATTRIBUTES[field_name]] = _FIELD_PARSERS[field_name](
+                obj[field_name], f"{config_key}.{field_name}"
+            )
             present.add(field_name)
     values = {k: v for k, v in values.items() if v is not None}
     spec = TableSpec(name, partition, sort, **values)
@@ -356,126 +353,3 @@ _ROLE_HINT = {
     "deletionProtection": "Remove it from newTable.",
     "pointInTimeRecovery": "Remove it from newTable.",
 }
-
-
-# --- resolving and the rules across fields -------------------------------------------------------
-
-
-def resolve_legacy(parsed: ParsedTable) -> TableSpec:
-    """The legacy table's spec, checked."""
-    spec = _with_index_capacity(parsed.spec, parsed, own_indexes=True)
-    check_spec(spec, parsed.config_key)
-    return spec
-
-
-def resolve_new(parsed: ParsedTable, legacy: TableSpec, *, online: bool) -> TableSpec:
-    """The new table's effective spec: what it sets, else the legacy table's; checked, and checked for loading."""
-    taken = {f for f in INHERITED_FIELDS if f not in parsed.present}
-    changes = {_FIELD_PARSERS[f][0]: getattr(legacy, _FIELD_PARSERS[f][0]) for f in taken}
-    spec = replace(parsed.spec, **changes, inherited=frozenset(taken))
-    spec = _with_index_capacity(spec, parsed, own_indexes="globalSecondaryIndexes" in parsed.present)
-    spec = _online_stream(spec, parsed, online=online)
-    check_spec(spec, parsed.config_key)
-    if spec.local_indexes and spec.load != LOAD_WRITE:
-        where = " (inherited from legacyTable)" if "localSecondaryIndexes" in spec.inherited else ""
-        raise ConfigError(
-            parsed.config_key + ".load",
-            f"the new table has local secondary indexes{where} ({', '.join(i.name for i in spec.local_indexes)}), "
-            "and DynamoDB's ImportTable cannot create a table with local secondary indexes.",
-            hint="Set newTable.load: write (the table is created empty and the export written into it with "
-            "BatchWriteItem), or drop them with newTable.localSecondaryIndexes: [].",
-        )
-    return spec
-
-
-def _with_index_capacity(spec: TableSpec, parsed: ParsedTable, *, own_indexes: bool) -> TableSpec:
-    """Global indexes under provisioned billing get the table's capacity where they name none; on demand, none."""
-    indexes = []
-    for i, index in enumerate(spec.global_indexes):
-        if spec.billing.provisioned:
-            index = replace(index, read=index.read or spec.billing.read, write=index.write or spec.billing.write)
-        elif index.read is not None or index.write is not None:
-            if own_indexes:
-                raise ConfigError(
-                    f"{parsed.config_key}.globalSecondaryIndexes[{i}].{'read' if index.read is not None else 'write'}",
-                    "sets capacity, but the table is billed on demand (PAY_PER_REQUEST).",
-                    hint="Remove read/write from the index, or set billing: {mode: PROVISIONED, read: R, write: W}.",
-                )
-            # Inherited from a provisioned legacy table by an on-demand new one: the capacity has no meaning there.
-            index = replace(index, read=None, write=None)
-        indexes.append(index)
-    return replace(spec, global_indexes=tuple(indexes))
-
-
-def _online_stream(spec: TableSpec, parsed: ParsedTable, *, online: bool) -> TableSpec:
-    if not online:
-        return spec
-    if "stream" in parsed.present and spec.stream not in (None, ONLINE_STREAM):
-        raise ConfigError(
-            parsed.config_key + ".stream",
-            f"is {spec.stream}, but the online mode replays writes from the new table's stream, which needs "
-            f"{ONLINE_STREAM}.",
-            hint=f"Set it to {ONLINE_STREAM} (or leave it out), or set table-migration:online: false.",
-        )
-    return replace(spec, stream=ONLINE_STREAM)
-
-
-def check_spec(spec: TableSpec, config_key: str) -> None:
-    """The rules across fields of one table: one type per attribute, index names and limits."""
-    _check_attribute_types(spec, config_key)
-    if spec.local_indexes and spec.sort_key is None:
-        inherited = "localSecondaryIndexes" in spec.inherited
-        raise ConfigError(
-            config_key + ".localSecondaryIndexes",
-            f"{'(inherited from legacyTable) ' if inherited else ''}needs a table with a sort key: "
-            "a local index only re-sorts a partition.",
-            hint="Add sortKey to the table, make the index global"
-            + (", or drop them with newTable.localSecondaryIndexes: []." if inherited else "."),
-        )
-    if len(spec.global_indexes) > MAX_GLOBAL_INDEXES:
-        raise ConfigError(
-            config_key + ".globalSecondaryIndexes", f"has more than {MAX_GLOBAL_INDEXES} indexes.", hint="Drop some."
-        )
-    if len(spec.local_indexes) > MAX_LOCAL_INDEXES:
-        raise ConfigError(
-            config_key + ".localSecondaryIndexes", f"has more than {MAX_LOCAL_INDEXES} indexes.", hint="Drop some."
-        )
-    names = [i.name for i in spec.global_indexes] + [i.name for i in spec.local_indexes]
-    for name in names:
-        if names.count(name) > 1:
-            raise ConfigError(config_key, f"names two indexes {name!r}.", hint="Give every index a name of its own.")
-    projected = sum(len(i.projection.non_key_attributes) for i in (*spec.global_indexes, *spec.local_indexes))
-    if projected > MAX_PROJECTED_ATTRIBUTES:
-        raise ConfigError(
-            config_key,
-            f"projects {projected} non-key attributes over its indexes; DynamoDB allows {MAX_PROJECTED_ATTRIBUTES}.",
-            hint="Project fewer (include lists), or use ALL.",
-        )
-
-
-def _check_attribute_types(spec: TableSpec, config_key: str) -> None:
-    first: dict[str, tuple[str, str]] = {}
-    uses = [(f"{config_key}.partitionKey", spec.partition_key)]
-    if spec.sort_key is not None:
-        uses.append((f"{config_key}.sortKey", spec.sort_key))
-    for i, index in enumerate(spec.global_indexes):
-        at = f"{config_key}.globalSecondaryIndexes[{i}]"
-        uses += [(f"{at}.partitionKey", index.partition_key)]
-        uses += [(f"{at}.sortKey", index.sort_key)] if index.sort_key is not None else []
-    uses += [(f"{config_key}.localSecondaryIndexes[{i}].sortKey", x.sort_key) for i, x in enumerate(spec.local_indexes)]
-    for at, attribute in uses:
-        seen = first.setdefault(attribute.name, (attribute.type, at))
-        if seen[0] != attribute.type:
-            inherited = " (inherited from legacyTable)" if _inherited_path(spec, at) else ""
-            raise ConfigError(
-                at + ".type",
-                f"makes {attribute.name} type {attribute.type}{inherited}, but {seen[1]} makes it type {seen[0]}; "
-                "an attribute has one type in a table and all its indexes.",
-                hint="Use the same type everywhere, or key the index on another attribute.",
-            )
-
-
-def _inherited_path(spec: TableSpec, at: str) -> bool:
-    return any(
-        f".{name}[" in at and name in spec.inherited for name in ("globalSecondaryIndexes", "localSecondaryIndexes")
-    )
