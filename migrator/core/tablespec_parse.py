@@ -307,6 +307,20 @@ _FIELD_PARSERS: dict[str, Callable[[Any, str], Any]] = {
 }
 
 
+_ROLE_ONLY = {
+    "load": "is a newTable field: it says how the new table is filled.",
+    "adopt": "is a legacyTable field: only the legacy table can be imported into the stack.",
+    "deletionProtection": "is a legacyTable field: the new table gets deletion protection at cutover.",
+    "pointInTimeRecovery": "is a legacyTable field: the new table always has point-in-time recovery on.",
+}
+_ROLE_HINT = {
+    "load": "Move it to newTable.",
+    "adopt": "Move it to legacyTable, or remove it.",
+    "deletionProtection": "Remove it from newTable.",
+    "pointInTimeRecovery": "Remove it from newTable.",
+}
+
+
 # --- one table object ----------------------------------------------------------------------------
 
 
@@ -339,17 +353,3 @@ def parse_table(obj: Mapping[str, Any], config_key: str, *, role: str) -> Parsed
     values = {k: v for k, v in values.items() if v is not None}
     spec = TableSpec(name, partition, sort, **values)
     return ParsedTable(spec, frozenset(present), config_key)
-
-
-_ROLE_ONLY = {
-    "load": "is a newTable field: it says how the new table is filled.",
-    "adopt": "is a legacyTable field: only the legacy table can be imported into the stack.",
-    "deletionProtection": "is a legacyTable field: the new table gets deletion protection at cutover.",
-    "pointInTimeRecovery": "is a legacyTable field: the new table always has point-in-time recovery on.",
-}
-_ROLE_HINT = {
-    "load": "Move it to newTable.",
-    "adopt": "Move it to legacyTable, or remove it.",
-    "deletionProtection": "Remove it from newTable.",
-    "pointInTimeRecovery": "Remove it from newTable.",
-}

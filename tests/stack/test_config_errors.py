@@ -25,6 +25,16 @@ def _legacy_key_type(kind: str) -> dict:
     return config
 
 
+def _new_with(**fields) -> dict:
+    config = example_config()
+    config["newTable"] = {**config["newTable"], **fields}
+    return config
+
+
+_GSI = {"name": "ByName", "partitionKey": {"name": "Name", "type": "S"}, "projection": "SOME"}
+_LSI = {"name": "ByAge", "sortKey": {"name": "Age", "type": "N"}, "projection": "ALL"}
+
+
 CASES = [
     # (config, stage, key named, words of the fix)
     pytest.param(example_config(), "5", "table-migration:stage", "0..4", id="stage-5"),
@@ -36,6 +46,27 @@ CASES = [
     pytest.param(_with(derive={"UUID": "md5(Name)"}), "1", "table-migration:derive", "uuid5(Y)", id="bad-derive"),
     pytest.param(_without("legacyTable"), "0", "table-migration:legacyTable", "Pulumi.<stack>.yaml", id="no-legacy"),
     pytest.param(_without("aws:region"), "0", "aws:region", "pulumi config set aws:region", id="no-region"),
+    pytest.param(
+        _new_with(globalSecondaryIndexes=[_GSI]),
+        "2",
+        "table-migration:newTable.globalSecondaryIndexes[0].projection",
+        "{include: [Attr",
+        id="gsi-projection",
+    ),
+    pytest.param(
+        _new_with(sortKey={"name": "Created", "type": "N"}, localSecondaryIndexes=[_LSI]),
+        "2",
+        "table-migration:newTable.load",
+        "newTable.load: write",
+        id="lsi-needs-write",
+    ),
+    pytest.param(
+        _new_with(billing={"mode": "PROVISIONED"}),
+        "2",
+        "table-migration:newTable.billing.read",
+        "read: 5",
+        id="billing",
+    ),
     pytest.param(
         {k: v for k, v in _with(endpoint="http://127.0.0.1:5000").items() if k != "aws:region"},
         "0",

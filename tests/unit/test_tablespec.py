@@ -348,3 +348,26 @@ def test_too_many_projected_attributes():
     gsi = [{**GSI[0], "projection": {"include": many}}]
     e = error(values(legacyTable=legacy_with(globalSecondaryIndexes=gsi)))
     assert e.key == L and "100" in str(e)
+
+
+# --- the same errors through the CLI: exit 2, the key and the fix on stderr, nothing changed ----------
+
+
+@pytest.mark.parametrize(
+    ("config", "key", "fix"), CASES, ids=[c[1].split(":")[1] + f"-{i}" for i, c in enumerate(CASES)]
+)
+def test_bad_field_through_the_cli_exits_2_naming_key_and_fix(config, key, fix, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    import migrator.cli.stack as cli_stack
+    from migrator.cli import app
+    from tests.unit.test_migration import FakeStack
+
+    stack = FakeStack({**config, "aws:region": "us-east-1"}, [])
+    monkeypatch.setattr(cli_stack, "open_stack", lambda *a, **k: stack)
+    before = json.dumps(stack.config, sort_keys=True)
+    result = CliRunner().invoke(app, ["plan", "--stage", "1", "--work-dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert f"Config {key}: " in result.stderr and fix in " ".join(result.stderr.split())
+    assert "Traceback" not in result.output + result.stderr
+    assert json.dumps(stack.config, sort_keys=True) == before
