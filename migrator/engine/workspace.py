@@ -106,12 +106,14 @@ class StackPort(Protocol):
 
 def find_pulumi_cli(environ: Mapping[str, str] | None = None) -> Path | None:
     """The ``pulumi`` executable: on PATH, else under ``$PULUMI_HOME/bin``, ``~/.pulumi/bin`` or where
-    ``PulumiCommand.install()`` puts it (``~/.pulumi/versions/<sdk version>/bin``); None when absent."""
+    ``PulumiCommand.install()`` puts it (``~/.pulumi/versions/<sdk version>/bin``); None when absent.
+
+    A PATH hit is returned as found (not resolved): a shim or a symlink is what the user runs.
+    """
     env = os.environ if environ is None else environ
     found = shutil.which("pulumi", path=env.get("PATH", os.defpath))
     if found:
-        # Resolved, so that root/bin holds the language plugins shipped next to the binary (Homebrew symlinks it).
-        return Path(found).resolve()
+        return Path(found)
     home = Path(env.get("HOME") or Path.home())
     candidates = []
     if env.get("PULUMI_HOME"):
@@ -121,6 +123,22 @@ def find_pulumi_cli(environ: Mapping[str, str] | None = None) -> Path | None:
     for path in candidates:
         if path.is_file() and os.access(path, os.X_OK):
             return path
+    return None
+
+
+def cli_root(path: Path) -> Path | None:
+    """The ``root`` to give ``PulumiCommand`` for the CLI at ``path``, or None to run ``pulumi`` from PATH.
+
+    The SDK runs ``root/bin/pulumi``, so a root exists only for a CLI that really is ``…/bin/pulumi``:
+    the real binary behind a symlink first (Homebrew links ``bin/pulumi`` into its Cellar, where the
+    language plugins sit next to it), else the path itself. A tarball's ``pulumi/`` folder, a mise or
+    asdf shim, or any other layout runs as ``pulumi`` from PATH, as the user's shell would.
+    """
+    real = path.resolve()
+    if real.name == "pulumi" and real.parent.name == "bin":
+        return real.parent.parent
+    if path.name == "pulumi" and path.parent.name == "bin":
+        return path.parent.parent
     return None
 
 
@@ -148,9 +166,10 @@ def pulumi_command(environ: Mapping[str, str] | None = None) -> auto.PulumiComma
             "The `pulumi` CLI is not installed (not on PATH, not in ~/.pulumi/bin).", hint=INSTALL_HINT
         )
     opt_out = env.get("PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK") is not None
+    root = cli_root(path)
     try:
         # root/bin/pulumi is what PulumiCommand runs; it then also finds the plugins bundled next to it.
-        return auto.PulumiCommand(root=str(path.parent.parent), skip_version_check=opt_out)
+        return auto.PulumiCommand(root=str(root) if root else None, skip_version_check=opt_out)
     except auto.InvalidVersionError as e:
         raise PulumiNotInstalledError(f"The `pulumi` CLI at {path} cannot be used: {e}", hint=INSTALL_HINT) from e
     except (OSError, subprocess.CalledProcessError) as e:

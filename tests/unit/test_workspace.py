@@ -30,10 +30,12 @@ from migrator.core.errors import (
 from migrator.engine.workspace import (
     PulumiWorkspace,
     StackPort,
+    cli_root,
     command_output,
     error_lines,
     find_pulumi_cli,
     install_pulumi_cli,
+    pulumi_command,
 )
 
 Handler = Callable[[list[str]], CommandResult]
@@ -201,7 +203,66 @@ def test_the_cli_on_path_comes_first(no_cli: Path, tmp_path: Path) -> None:
     (no_cli / ".pulumi" / "bin").mkdir(parents=True)
     (no_cli / ".pulumi" / "bin" / "pulumi").write_text("#!/bin/sh\n")
 
-    assert find_pulumi_cli({"PATH": str(on_path.parent), "HOME": str(no_cli)}) == on_path.resolve()
+    assert find_pulumi_cli({"PATH": str(on_path.parent), "HOME": str(no_cli)}) == on_path
+
+
+def _stub_cli(path: Path) -> Path:
+    """An executable at ``path`` that answers ``pulumi version`` like the CLI does."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("#!/bin/sh\necho v3.272.0\n")
+    path.chmod(0o755)
+    return path
+
+
+def _link(link: Path, target: Path) -> Path:
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(target)
+    return link
+
+
+# Each layout: (the folder put on PATH, how to build it under tmp) -> what PulumiCommand must run.
+CLI_LAYOUTS = {
+    # get.pulumi.com's tarball unpacked: its folder is `pulumi/`, not `bin/`.
+    "tarball-folder-on-path": lambda t: (_stub_cli(t / "opt" / "pulumi" / "pulumi").parent, "pulumi"),
+    # asdf: a shell-script shim in ~/.asdf/shims.
+    "asdf-shim": lambda t: (_stub_cli(t / ".asdf" / "shims" / "pulumi").parent, "pulumi"),
+    # mise: shims are symlinks to the mise binary itself, which dispatches on its name.
+    "mise-shim": lambda t: (
+        _link(t / "mise" / "shims" / "pulumi", _stub_cli(t / "mise" / "bin" / "mise")).parent,
+        "pulumi",
+    ),
+    # Homebrew: bin/pulumi links into the Cellar, where the language plugins sit next to the binary.
+    "homebrew-symlink": lambda t: (
+        _link(
+            t / "brew" / "bin" / "pulumi", _stub_cli(t / "brew" / "Cellar" / "pulumi" / "3.272.0" / "bin" / "pulumi")
+        ).parent,
+        "brew/Cellar/pulumi/3.272.0/bin/pulumi",
+    ),
+    "plain-bin-folder": lambda t: (_stub_cli(t / "tools" / "bin" / "pulumi").parent, "tools/bin/pulumi"),
+}
+
+
+@pytest.mark.parametrize("layout", sorted(CLI_LAYOUTS))
+def test_the_cli_lookup_runs_the_cli_outside_a_bin_folder(
+    layout: str, no_cli: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a `pulumi` on PATH in this layout (a stub that answers `pulumi version`)
+    folder, runs = CLI_LAYOUTS[layout](tmp_path)
+    monkeypatch.setenv("PATH", f"{folder}:/usr/bin:/bin")
+
+    # when the workspace builds its PulumiCommand
+    command = pulumi_command()
+
+    # then it runs: `pulumi` from PATH where the CLI is not `…/bin/pulumi`, else that very binary.
+    assert command.command == (runs if runs == "pulumi" else str(tmp_path.resolve() / runs))
+    assert str(command.version) == "3.272.0"
+
+
+def test_the_cli_under_the_pulumi_home_runs_with_that_root(no_cli: Path) -> None:
+    binary = _stub_cli(no_cli / ".pulumi" / "bin" / "pulumi")
+
+    assert cli_root(binary) == no_cli / ".pulumi"
+    assert pulumi_command().command == str(binary)
 
 
 def test_install_without_network_is_our_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
