@@ -463,7 +463,9 @@ def _raise_command_error(action: str, stack: str, error: auto.CommandError) -> N
     config = _CONFIG_LINE.search(stdout)
     if config:
         raise ConfigError(_config_key(config.group(1)), _config_problem(config.group(1)), hint="") from error
-    lines = error_lines(stdout, stderr)
+    # The engine's diagnostics name each resource and its reason, as `pulumi up` shows them; the
+    # command may be gone by the time someone reads this (the demo's project is a temp folder).
+    lines = diagnostics(stdout) or error_lines(stdout, stderr)
     detail = ": " + " | ".join(lines) if lines else "."
     if "pending operations" in text or "pending_operations" in text:
         hint = (
@@ -507,6 +509,70 @@ def error_lines(stdout: str, stderr: str, *, limit: int = 4) -> list[str]:
         tail = [s.strip() for s in (stderr or stdout).splitlines() if s.strip()]
         found = [_shorten(s) for s in tail[-2:]]
     return found[-limit:]
+
+
+_DIAGNOSTIC_HEAD = re.compile(r"^ {2}(\S+) \((.+)\):\s*$")  # "  aws:lambda:Function (hello-world):"
+_MESSAGE_START = re.compile(r"^\s*(error|warning):\s?(.*)$")
+_TRACEBACK = "Traceback (most recent call last):"
+_NOISE = re.compile(
+    r"^(update failed|preview failed|an unhandled error occurred: program exited with non-zero exit code: \d+)\.?$",
+    re.IGNORECASE,
+)
+
+
+def diagnostics(stdout: str, *, limit: int = 4, width: int = 300) -> list[str]:
+    """The error diagnostics of the engine's output, one line each: ``<type> (<name>): <reason>``.
+
+    Read from the ``Diagnostics:`` section ``pulumi up``/``preview`` print; a Python traceback is cut
+    down to the exception line; each reason is trimmed to ``width`` characters; at most ``limit`` lines,
+    the generic ones ("update failed") only when nothing else says why.
+    """
+    found: list[str] = []
+    for label, body in _diagnostic_blocks(stdout.splitlines()):
+        for message in _error_messages(body):
+            line = f"{label}: {_shorten(message, width)}"
+            if line not in found:
+                found.append(line)
+    specific = [line for line in found if not _NOISE.match(line.split(": ", 1)[1])]
+    return (specific or found)[:limit]
+
+
+def _diagnostic_blocks(lines: list[str]) -> list[tuple[str, list[str]]]:
+    try:
+        start = next(i for i, line in enumerate(lines) if line.strip() == "Diagnostics:")
+    except StopIteration:
+        return []
+    blocks: list[tuple[str, list[str]]] = []
+    for line in lines[start + 1 :]:
+        if line.strip() and not line.startswith(" "):
+            break  # the next section: "Resources:", "Outputs:", "Duration:"
+        head = _DIAGNOSTIC_HEAD.match(line)
+        if head:
+            blocks.append((f"{head.group(1)} ({head.group(2)})", []))
+        elif blocks:
+            blocks[-1][1].append(line)
+    return blocks
+
+
+def _error_messages(body: list[str]) -> list[str]:
+    messages: list[list[str]] = []
+    keep = False
+    for line in body:
+        start = _MESSAGE_START.match(line)
+        if start:
+            keep = start.group(1) == "error"
+            if keep:
+                messages.append([start.group(2).strip()])
+        elif keep and line.strip():
+            messages[-1].append(line.strip())
+    return [_one_line(parts) for parts in messages]
+
+
+def _one_line(parts: list[str]) -> str:
+    if _TRACEBACK in parts:
+        at = parts.index(_TRACEBACK)
+        parts = [*parts[:at], parts[-1]]  # the frames are noise; the last line is the exception
+    return re.sub(r"\s+", " ", " ".join(p for p in parts if p)).strip()
 
 
 def _shorten(text: str, width: int = 400) -> str:

@@ -32,6 +32,7 @@ from migrator.engine.workspace import (
     StackPort,
     cli_root,
     command_output,
+    diagnostics,
     error_lines,
     find_pulumi_cli,
     install_pulumi_cli,
@@ -526,11 +527,71 @@ def test_a_failed_update_names_the_provider_error_not_the_whole_dump(
 
     text = str(caught.value)
     assert type(caught.value) is PulumiError
-    assert "Pulumi could not update stack dev: creating DynamoDB Table (MyNewTable): ResourceInUseException" in text
+    assert (
+        "Pulumi could not update stack dev: aws:dynamodb:Table (new): creating DynamoDB Table (MyNewTable): "
+        "ResourceInUseException" in text
+    )
     assert "hello-world updating" not in text
     assert "update failed" not in text
     assert len(text) < 700
     assert "safe to rerun" in caught.value.hint
+
+
+PROGRAM_FAILED = """Previewing update (demo):
+
+    pulumi:pulumi:Stack table-migration-demo running
+ +  aws:lambda:Function hello-world create error: failed to compute archive hash for "code"
+Diagnostics:
+  pulumi:pulumi:Stack (table-migration-demo):
+    error: Program failed with an unhandled exception:
+    Traceback (most recent call last):
+      File "/tmp/migrate-demo-1/project/__main__.py", line 5, in <module>
+        main()
+      File "/tmp/migrate-demo-1/project/stacks/app.py", line 150, in main
+        consumer = hello_world(config, table, provider)
+    Exception: failed to register resource hello-world: archive hash of "code" could not be computed
+
+    error: an unhandled error occurred: Program exited with non-zero exit code: 1
+
+  aws:lambda:Function (hello-world):
+    warning: a deprecated argument
+    error: failed to compute archive hash for "code": open /tmp/migrate-demo-1/project/migrator/core/derive.py: \
+no such file or directory
+
+Resources:
+    5 unchanged
+
+Duration: 3s
+"""
+
+
+def test_engine_errors_keep_their_reason_with_the_resource(ws: PulumiWorkspace, command: RecordingCommand) -> None:
+    # Given a preview that fails in the program: the CLI's own lines say only that the program failed
+    command.fail("preview", stdout=PROGRAM_FAILED, stderr="error: an unhandled error occurred: program failed:\n")
+
+    with pytest.raises(PulumiError) as caught:
+        ws.preview()
+
+    # then the error names each resource and its reason, as `pulumi up` shows them, trimmed:
+    text = str(caught.value)
+    assert "Pulumi could not preview stack dev: " in text
+    assert (
+        'aws:lambda:Function (hello-world): failed to compute archive hash for "code": open '
+        "/tmp/migrate-demo-1/project/migrator/core/derive.py: no such file or directory" in text
+    )
+    assert "pulumi:pulumi:Stack (table-migration-demo): Program failed with an unhandled exception: Exception: " in text
+    # the traceback frames, the generic exit-code line and the warning are left out.
+    assert "File " not in text and "non-zero exit code" not in text and "deprecated" not in text
+    assert len(text) < 900
+
+
+def test_a_long_diagnostic_is_trimmed() -> None:
+    stdout = "Diagnostics:\n  aws:dynamodb:Table (new):\n    error: " + "x" * 2000 + "\n"
+
+    (line,) = diagnostics(stdout)
+
+    assert line.startswith("aws:dynamodb:Table (new): xxx") and line.endswith("…")
+    assert len(line) < 340
 
 
 def test_a_missing_passphrase_is_bad_input(ws: PulumiWorkspace, command: RecordingCommand) -> None:
