@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from .core import stages as st
 from .core.config import MigrationConfig, parse_config, parse_stage
-from .core.errors import ConfigError, MigrationError, PulumiError, StackBusyError
-from .core.guard import check_preview, refused_changes
+from .core.errors import ConfigError, GuardError, MigrationError, PulumiError, StackBusyError
+from .core.guard import check_preview
 from .core.record import RECORD_KEY, Record
 from .data.aws import AwsSettings
 from .data.dataplane import AwsDataPlane, DataPlane
@@ -271,13 +271,11 @@ class Migration:
             return None, None, [f"the preview of stage {stage} failed: {e}"]
         finally:
             self._stack.set_config({"stage": str(declared)})
-        refused = refused_changes(preview, allowed=allowed)
         refusal = None
-        if refused:
-            try:
-                check_preview(preview, allowed=allowed, stage=f"stage {stage}")
-            except MigrationError as e:
-                refusal = str(e)
+        try:
+            check_preview(preview, allowed=allowed, stage=f"stage {stage}")
+        except GuardError as e:
+            refusal = str(e)
         notes = []
         if stage == 4 and any(m.stage == 4 for m in moves):
             notes.append("`up --stage 4` first unprotects the legacy table in the stack's state, then updates.")

@@ -114,12 +114,12 @@ def key_change_events() -> list[dict[str, Any]]:
     ]
 
 
-def play(events: list[dict[str, Any]], *, stdout: str = "Previewing update (dev)", code: int = 0, stderr: str = ""):
+def play(events: list[Any], *, stdout: str = "Previewing update (dev)", code: int = 0, stderr: str = ""):
     """A handler that delivers ``events`` the way the CLI does for the ``--event-log`` it was given."""
 
     def handler(argv: list[str]) -> CommandResult:
         target = argv[argv.index("--event-log") + 1]
-        lines = [json.dumps(e) for e in events]
+        lines = [e if isinstance(e, str) else json.dumps(e) for e in events]  # a str goes as is (a broken event)
         if target.startswith("tcp://"):
             with grpc.insecure_channel(target.removeprefix("tcp://")) as channel:
                 stub = events_pb2_grpc.EventsStub(channel)
@@ -221,3 +221,24 @@ def test_a_create_names_the_table_from_its_inputs() -> None:
     change = planned_change(EngineEvent.from_json(key_change_events()[3]))
 
     assert change is not None and (change.op, change.physical_id) == ("create", "Spare")
+
+
+def test_the_guard_fails_closed_when_the_summary_counts_a_delete_it_never_saw(tmp_path: Path) -> None:
+    # Given a stage 4 preview whose legacy-table event reaches the SDK broken: over gRPC the SDK turns
+    # the parse error into a warning and goes on, so the event is lost while the summary still counts it
+    command = RecordingCommand(version="3.272.0")
+    (tmp_path / "Pulumi.yaml").write_text("name: table-migration\nruntime: python\n")
+    ws = PulumiWorkspace.open(stack=STACK, work_dir=tmp_path, command=command)
+    events: list[Any] = stage_four_events()
+    events[2] = json.dumps(events[2])[:-40]  # cut short: not JSON any more
+    command.reply("preview", handler=play(events))
+
+    with pytest.warns(UserWarning, match="Failed to parse engine event"):
+        preview = ws.preview()
+
+    # then the guard refuses even what it would allow: it cannot tell which resource would go.
+    assert preview.changes == () and preview.counts["delete"] == 1
+    with pytest.raises(GuardError) as caught:
+        check_preview(preview, allowed=[AllowedChange(TABLE_TYPE, "legacy", "retain")], stage="stage 4 (retire)")
+    assert "counts 1 to delete (events for 0)" in str(caught.value)
+    assert "an engine event was lost" in str(caught.value)
