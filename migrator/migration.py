@@ -172,7 +172,8 @@ class Migration:
     def plan(self, stage: int) -> Plan:
         """What ``up --stage N`` would do: its moves and steps, and the preview of the update. Changes nothing.
 
-        The preview needs ``table-migration:stage`` set to the stage it shows; it is put back at once.
+        The preview runs with ``table-migration:stage`` set to the stage it shows on a temporary copy of
+        the config; the stack file is never written.
         """
         st.check_stage(stage)
         with self._lock(f"plan --stage {stage}"):
@@ -183,7 +184,7 @@ class Migration:
             if moves:
                 preview_stage, notes = self._previewable(moves)
                 if preview_stage is not None:
-                    preview, refusal, more = self._preview_at(preview_stage, config.stage, moves)
+                    preview, refusal, more = self._preview_at(preview_stage, moves)
                     notes += more
             return Plan(
                 stack=self._stack.name,
@@ -258,19 +259,15 @@ class Migration:
             return move.stage, notes[:1]
         return None, notes[:1]
 
-    def _preview_at(
-        self, stage: int, declared: int, moves: tuple[st.StagePlan, ...]
-    ) -> tuple[Any, str | None, list[str]]:
+    def _preview_at(self, stage: int, moves: tuple[st.StagePlan, ...]) -> tuple[Any, str | None, list[str]]:
         allowed = [a for m in moves if m.stage <= stage for a in m.allowed]
-        self._stack.set_config({"stage": str(stage)})
         try:
-            preview = self._stack.preview()
+            # On a copy of the config: the stack file keeps its stage whatever happens (a kill included).
+            preview = self._stack.preview(config={"stage": str(stage)})
         except StackBusyError:
             raise
         except PulumiError as e:
             return None, None, [f"the preview of stage {stage} failed: {e}"]
-        finally:
-            self._stack.set_config({"stage": str(declared)})
         refusal = None
         try:
             check_preview(preview, allowed=allowed, stage=f"stage {stage}")

@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 import urllib.error
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -46,6 +47,9 @@ INSTALL_HINT = (
     "(wraps pulumi.automation.PulumiCommand.install())."
 )
 REGION_KEY = "aws:region"
+# Update plans (`preview --save-plan`, `up --plan`) lost their "[PREVIEW]" label in this CLI release.
+UPDATE_PLANS_SINCE = (3, 190, 0)
+SETTINGS_EXTENSIONS = (".yaml", ".yml", ".json")
 _PREFIX = NAMESPACE + ":"
 
 
@@ -88,7 +92,9 @@ class StackPort(Protocol):
 
     def remove_config(self, keys: Iterable[str]) -> None: ...
 
-    def preview(self) -> Preview: ...
+    def preview(self, config: Mapping[str, Any] | None = None) -> Preview:
+        """Preview an update; ``config`` (short keys) overrides values for this preview only, never written."""
+        ...
 
     def up(self, on_output: Progress | None = None) -> dict[str, Any]:
         """Update the stack; return its outputs after the update."""
@@ -191,6 +197,7 @@ class PulumiWorkspace:
     def __init__(self, stack: auto.Stack, *, backend: str) -> None:
         self._stack = stack
         self._backend = backend
+        self._plan: Path | None = None  # the update plan of the last preview, for the next up
 
     @classmethod
     def open(
@@ -243,6 +250,7 @@ class PulumiWorkspace:
         config = {full_key(k): auto.ConfigValue(value=encode_value(k, v)) for k, v in values.items()}
         if not config:
             return
+        self._drop_plan()  # a plan holds the config it was made with
         with self._errors("write the stack config"):
             self._stack.set_all_config(config)
 
@@ -251,28 +259,94 @@ class PulumiWorkspace:
         full = [full_key(k) for k in keys]
         if not full:
             return
+        self._drop_plan()
         with self._errors("remove stack config"):
             self._stack.remove_all_config(full)
 
-    def preview(self) -> Preview:
-        """Preview an update; every non-``same`` resource step becomes a :class:`PlannedChange`."""
+    def preview(self, config: Mapping[str, Any] | None = None) -> Preview:
+        """Preview an update; every non-``same`` resource step becomes a :class:`PlannedChange`.
+
+        With ``config`` (short keys, e.g. ``{"stage": "3"}``) the preview runs on a temporary copy of the
+        stack file holding those values (``--config-file``): ``Pulumi.<stack>.yaml`` is never written.
+        Without it, and where the CLI supports update plans, the preview saves a plan that the next
+        :meth:`up` is held to (``up --plan``): the engine then refuses any step the preview did not show.
+        """
+        self._drop_plan()
         collector = PreviewCollector()
-        with self._errors("preview"):
+        with self._errors("preview"), self._config_copy(config) as config_file:
+            plan = self._plan_path() if config_file is None else None
             try:
-                result = self._stack.preview(on_event=collector, color="never")
+                result = self._stack.preview(
+                    on_event=collector, color="never", config_file=config_file, plan=str(plan) if plan else None
+                )
             except RuntimeError as e:
                 # The SDK raises a builtin RuntimeError (not a CommandError) when no summary event came.
                 raise PulumiError(
                     f"The preview of stack {self.name} ended without a result ({e}).",
                     hint="Rerun; if it persists, run `pulumi preview --stack " + self.name + "` to see the output.",
                 ) from e
+        self._plan = plan
         return collector.preview(counts=result.change_summary)
 
     def up(self, on_output: Progress | None = None) -> dict[str, Any]:
-        """Run the update, streaming its output lines to ``on_output``; return the outputs after it."""
-        with self._errors("update"):
-            result = self._stack.up(on_output=on_output, color="never", suppress_progress=True)
+        """Run the update, streaming its output lines to ``on_output``; return the outputs after it.
+
+        Held to the plan of the preview just before it, when there is one (see :meth:`preview`).
+        """
+        plan, self._plan = self._plan, None
+        try:
+            with self._errors("update"):
+                result = self._stack.up(
+                    on_output=on_output, color="never", suppress_progress=True, plan=str(plan) if plan else None
+                )
+        finally:
+            if plan is not None:
+                shutil.rmtree(plan.parent, ignore_errors=True)
         return {k: v.value for k, v in result.outputs.items()}
+
+    def supports_update_plans(self) -> bool:
+        """True when the CLI's update plans are out of preview (``preview --save-plan`` / ``up --plan``)."""
+        version = self._stack.workspace.pulumi_command.version
+        return version is not None and (version.major, version.minor, version.patch) >= UPDATE_PLANS_SINCE
+
+    def _plan_path(self) -> Path | None:
+        if not self.supports_update_plans():
+            return None
+        # A private folder: a plan holds the stack's inputs (secrets stay encrypted in it).
+        return Path(tempfile.mkdtemp(prefix="table-migration-plan-")) / "plan.json"
+
+    def _drop_plan(self) -> None:
+        plan, self._plan = self._plan, None
+        if plan is not None:
+            shutil.rmtree(plan.parent, ignore_errors=True)
+
+    @contextmanager
+    def _config_copy(self, values: Mapping[str, Any] | None) -> Iterator[str | None]:
+        """A temporary copy of the stack file with ``values`` set in it; None when there are no values."""
+        if not values:
+            yield None
+            return
+        workspace = self._stack.workspace
+        folder = Path(tempfile.mkdtemp(prefix="table-migration-config-"))
+        try:
+            settings = stack_settings_file(Path(workspace.work_dir), self.name)
+            copy = folder / (settings.name if settings else f"Pulumi.{settings_name(self.name)}.yaml")
+            if settings is not None:
+                shutil.copyfile(settings, copy)
+            else:
+                copy.write_text("config: {}\n", encoding="utf-8")
+            pairs = [f"{full_key(k)}={encode_value(k, v)}" for k, v in values.items()]
+            workspace.cli_api.config_set_all(
+                config_file=str(copy), stack=self.name, plaintext=pairs, **self._cli_kwargs()
+            )
+            yield str(copy)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def _cli_kwargs(self) -> dict[str, Any]:
+        workspace = self._stack.workspace
+        env = {**({"PULUMI_HOME": workspace.pulumi_home} if workspace.pulumi_home else {}), **workspace.env_vars}
+        return {"cwd": workspace.work_dir, "additional_env": env}
 
     def outputs(self) -> dict[str, Any]:
         """The stack outputs of the last update (secrets in plain text)."""
@@ -298,6 +372,20 @@ class PulumiWorkspace:
 
 
 # --- conversions (pure) -------------------------------------------------------------------------
+
+
+def settings_name(stack: str) -> str:
+    """The stack file's name part: ``org/project/dev`` → ``dev`` (the file is ``Pulumi.dev.yaml``)."""
+    return stack.rsplit("/", 1)[-1]
+
+
+def stack_settings_file(work_dir: Path, stack: str) -> Path | None:
+    """The stack's ``Pulumi.<stack>.yaml`` (or ``.yml``/``.json``) in ``work_dir``, or None."""
+    for ext in SETTINGS_EXTENSIONS:
+        path = work_dir / f"Pulumi.{settings_name(stack)}{ext}"
+        if path.is_file():
+            return path
+    return None
 
 
 def full_key(short: str) -> str:

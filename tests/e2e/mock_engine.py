@@ -205,9 +205,12 @@ class MockEngineStack:
 
     # --- engine -----------------------------------------------------------------------------
 
-    def preview(self) -> Preview:
-        """What an update would do now; fails like the engine when a protected resource would go."""
-        steps = plan_steps(self.state, self._declare().resources)
+    def preview(self, config: Mapping[str, Any] | None = None) -> Preview:
+        """What an update would do now; fails like the engine when a protected resource would go.
+
+        ``config`` overrides values for this preview only (``--config-file`` with a copy of the stack file).
+        """
+        steps = plan_steps(self.state, self._declare(config).resources)
         self._refuse_protected(steps)
         counts: dict[str, int] = {}
         for step in steps:
@@ -252,9 +255,10 @@ class MockEngineStack:
 
     # --- applying steps ---------------------------------------------------------------------
 
-    def _declare(self) -> Declaration:
+    def _declare(self, overrides: Mapping[str, Any] | None = None) -> Declaration:
+        config = {**self.get_config(), **{k: _config_value(v) for k, v in (overrides or {}).items()}}
         try:
-            return self.program(self.get_config(), self.name)
+            return self.program(config, self.name)
         except Exception as e:  # the engine reports any failure of the program as a failed preview/update
             raise PulumiError(
                 f"The program of stack {self.name} failed: {e}", hint="Fix the stack config it names."

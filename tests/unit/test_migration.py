@@ -76,8 +76,8 @@ class FakeStack:
     def _target(self) -> int:
         return int(self.config["stage"])
 
-    def preview(self) -> Preview:
-        target = self._target()
+    def preview(self, config: Mapping[str, Any] | None = None) -> Preview:
+        target = int(config["stage"]) if config and "stage" in config else self._target()
         self.events.append(("preview", target))
         changes: list[PlannedChange] = []
         was = -1 if self.applied is None else self.applied
@@ -550,6 +550,16 @@ def test_plan_previews_the_target_and_changes_nothing(world: World) -> None:
     assert [m.stage for m in plan.moves] == [4]
     assert "delete[retain]" in plan.text()
     assert plan.to_dict()["guard"] == {"ok": True, "refusal": None}
+
+
+def test_plan_never_writes_the_stage_into_the_stack_file(world: World) -> None:
+    # Given stage 1 done, when planning stage 2
+    world.migration().up(1)
+    world.events.clear()
+    plan = world.migration().plan(2)
+    # then stage 2 was previewed without ever being set in the stack config (a kill could leave it there).
+    assert plan.preview_stage == 2 and ("preview", 2) in world.events
+    assert [e for e in world.events if e[0] == "set-stage"] == []
 
 
 def test_plan_reports_a_guard_refusal_without_raising(world: World) -> None:

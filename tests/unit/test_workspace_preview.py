@@ -148,7 +148,7 @@ def test_preview_turns_resource_events_into_planned_changes(ws: PulumiWorkspace,
     preview = ws.preview()
 
     argv = command.find("preview")[0]
-    assert argv[:5] == ["preview", "--color", "never", "--exec-kind", "auto.local"]
+    assert argv[:3] == ["preview", "--color", "never"] and argv[argv.index("--exec-kind") + 1] == "auto.local"
     assert argv[-2:] == ["--stack", STACK] and "--event-log" in argv
     assert [(c.name, c.op, c.retain_on_delete, c.physical_id) for c in preview.changes] == [
         ("legacy", "delete", True, "MyTable")
@@ -242,3 +242,131 @@ def test_the_guard_fails_closed_when_the_summary_counts_a_delete_it_never_saw(tm
         check_preview(preview, allowed=[AllowedChange(TABLE_TYPE, "legacy", "retain")], stage="stage 4 (retire)")
     assert "counts 1 to delete (events for 0)" in str(caught.value)
     assert "an engine event was lost" in str(caught.value)
+
+
+# --- plan: a temporary copy of the stack file -----------------------------------------------------
+
+STACK_FILE = 'config:\n  aws:region: us-east-1\n  table-migration:stage: "2"\n  # kept as written\n'
+
+
+def _flag(argv: list[str], name: str) -> str | None:
+    return argv[argv.index(name) + 1] if name in argv else None
+
+
+def test_a_preview_with_config_runs_on_a_copy_and_never_writes_the_stack_file(tmp_path: Path) -> None:
+    # Given a project whose stack file declares stage 2
+    (tmp_path / "Pulumi.yaml").write_text("name: table-migration\nruntime: python\n")
+    stack_file = tmp_path / f"Pulumi.{STACK}.yaml"
+    stack_file.write_text(STACK_FILE)
+    command = RecordingCommand()
+    ws = PulumiWorkspace.open(stack=STACK, work_dir=tmp_path, command=command)
+    copies: list[str] = []
+
+    def set_all(argv: list[str]) -> CommandResult:
+        copy = Path(_flag(argv, "--config-file") or "")
+        copies.append(copy.read_text())
+        copy.write_text(copy.read_text().replace('stage: "2"', 'stage: "3"'))  # what the CLI would do
+        return CommandResult("", "", 0)
+
+    def preview(argv: list[str]) -> CommandResult:
+        copies.append(Path(_flag(argv, "--config-file") or "").read_text())
+        return play(stage_four_events())(argv)
+
+    command.reply("config", "set-all", handler=set_all)
+    command.reply("preview", handler=preview)
+
+    # when previewing stage 3 (what `migrate plan --stage 3` does)
+    ws.preview(config={"stage": "3"})
+
+    # then the values went into a copy of the stack file, the preview read that copy,
+    (set_all_argv,) = command.find("config", "set-all")
+    assert "--plaintext" in set_all_argv and "table-migration:stage=3" in set_all_argv
+    assert _flag(set_all_argv, "--config-file") == _flag(command.find("preview")[0], "--config-file")
+    assert copies[0] == STACK_FILE and 'stage: "3"' in copies[1]
+    # no plan was saved for it, the copy is gone, and the stack file is byte-identical.
+    assert "--save-plan" not in command.find("preview")[0]
+    assert not Path(_flag(set_all_argv, "--config-file") or "").parent.exists()
+    assert stack_file.read_text() == STACK_FILE
+
+
+def test_a_plan_killed_mid_way_leaves_the_stack_file_byte_identical(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.yaml").write_text("name: table-migration\nruntime: python\n")
+    stack_file = tmp_path / f"Pulumi.{STACK}.yaml"
+    stack_file.write_bytes(STACK_FILE.encode())
+    command = RecordingCommand()
+    ws = PulumiWorkspace.open(stack=STACK, work_dir=tmp_path, command=command)
+    command.reply("config", "set-all")
+
+    def killed(argv: list[str]) -> CommandResult:
+        raise KeyboardInterrupt  # Ctrl-C while the engine previews
+
+    command.reply("preview", handler=killed)
+
+    with pytest.raises(KeyboardInterrupt):
+        ws.preview(config={"stage": "4"})
+
+    assert stack_file.read_bytes() == STACK_FILE.encode()
+    assert all("--config-file" in argv for argv in command.find("config"))
+
+
+# --- update plans -----------------------------------------------------------------------------------
+
+OUTPUTS = json.dumps({"stage": "4"})
+HISTORY = json.dumps(
+    [
+        {
+            "kind": "update",
+            "startTime": "2026-11-26T19:00:00.000Z",
+            "message": "",
+            "environment": {},
+            "config": {},
+            "result": "succeeded",
+            "version": 4,
+            "resourceChanges": {},
+        }
+    ]
+)
+
+
+def _updating(command: RecordingCommand) -> None:
+    command.reply("preview", handler=play(stage_four_events()))
+    command.reply("up", stdout="Updating (dev)")
+    command.reply("stack", "output", stdout=OUTPUTS)
+    command.reply("stack", "history", stdout=HISTORY)
+    command.reply("config", "set-all")
+
+
+def test_the_update_is_held_to_the_plan_of_its_preview(tmp_path: Path) -> None:
+    # Given a CLI whose update plans are out of preview
+    (tmp_path / "Pulumi.yaml").write_text("name: table-migration\nruntime: python\n")
+    command = RecordingCommand(version="3.272.0")
+    ws = PulumiWorkspace.open(stack=STACK, work_dir=tmp_path, command=command)
+    _updating(command)
+
+    # when previewing, then updating
+    ws.preview()
+    ws.up()
+
+    # then the preview saved a plan and the update ran with it; the plan is removed afterwards.
+    plan = _flag(command.find("preview")[0], "--save-plan")
+    assert plan and _flag(command.find("up")[0], "--plan") == plan
+    assert not Path(plan).parent.exists()
+
+    # and a config change after a preview drops its plan (it was made with the old config).
+    ws.preview()
+    ws.set_config({"stage": "4"})
+    ws.up()
+    assert "--plan" not in command.find("up")[1]
+
+
+def test_an_older_cli_updates_without_a_plan(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.yaml").write_text("name: table-migration\nruntime: python\n")
+    command = RecordingCommand(version="3.189.0")
+    ws = PulumiWorkspace.open(stack=STACK, work_dir=tmp_path, command=command)
+    _updating(command)
+
+    ws.preview()
+    ws.up()
+
+    assert not ws.supports_update_plans()
+    assert "--save-plan" not in command.find("preview")[0] and "--plan" not in command.find("up")[0]
