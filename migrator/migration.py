@@ -10,6 +10,7 @@ The CLI only wraps this; embedders call it directly and get typed results or typ
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -75,6 +76,7 @@ class Migration:
             for move in moves:
                 run = self._prepare(move, allow_drift=allow_drift)
                 self._progress(f"Stage {move.stage} ({move.name}): {move.declares}.")
+                self._unprotect_by_update(run)
                 self._steps.run(run, move.before)
                 run.outputs = self._apply(run)
                 self._steps.run(run, move.after)
@@ -244,6 +246,30 @@ class Migration:
         self._steps.run(run, move.at_update)
         return dict(self._stack.up(on_output=self._progress) or {})
 
+    def _unprotect_by_update(self, run: StageRun) -> None:
+        """Before an update that drops a table, make sure the state no longer protects it.
+
+        The program unprotects such a table one stage earlier, but a stack brought to that stage by
+        version 0.1 still has it protected in its state, and the engine refuses to delete (even to
+        preview deleting) a protected resource. Applying the earlier stage's declaration again clears
+        the flag with a normal, previewed and guarded update that deletes nothing.
+        """
+        drops = set(run.plan.drops)
+        if run.plan.direction != "up" or not drops:
+            return
+        held = [r for r in self._stack.resources() if r.type == st.TABLE_TYPE and r.name in drops and r.protect]
+        if not held:
+            return
+        earlier = dataclasses.replace(
+            st.plan_up(run.plan.stage - 2, run.plan.stage - 1)[0], before=(), after=(), at_update=()
+        )
+        names = ", ".join(r.physical_id or r.name for r in held)
+        self._progress(
+            f"  {names} is still protected in the stack's state (an older version's stage {earlier.stage}): "
+            f"applying stage {earlier.stage} again first, which clears it"
+        )
+        self._apply(StageRun(earlier, run.config, run.record, run.declared))
+
     # --- helpers ------------------------------------------------------------------------------
 
     def _previewable(self, moves: tuple[st.StagePlan, ...]) -> tuple[int | None, list[str]]:
@@ -273,10 +299,7 @@ class Migration:
             check_preview(preview, allowed=allowed, stage=f"stage {stage}")
         except GuardError as e:
             refusal = str(e)
-        notes = []
-        if stage == 4 and any(m.stage == 4 for m in moves):
-            notes.append("`up --stage 4` first unprotects the legacy table in the stack's state, then updates.")
-        return preview, refusal, notes
+        return preview, refusal, []
 
     def _needs_transform(self, config: MigrationConfig) -> bool:
         return config.needs_transform if config.new is not None else True

@@ -96,7 +96,6 @@ class Steps:
         handlers: dict[str, Callable[[StageRun], None]] = {
             st.VERIFY_LIVE: self._verify_live,
             st.MARK_TRAFFIC: self._mark_traffic,
-            st.UNPROTECT: self._unprotect,
             st.EXPORT: self._export,
             st.TRANSFORM: self._transform,
             st.RECORD_IMPORT_SOURCE: self._record_import_source,
@@ -145,12 +144,6 @@ class Steps:
         # Recorded before the update: once it starts, the consumer may write to the new table.
         run.record = run.record.with_(served_traffic=True)
         self._save(run.record)
-
-    def _unprotect(self, run: StageRun) -> None:
-        for resource in self._stack.resources():
-            if resource.type == st.TABLE_TYPE and resource.name in run.plan.drops and resource.protect:
-                self._progress(f"  unprotecting {resource.urn} in the stack's state")
-                self._stack.unprotect(resource.urn)
 
     def _export(self, run: StageRun) -> None:
         bucket = run.outputs.get("exportBucket")

@@ -104,8 +104,6 @@ class StackPort(Protocol):
 
     def resources(self) -> list[StateResource]: ...
 
-    def unprotect(self, urn: str) -> None: ...
-
 
 # --- the CLI ------------------------------------------------------------------------------------
 
@@ -359,13 +357,6 @@ class PulumiWorkspace:
         with self._errors("export the stack state"):
             deployment = self._stack.export_stack()
         return state_resources(deployment.deployment or {})
-
-    def unprotect(self, urn: str) -> None:
-        """Clear ``protect`` on one resource in the state (``pulumi state unprotect --stack S -- URN``)."""
-        workspace = self._stack.workspace
-        env = {**({"PULUMI_HOME": workspace.pulumi_home} if workspace.pulumi_home else {}), **workspace.env_vars}
-        with self._errors("unprotect " + urn):
-            workspace.cli_api.state_unprotect(urn, stack=self.name, cwd=workspace.work_dir, additional_env=env)
 
     def _errors(self, action: str) -> Any:
         return pulumi_errors(action, stack=self.name, backend=self._backend)

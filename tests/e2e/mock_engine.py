@@ -11,9 +11,11 @@ declaration plus physical ids) and, on ``up()``, applies the difference to a mot
   encryption, ownership and policy resources are kept in state only.
 - Everything else (the consumer Lambda, its IAM role and policies, providers, components): state only.
 
-Deleting follows the engine: a protected resource fails the update; ``retainOnDelete`` drops it from
-state and leaves it in AWS; otherwise the table is deleted (which AWS refuses under deletion
-protection). A change to a table's create-only inputs (name, key schema, ``importTable``) not covered
+Deleting follows the engine: a protected resource fails the preview and the update alike (a delete
+when the state has ``protect``, a replace when state and declaration both have it); ``retainOnDelete``
+drops it from state and leaves it in AWS; otherwise the table is deleted (which AWS refuses under
+deletion protection). There is no ``state unprotect``: the program declares ``protect`` per stage.
+A change to a table's create-only inputs (name, key schema, ``importTable``) not covered
 by ``ignoreChanges`` is a replace. It proves the program and the orchestrator agree on config keys,
 prefixes and names; it does not replace the real-engine test.
 """
@@ -211,7 +213,7 @@ class MockEngineStack:
         ``config`` overrides values for this preview only (``--config-file`` with a copy of the stack file).
         """
         steps = plan_steps(self.state, self._declare(config).resources)
-        self._refuse_protected(steps)
+        self._refuse_protected(steps, action="preview")
         counts: dict[str, int] = {}
         for step in steps:
             counts[step.op] = counts.get(step.op, 0) + 1
@@ -226,7 +228,7 @@ class MockEngineStack:
         try:
             declaration = self._declare()
             steps = plan_steps(self.state, declaration.resources)
-            self._refuse_protected(steps)
+            self._refuse_protected(steps, action="update")
             for step in steps:
                 if on_output is not None and step.op != "same":
                     on_output(f"{step.op} {step.urn}")
@@ -246,13 +248,6 @@ class MockEngineStack:
         """The resources in the double's state."""
         return [held.to_state_resource() for held in self.state.values()]
 
-    def unprotect(self, urn: str) -> None:
-        """Clear ``protect`` on one resource in state, like ``pulumi state unprotect``."""
-        held = self.state.get(urn)
-        if held is None:
-            raise PulumiError(f"No resource {urn} in stack {self.name}.", hint="Check the URN with `migrate status`.")
-        self.state[urn] = replace(held, declared=replace(held.declared, protect=False))
-
     # --- applying steps ---------------------------------------------------------------------
 
     def _declare(self, overrides: Mapping[str, Any] | None = None) -> Declaration:
@@ -264,13 +259,22 @@ class MockEngineStack:
                 f"The program of stack {self.name} failed: {e}", hint="Fix the stack config it names."
             ) from e
 
-    def _refuse_protected(self, steps: Iterable[Step]) -> None:
+    def _refuse_protected(self, steps: Iterable[Step], *, action: str) -> None:
+        """The engine's protect rules, checked in a preview as in an update (before its dry-run branch).
+
+        A delete is refused when the *state* has ``protect`` (a program that stops declaring a resource
+        cannot unprotect it in the same update); a replace only when the old state and the new
+        declaration both have it (unprotecting and replacing in one update is allowed).
+        """
         for step in steps:
-            if step.op in ("delete", "replace") and step.old is not None and step.old.declared.protect:
+            old_protect = step.old is not None and step.old.declared.protect
+            new_protect = step.new is not None and step.new.protect
+            if (step.op == "delete" and old_protect) or (step.op == "replace" and old_protect and new_protect):
+                verb = "deleted" if step.op == "delete" else "replaced"
                 raise PulumiError(
-                    f"Update of stack {self.name} failed: resource {step.urn} is protected and would be "
-                    f"{'deleted' if step.op == 'delete' else 'replaced'}.",
-                    hint="Unprotect it first (`pulumi state unprotect`).",
+                    f"Pulumi could not {action} stack {self.name}: resource {step.urn} cannot be {verb} because it "
+                    "is protected.",
+                    hint="Remove the `protect` flag from the resource in the program and run an update first.",
                 )
 
     def _apply(self, step: Step) -> None:

@@ -85,6 +85,9 @@ class FakeStack:
             changes.append(PlannedChange("urn:legacy", TABLE, "legacy", "delete", retain_on_delete=True))
         if target <= 1 and was >= 2:
             changes.append(PlannedChange("urn:new", TABLE, "new", "delete", retain_on_delete=False))
+        for change in changes:
+            if self.protected[change.name]:  # the engine refuses to preview deleting a protected resource
+                raise PulumiError(f"resource {change.urn} cannot be deleted because it is protected")
         return Preview(tuple(changes) + self.extra_changes.get(target, ()), {})
 
     def up(self, on_output: Callable[[str], None] | None = None) -> dict[str, Any]:
@@ -93,6 +96,8 @@ class FakeStack:
         if target in self.fail_up:
             raise self.fail_up.pop(target)
         self.applied = target
+        # What the program declares at that stage (the README's protection table).
+        self.protected = {"legacy": target <= 2, "new": target >= 3}
         return self.outputs()
 
     def outputs(self) -> dict[str, Any]:
@@ -110,10 +115,6 @@ class FakeStack:
         if applied >= 2:
             found.append(StateResource("urn:new", TABLE, "new", self.protected["new"], False, "MyNewTable"))
         return found
-
-    def unprotect(self, urn: str) -> None:
-        self.events.append(("unprotect", urn))
-        self.protected[urn.split(":")[-1]] = False
 
 
 @dataclass(frozen=True)
@@ -269,7 +270,7 @@ def test_up_to_4_runs_every_stage_in_order_with_its_steps(world: World) -> None:
         ("set-stage", 1), ("preview", 1), ("up", 1), ("export",), ("transform",),
         ("set-stage", 2), ("preview", 2), ("up", 2), ("check-import",), ("locate",), ("verify-export",),
         ("verify-tables",), ("set-stage", 3), ("preview", 3), ("up", 3),
-        ("unprotect",), ("set-stage", 4), ("preview", 4), ("up", 4), ("deletion-protection",),
+        ("set-stage", 4), ("preview", 4), ("up", 4), ("deletion-protection",),
     ]  # fmt: skip
     assert result.stages_run == (0, 1, 2, 3, 4) and result.stage == 4
     record = progress_record(world.stack)
@@ -442,12 +443,28 @@ def test_a_failed_export_is_not_waited_on_again(world: World) -> None:
     assert retry[5] is None
 
 
-def test_stage_4_unprotects_the_legacy_table_and_keeps_it_in_aws(world: World) -> None:
+def test_stage_4_drops_the_legacy_table_without_any_unprotect_and_keeps_it_in_aws(world: World) -> None:
     world.data.protection = False
+    world.migration().up(3)
+    assert world.stack.protected["legacy"] is False  # stage 3 declares it unprotected
+    world.events.clear()
     world.migration().up(4)
-    assert ("unprotect", "urn:legacy") in world.events
-    assert world.events.index(("unprotect", "urn:legacy")) < world.events.index(("preview", 4))
-    assert ("protect", "MyTable") in world.events
+    assert world.kinds()[:3] == [("set-stage", 4), ("preview", 4), ("up", 4)]
+    assert ("protect", "MyTable") in world.events  # deletion protection turned back on in AWS
+
+
+def test_a_stack_left_at_stage_3_by_an_older_version_is_unprotected_by_an_update_first(world: World) -> None:
+    # Given stage 3 applied by 0.1, whose program kept the legacy table protected in the state
+    world.migration().up(3)
+    world.stack.protected["legacy"] = True
+    world.events.clear()
+    # when going to stage 4
+    world.migration().up(4)
+    # then stage 3 is applied again (previewed and guarded), which clears the flag, and stage 4 follows.
+    assert world.kinds()[:6] == [
+        ("set-stage", 3), ("preview", 3), ("up", 3), ("set-stage", 4), ("preview", 4), ("up", 4),
+    ]  # fmt: skip
+    assert any("still protected" in line for line in world.lines)
 
 
 def test_stage_4_fails_when_the_legacy_table_is_gone_from_aws(world: World) -> None:
@@ -478,12 +495,11 @@ def test_down_2_to_1_drops_the_new_table_and_forgets_the_import(world: World) ->
     world.data.from_export = report(identical=False, missing=1)
     with pytest.raises(VerificationError):
         world.migration().up(2)
-    world.stack.protected["new"] = True
     world.events.clear()
     # when going back to 1
     world.migration().down(1)
-    # then the new table is unprotected and dropped (allowed by the guard), the import forgotten
-    assert world.kinds()[:4] == [("unprotect",), ("set-stage", 1), ("preview", 1), ("up", 1)]
+    # then the new table (declared unprotected at stage 2) is dropped, allowed by the guard; the import forgotten
+    assert world.kinds()[:3] == [("set-stage", 1), ("preview", 1), ("up", 1)]
     assert "importSource" not in world.stack.config
     record = progress_record(world.stack)
     assert record["completedStage"] == 0 and record["exportArn"] is None and record["exportAttempt"] == 2
@@ -545,7 +561,7 @@ def test_plan_previews_the_target_and_changes_nothing(world: World) -> None:
     world.events.clear()
     plan = world.migration().plan(4)
     assert world.stack.config == before
-    assert ("up", 4) not in world.events and ("unprotect", "urn:legacy") not in world.events
+    assert ("up", 4) not in world.events
     assert plan.preview_stage == 4 and plan.guard_refusal is None
     assert [m.stage for m in plan.moves] == [4]
     assert "delete[retain]" in plan.text()

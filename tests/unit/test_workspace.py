@@ -474,13 +474,9 @@ def test_resources_come_from_the_exported_state(ws: PulumiWorkspace, command: Re
     assert resources[1].to_dict()["type"] == "aws:dynamodb/table:Table"
 
 
-def test_unprotect_runs_state_unprotect_for_the_stack(ws: PulumiWorkspace, command: RecordingCommand) -> None:
-    command.reply("state", "unprotect")
-
-    ws.unprotect(LEGACY_URN)
-
-    assert command.calls[-1] == ["state", "unprotect", "--yes", "--stack", STACK, "--", LEGACY_URN]
-    assert command.envs[-1]["PULUMI_SKIP_UPDATE_CHECK"] == "true"
+def test_the_workspace_has_no_out_of_band_unprotect() -> None:
+    # The program declares protect per stage; nothing runs `pulumi state unprotect`.
+    assert not hasattr(PulumiWorkspace, "unprotect") and "unprotect" not in StackPort.__dict__
 
 
 # --- errors -------------------------------------------------------------------------------------

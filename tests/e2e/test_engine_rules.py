@@ -1,0 +1,83 @@
+"""Rules of the real Pulumi engine the migration must live with, on the engine double that models them.
+
+Each test is named after a defect found by reading the engine's and the SDK's sources: the double
+refuses what the engine refuses, so these tests fail when the migrator relies on something the
+engine would not do.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+import migrator.cli.stack as cli_stack
+from migrator.cli import app
+from migrator.core.errors import MigrationError
+from migrator.migration import Migration
+from tests.conftest import Moto
+from tests.e2e.conftest import LEGACY, NEW, STACK, moto_snapshot
+from tests.e2e.mock_engine import MockEngineStack
+
+ITEMS = 40
+
+
+@pytest.fixture
+def cli(engine: MockEngineStack, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., Any]:
+    """``cli("plan", "--stage", "4")``: run ``migrate`` on the double's stack."""
+    monkeypatch.setattr(cli_stack, "open_stack", lambda stack, work_dir, *, create: engine)
+
+    def run(*args: str) -> Any:
+        extra = ["--yes"] if args[0] in ("up", "down") else []
+        return CliRunner().invoke(app, [*args, "--stack", STACK, "--work-dir", str(tmp_path), *extra])
+
+    return run
+
+
+def _everything(engine: MockEngineStack, moto: Moto) -> Any:
+    return engine.get_config(), dict(engine.state), engine.updates, moto_snapshot(moto)
+
+
+def test_plan_stage_4_after_stage_3_shows_the_retained_delete_and_changes_nothing(
+    engine: MockEngineStack,
+    moto: Moto,
+    seed: Callable[..., Any],
+    make_migration: Callable[..., Migration],
+    cli: Callable[..., Any],
+) -> None:
+    # Given stage 3 done
+    seed(engine, moto, ITEMS)
+    make_migration().up(3)
+    before = _everything(engine, moto)
+
+    # when planning stage 4
+    result = cli("plan", "--stage", "4", "--json")
+
+    # then the preview shows the legacy table leaving the stack as a retain, the guard allows it,
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)
+    assert plan["previewStage"] == 4 and plan["guard"] == {"ok": True, "refusal": None}
+    (legacy,) = [c for c in plan["preview"]["changes"] if c["name"] == "legacy"]
+    assert (legacy["kind"], legacy["physicalId"]) == ("retain", LEGACY)
+    # and nothing changed: config, state (no unprotect), updates, AWS.
+    assert _everything(engine, moto) == before
+
+
+def test_a_refused_stage_4_leaves_the_state_as_it_was(
+    engine: MockEngineStack, moto: Moto, seed: Callable[..., Any], make_migration: Callable[..., Migration]
+) -> None:
+    # Given stage 3 done, and a key change of the new table that stage 4's preview must refuse
+    seed(engine, moto, ITEMS)
+    make_migration().up(3)
+    engine.set_config({"newTable": {"name": NEW, "partitionKey": {"name": "Id", "type": "S"}}})
+    state = dict(engine.state)
+
+    # when stage 4 is asked for, then it is refused and the state is untouched (nothing ran out of band).
+    with pytest.raises(MigrationError, match="replace"):
+        make_migration().up(4)
+    assert engine.state == state
+    assert engine.get_config()["stage"] == "3"
