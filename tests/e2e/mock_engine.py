@@ -16,7 +16,10 @@ when the state has ``protect``, a replace when state and declaration both have i
 drops it from state and leaves it in AWS; otherwise the table is deleted (which AWS refuses under
 deletion protection). There is no ``state unprotect``: the program declares ``protect`` per stage.
 A change to a table's create-only inputs (name, key schema, ``importTable``) not covered
-by ``ignoreChanges`` is a replace. It proves the program and the orchestrator agree on config keys,
+by ``ignoreChanges`` is a replace. The program runs from the stack's ``work_dir`` (its
+``__main__.py``, that folder first on ``sys.path``), and every ``FileAsset``/``FileArchive``/
+``AssetArchive`` file it registers must exist, as the engine hashes them at registration.
+It proves the program and the orchestrator agree on config keys,
 prefixes and names; it does not replace the real-engine test.
 """
 
@@ -31,6 +34,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from migrator.core.errors import MigrationError, PulumiError, StackBusyError
@@ -57,6 +61,7 @@ class Declared:
     retain_on_delete: bool = False
     ignore_changes: tuple[str, ...] = ()
     mock_id: str | None = None  # the id the mocks gave it (their auto-name when the program gives none)
+    assets: tuple[tuple[str, str, str], ...] = ()  # (property, "asset" | "archive", file path) of its assets
 
 
 @dataclass(frozen=True)
@@ -67,24 +72,40 @@ class Declaration:
     outputs: dict[str, Any]
 
 
-# Runs the program for a config (short keys plus ``aws:region``) and a stack name.
-Program = Callable[[Mapping[str, Any], str], Declaration]
+# Runs the program for a config (short keys plus ``aws:region``), a stack name and the project's folder.
+Program = Callable[..., Declaration]
+REPOSITORY = Path(__file__).resolve().parents[2]  # this repository: a Pulumi project itself
 # Pulumi's runtime state is global: one program run at a time in this process.
 _PROGRAM_LOCK = threading.Lock()
 
 
-def program_under_mocks(config: Mapping[str, Any], stack: str) -> Declaration:
-    """Run the real program (``stacks.app.main``) under Pulumi's mocks with ``config``; what it declares."""
-    from tests.stack.harness import run_program
+def program_under_mocks(config: Mapping[str, Any], stack: str, work_dir: Path | None = None) -> Declaration:
+    """Run the project's program under Pulumi's mocks with ``config``; what it declares.
+
+    With ``work_dir`` the program is that folder's ``__main__.py``, run from there as the engine runs it
+    (so a copy of the project runs its own files); without it, this repository's ``stacks.app.main``.
+    """
+    from tests.stack.harness import asset_paths, project_program, run_program
 
     with _PROGRAM_LOCK:
         try:
             asyncio.get_event_loop()
         except RuntimeError:  # a migration running in another thread: Pulumi's runtime needs a loop there
             asyncio.set_event_loop(asyncio.new_event_loop())
-        recorded = run_program(config, stack=stack)
+        program = project_program(work_dir) if work_dir is not None else None
+        recorded = run_program(config, stack=stack, program=program)
     resources = tuple(
-        Declared(r.urn, r.type, r.name, _plain(r.inputs), r.protect, r.retain_on_delete, r.ignore_changes, r.id)
+        Declared(
+            r.urn,
+            r.type,
+            r.name,
+            _plain(r.inputs),
+            r.protect,
+            r.retain_on_delete,
+            r.ignore_changes,
+            r.id,
+            tuple((prop, kind, path) for prop, value in r.inputs.items() for kind, path in asset_paths(value)),
+        )
         for r in recorded.resources
     )
     return Declaration(resources, _plain(recorded.outputs))
@@ -184,6 +205,7 @@ class MockEngineStack:
     state: dict[str, Held] = field(default_factory=dict)
     last_outputs: dict[str, Any] = field(default_factory=dict)
     updates: int = 0  # how many ``up()`` calls finished
+    work_dir: Path | None = REPOSITORY  # the project folder the program runs from (None: stacks.app.main)
     _busy: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _clients: dict[tuple[AwsSettings, str], Any] = field(default_factory=dict, repr=False)
 
@@ -253,11 +275,32 @@ class MockEngineStack:
     def _declare(self, overrides: Mapping[str, Any] | None = None) -> Declaration:
         config = {**self.get_config(), **{k: _config_value(v) for k, v in (overrides or {}).items()}}
         try:
-            return self.program(config, self.name)
+            if self.work_dir is None:
+                declaration = self.program(config, self.name)
+            else:
+                declaration = self.program(config, self.name, work_dir=self.work_dir)
         except Exception as e:  # the engine reports any failure of the program as a failed preview/update
             raise PulumiError(
                 f"The program of stack {self.name} failed: {e}", hint="Fix the stack config it names."
             ) from e
+        self._refuse_missing_assets(declaration)
+        return declaration
+
+    # --- engine rule: assets are hashed at registration -------------------------------------------
+
+    def _refuse_missing_assets(self, declaration: Declaration) -> None:
+        """The engine hashes every asset and archive when a resource is registered (preview included),
+        reading files relative to the program's folder; a missing file fails the registration:
+        ``failed to compute archive hash for "code"`` (``pkg/resource/plugin/rpc.go``)."""
+        base = self.work_dir or REPOSITORY
+        for d in declaration.resources:
+            for prop, kind, path in d.assets:
+                if not (base / path).is_file() and not (base / path).is_dir():
+                    raise PulumiError(
+                        f"Pulumi could not run the program of stack {self.name}: {d.type} ({d.name}): failed to "
+                        f'compute {kind} hash for "{prop}": open {path}: no such file or directory',
+                        hint="Ship every file the program's assets name with the project.",
+                    )
 
     def _refuse_protected(self, steps: Iterable[Step], *, action: str) -> None:
         """The engine's protect rules, checked in a preview as in an update (before its dry-run branch).

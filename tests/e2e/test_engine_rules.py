@@ -17,11 +17,12 @@ from typer.testing import CliRunner
 
 import migrator.cli.stack as cli_stack
 from migrator.cli import app
-from migrator.core.errors import MigrationError
+from migrator.core.errors import MigrationError, PulumiError
+from migrator.local import write_project
 from migrator.migration import Migration
 from tests.conftest import Moto
 from tests.e2e.conftest import LEGACY, NEW, STACK, moto_snapshot
-from tests.e2e.mock_engine import MockEngineStack
+from tests.e2e.mock_engine import MockEngineStack, program_under_mocks
 
 ITEMS = 40
 
@@ -81,3 +82,37 @@ def test_a_refused_stage_4_leaves_the_state_as_it_was(
         make_migration().up(4)
     assert engine.state == state
     assert engine.get_config()["stage"] == "3"
+
+
+# --- assets are hashed at registration, relative to the program's folder ------------------------------
+
+
+def test_the_double_runs_the_program_from_the_work_dir_and_refuses_a_missing_asset(
+    moto: Moto, config: dict[str, Any], tmp_path: Path
+) -> None:
+    # Given the project copied as the demo copies it, with the consumer's handler missing from the copy
+    project = write_project(tmp_path / "project")
+    (project / "functions" / "hello_world" / "handler.py").unlink()
+    engine = MockEngineStack(STACK, config, program_under_mocks, work_dir=project)
+
+    # then the engine double refuses the preview (and the update) as the engine would, naming the archive.
+    with pytest.raises(PulumiError, match='failed to compute archive hash for "code"'):
+        engine.preview()
+    with pytest.raises(PulumiError, match="hello_world/handler.py"):
+        engine.up()
+    assert engine.state == {}
+
+
+def test_the_demo_s_copied_project_declares_what_the_repository_declares(
+    moto: Moto, config: dict[str, Any], tmp_path: Path
+) -> None:
+    # Given the repository and a copy of it as `migrate demo` makes it
+    project = write_project(tmp_path / "project")
+    copied = MockEngineStack(STACK, config, program_under_mocks, work_dir=project)
+    repository = MockEngineStack(STACK, config, program_under_mocks)
+
+    # then the copy runs its own files (its handler) and otherwise declares the same resources.
+    (function,) = [d for d in copied._declare().resources if d.name == "hello-world"]
+    assert ("code", "archive", str(project.resolve() / "functions" / "hello_world" / "handler.py")) in function.assets
+    names = sorted((d.type, d.name) for d in copied._declare().resources)
+    assert names == sorted((d.type, d.name) for d in repository._declare().resources)
