@@ -2,8 +2,9 @@
 
 ``Migration(stack).up(stage=3)`` validates the config for each stage, sets ``table-migration:stage``,
 previews and guards the update, applies it, runs the stage's data-plane steps and records each one
-in ``table-migration:progress`` (see :mod:`migrator.core.record` for why that second key exists). Every
-step is safe to rerun; one run at a time holds the stack (:mod:`migrator.engine.lock`).
+in the record store (:mod:`migrator.core.store`; see :mod:`migrator.core.record` for why the record is
+kept apart from ``stage``). Every step is safe to rerun; one run at a time holds the stack
+(:mod:`migrator.engine.lock`).
 
 The CLI only wraps this; embedders call it directly and get typed results or typed errors.
 """
@@ -11,6 +12,7 @@ The CLI only wraps this; embedders call it directly and get typed results or typ
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -19,12 +21,15 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from .core import stages as st
-from .core.config import MigrationConfig, parse_config, parse_stage
+from .core.config import MigrationConfig, key, parse_config, parse_stage
 from .core.errors import ConfigError, GuardError, MigrationError, PulumiError, StackBusyError
 from .core.guard import check_preview
 from .core.record import RECORD_KEY, Record
+from .core.store import LOCK, PROGRESS, RecordStore
 from .data.aws import AwsSettings
 from .data.dataplane import AwsDataPlane, DataPlane
+from .data.records import DEFAULT_TABLE as DEFAULT_RECORD_TABLE
+from .data.records import DynamoRecordStore
 from .engine.lock import LOCK_KEY, LockOwner, StackLock
 from .results import DownResult, Plan, Status, UpResult
 from .steps import StageRun, Steps, client_token, export_prefix, transform_prefix
@@ -40,8 +45,10 @@ class Migration:
 
     ``stack`` is a :class:`~migrator.engine.workspace.StackPort` (the Pulumi workspace, or a test double).
     ``aws`` defaults to the stack config's ``endpoint`` and ``aws:region`` (``AwsSettings.resolve``);
-    ``data`` defaults to :class:`~migrator.data.dataplane.AwsDataPlane` on those settings. ``lock_scope``
-    names where the stack lives (e.g. the work dir) so two projects' ``dev`` stacks do not share a lock.
+    ``data`` defaults to :class:`~migrator.data.dataplane.AwsDataPlane` on those settings. ``records``
+    is where the lock and the progress record live; it defaults to the DynamoDB record table (config
+    ``recordTable``, else ``table-migration-records``) on those settings, for ``<project>/<stack>``.
+    ``lock_scope`` names where the stack lives (e.g. the work dir) for this machine's file lock.
     """
 
     def __init__(
@@ -54,9 +61,11 @@ class Migration:
         data: DataPlane | None = None,
         lock_scope: str | None = None,
         lock_dir: Path | None = None,
+        records: RecordStore | None = None,
     ) -> None:
         self._stack = stack
         self._aws = aws
+        self._records = records
         self._progress = progress or (lambda _message: None)
         self._clock = clock
         self._data = data
@@ -70,7 +79,7 @@ class Migration:
         """Run stages current+1 .. ``stage`` in order; a finished stage is a no-op, an interrupted one resumes."""
         st.check_stage(stage)
         with self._lock(f"up --stage {stage}"):
-            config, record = self._read()
+            config, record = self._read(adopt=True)
             moves = st.plan_up(record.completed_stage, stage, needs_transform=self._needs_transform(config))
             start, warnings, outputs = record.completed_stage, [], {}
             for move in moves:
@@ -101,7 +110,9 @@ class Migration:
         """Go back to ``stage`` where that is safe (3→2, 2→1 before cutover); refuse the rest with the reason."""
         st.check_stage(stage)
         with self._lock(f"down --stage {stage}"):
-            config, record = self._read()
+            # A stale working copy (stage behind the record) may go back: from where the stack really is.
+            config, record = self._read(adopt=True, stale_ok=True)
+            current = max(config.stage, record.completed_stage)
             names = {
                 "served_traffic": record.served_traffic,
                 "legacy_name": config.legacy.name,
@@ -111,7 +122,7 @@ class Migration:
                 # An earlier `down` to this stage set it, but its update did not finish: apply it again.
                 moves = st.plan_down(stage + 1, stage, **names)
             else:
-                moves = st.plan_down(config.stage, stage, **names)
+                moves = st.plan_down(current, stage, **names)
             warnings: list[str] = []
             outputs: dict[str, Any] = {}
             for move in moves:
@@ -138,19 +149,19 @@ class Migration:
                 outputs = run.outputs
             return DownResult(
                 stack=self._stack.name,
-                from_stage=config.stage,
-                stage=stage if moves else config.stage,
+                from_stage=current,
+                stage=stage if moves else current,
                 stages_run=tuple(m.stage for m in moves),
                 outputs=outputs or self._stack.outputs(),
                 warnings=tuple(warnings),
             )
 
     def status(self) -> Status:
-        """Where the stack stands; reads stack config only, changes nothing."""
-        values = self._stack.get_config()
-        config = parse_config(values)
-        record = Record.from_config(values.get(RECORD_KEY), declared_stage=config.stage)
-        owner = LockOwner.from_config(values.get(LOCK_KEY))
+        """Where the stack stands: its config and the record store; changes nothing."""
+        config, record = self._read()
+        owner = LockOwner.from_config(self._store().load(LOCK)) or LockOwner.from_config(
+            self._stack.get_config().get(LOCK_KEY)
+        )
         return Status(
             stack=self._stack.name,
             stage=config.stage,
@@ -203,19 +214,50 @@ class Migration:
     # --- the executor -----------------------------------------------------------------------
 
     def _lock(self, command: str) -> StackLock:
+        store = self._store()
+        clear = f"remove the lock entry of stack {self._stack.name} from {store.where}"
+        if isinstance(store, DynamoRecordStore):
+            item_key = json.dumps({"pk": {"S": store.scope}, "sk": {"S": LOCK}}, separators=(",", ":"))
+            clear = f"clear it with `aws dynamodb delete-item --table-name {store.table} --key '{item_key}'`"
         return StackLock(
             self._stack,
+            store,
             command=command,
             scope=self._lock_scope,
             lock_dir=self._lock_dir,
             clock=self._clock,
             progress=self._progress,
+            clear_hint=clear,
         )
 
-    def _read(self) -> tuple[MigrationConfig, Record]:
+    def _read(self, *, adopt: bool = False, stale_ok: bool = False) -> tuple[MigrationConfig, Record]:
+        """The config and the record; ``adopt`` moves a record that version 0.1 left in stack config."""
         values = self._stack.get_config()
         config = parse_config(values)
-        return config, Record.from_config(values.get(RECORD_KEY), declared_stage=config.stage)
+        return config, self._record(values, config.stage, adopt=adopt, check=not stale_ok)
+
+    def _record(self, values: dict[str, Any], declared: int, *, adopt: bool = False, check: bool = True) -> Record:
+        raw = self._store().load(PROGRESS)
+        if raw is None and values.get(RECORD_KEY) not in (None, ""):
+            # Version 0.1 kept the record in the working copy's stack config: read it once, and (with
+            # the lock held) move it to the store, so the next run on any machine finds it there.
+            raw = values[RECORD_KEY]
+            if adopt:
+                record = Record.from_config(raw, declared_stage=declared, check=False)
+                self._store().save(PROGRESS, record.to_config())
+                self._stack.remove_config([RECORD_KEY])
+                self._progress(
+                    f"Moved the migration record from stack config {key(RECORD_KEY)} to {self._store().where}."
+                )
+        return Record.from_config(raw, declared_stage=declared, check=check)
+
+    def _store(self) -> RecordStore:
+        if self._records is None:
+            values = self._stack.get_config()
+            table = str(values.get("recordTable") or DEFAULT_RECORD_TABLE)
+            scope = f"{self._stack.project}/{self._stack.name}"
+            self._records = DynamoRecordStore(self._settings(), scope=scope, table=table)
+        return self._records
 
     def _prepare(self, move: st.StagePlan, *, allow_drift: bool = False) -> StageRun:
         values = self._stack.get_config()
@@ -228,7 +270,8 @@ class Migration:
                 "is missing; it decides where the tables live.",
                 hint="Set it with `pulumi config set aws:region us-east-1` (the tables' region).",
             )
-        record = Record.from_config(values.get(RECORD_KEY), declared_stage=declared)
+        # A `down` may start from a stale working copy; `up` refused one already in _read.
+        record = self._record(values, declared, check=move.direction == "up")
         return StageRun(move, config, record, declared, allow_drift=allow_drift)
 
     def _apply(self, run: StageRun) -> dict[str, Any]:
@@ -316,7 +359,7 @@ class Migration:
         return self._aws
 
     def _save(self, record: Record) -> None:
-        self._stack.set_config({RECORD_KEY: record.to_config()})
+        self._store().save(PROGRESS, record.to_config())
 
     def _now(self) -> str:
         return datetime.fromtimestamp(self._clock.time(), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -82,6 +82,11 @@ class StackPort(Protocol):
     @property
     def name(self) -> str: ...
 
+    @property
+    def project(self) -> str:
+        """The Pulumi project's name (``Pulumi.yaml``); with :attr:`name` it names the stack's records."""
+        ...
+
     def get_config(self) -> dict[str, Any]:
         """Config keys without the ``table-migration:`` prefix, plus ``aws:region``; objects decoded."""
         ...
@@ -236,6 +241,11 @@ class PulumiWorkspace:
     def name(self) -> str:
         """The stack name, as given to :meth:`open`."""
         return self._stack.name
+
+    @property
+    def project(self) -> str:
+        """The project's name, from ``Pulumi.yaml`` in the work dir."""
+        return str(self._stack.workspace.project_settings().name)
 
     def get_config(self) -> dict[str, Any]:
         """Config keys without the ``table-migration:`` prefix, plus ``aws:region``; objects decoded from JSON."""

@@ -193,6 +193,34 @@ def _config_value(value: Any) -> Any:
     return str(value)
 
 
+# --- the backend: state shared by every working copy of a stack -------------------------------------
+
+
+@dataclass
+class StackState:
+    """What a Pulumi backend keeps for one stack: resources, pending operations, outputs, the update lock."""
+
+    resources: dict[str, Held] = field(default_factory=dict)
+    pending: list[dict[str, Any]] = field(default_factory=list)  # pending operations ("stack export" form)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    busy: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+
+@dataclass
+class EngineBackend:
+    """A Pulumi backend for the double: each stack's state, shared by every working copy that opens it.
+
+    A working copy (a :class:`MockEngineStack`) has its own stack config, as a checkout has its own
+    ``Pulumi.<stack>.yaml``; the state, and the engine's lock on it, live here, as in the backend.
+    """
+
+    stacks: dict[str, StackState] = field(default_factory=dict)
+
+    def stack(self, name: str) -> StackState:
+        """The state of stack ``name`` (created empty on first use)."""
+        return self.stacks.setdefault(name, StackState())
+
+
 @dataclass
 class MockEngineStack:
     """A :class:`~migrator.engine.workspace.StackPort` backed by the program under mocks and a moto server."""
@@ -200,17 +228,23 @@ class MockEngineStack:
     name: str
     config: dict[str, Any]
     program: Program
+    project: str = "table-migration"
     settings: AwsSettings | None = None  # default: aws:region and the config's endpoint
     poll_seconds: float = 0.05
     state: dict[str, Held] = field(default_factory=dict)
     last_outputs: dict[str, Any] = field(default_factory=dict)
     updates: int = 0  # how many ``up()`` calls finished
     work_dir: Path | None = REPOSITORY  # the project folder the program runs from (None: stacks.app.main)
+    backend: EngineBackend = field(default_factory=EngineBackend)  # pass one to share state between working copies
     _busy: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _clients: dict[tuple[AwsSettings, str], Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.config = {k: _config_value(v) for k, v in self.config.items()}
+        # The state, the outputs and the engine's lock are the backend's, whichever working copy updates.
+        shared = self.backend.stack(self.name)
+        shared.resources.update(self.state)
+        self.state, self.last_outputs, self._busy = shared.resources, shared.outputs, shared.busy
 
     # --- config -----------------------------------------------------------------------------
 
@@ -256,7 +290,8 @@ class MockEngineStack:
                     on_output(f"{step.op} {step.urn}")
                 self._apply(step)
             # Physical names are the mocks' names (see _physical_name), so the outputs need no rewriting.
-            self.last_outputs = dict(declaration.outputs)
+            self.last_outputs.clear()
+            self.last_outputs.update(declaration.outputs)
             self.updates += 1
             return dict(self.last_outputs)
         finally:

@@ -30,7 +30,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
         return world.stack
 
     def migration(port: Any, **kwargs: Any) -> Migration:
-        return Migration(port, data=world.data, lock_dir=world.lock_dir, **kwargs)
+        return Migration(port, data=world.data, lock_dir=world.lock_dir, records=world.stack.records, **kwargs)
 
     monkeypatch.setattr(cli_stack, "open_stack", open_stack)
     monkeypatch.setattr(cli_stack, "Migration", migration)

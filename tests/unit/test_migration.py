@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ from migrator.core.errors import (
     VerificationError,
 )
 from migrator.core.guard import PlannedChange, Preview
+from migrator.core.store import MemoryRecordStore
 from migrator.data.exportfiles import ExportLayout
 from migrator.data.verify import VerifyReport
 from migrator.engine.workspace import StateResource
@@ -55,10 +57,13 @@ class FakeStack:
         self.extra_changes: dict[int, tuple[PlannedChange, ...]] = {}
         self.fail_up: dict[int, Exception] = {}
         self.protected = {"legacy": True, "new": False}
+        self.records = MemoryRecordStore()  # the record store every Migration of this stack shares
 
     @property
     def name(self) -> str:
         return self._name
+
+    project = "table-migration"
 
     def get_config(self) -> dict[str, Any]:
         return copy.deepcopy(self.config)
@@ -236,7 +241,14 @@ class World:
 
     def migration(self) -> Migration:
         """A new Migration, as a new process would make."""
-        return Migration(self.stack, progress=self.lines.append, clock=Clock(), data=self.data, lock_dir=self.lock_dir)
+        return Migration(
+            self.stack,
+            progress=self.lines.append,
+            clock=Clock(),
+            data=self.data,
+            lock_dir=self.lock_dir,
+            records=self.stack.records,
+        )
 
     def kinds(self) -> list[tuple[Any, ...]]:
         """The events without their details: (kind, first detail) for stack steps, kind for data steps."""
@@ -255,7 +267,7 @@ def world(tmp_path: Path) -> World:
 
 
 def progress_record(stack: FakeStack) -> dict[str, Any]:
-    return stack.config.get("progress") or {}
+    return stack.records.load("progress") or {}
 
 
 # --- up ---------------------------------------------------------------------------------------
@@ -658,3 +670,67 @@ def test_a_failed_down_update_leaves_a_state_that_down_can_finish(world: World) 
     assert world.stack.applied == 2 and progress_record(world.stack)["downPending"] is None
     world.events.clear()
     assert world.migration().down(2).stages_run == () and world.events == []
+
+
+# --- the record lives in the record store, the stage in the working copy ------------------------------
+
+
+def test_the_progress_record_is_kept_in_the_record_store_not_in_the_stack_file(world: World) -> None:
+    world.migration().up(2)
+
+    assert "progress" not in world.stack.config and "lock" not in world.stack.config
+    assert progress_record(world.stack)["completedStage"] == 2
+
+
+@pytest.mark.parametrize("command", ["up", "plan", "status"])
+def test_a_stale_stack_file_is_refused_naming_down(world: World, command: str) -> None:
+    # Given stage 3 done, and a working copy whose stack file still says stage 1 (an old checkout)
+    world.migration().up(3)
+    world.stack.config["stage"] = "1"
+    before, events = copy.deepcopy(world.stack.config), len(world.events)
+
+    # when up, plan or status runs there
+    with pytest.raises(StageError) as caught:
+        if command == "status":
+            world.migration().status()
+        else:
+            getattr(world.migration(), command)(3)
+
+    # then it refuses (exit 2), says the stack file is behind the record, names `down`, and changes nothing.
+    assert caught.value.exit_code == EXIT_BAD_INPUT
+    assert "declares stage 1, but the migration record says stage 3 is done" in str(caught.value)
+    assert "roll the stack back" in str(caught.value) and "migrate down --stage 1" in str(caught.value)
+    assert world.stack.config == before and len(world.events) == events
+
+
+def test_down_goes_back_from_where_the_record_says_the_stack_is(world: World) -> None:
+    # Given stage 3 done, and a stale working copy at stage 2 from which going back to 2 is meant
+    world.migration().up(3)
+    world.stack.config["stage"] = "2"
+    world.events.clear()
+
+    result = world.migration().down(2)
+
+    # then the move 3→2 runs (with its warning) and the record agrees with the stack file again.
+    assert result.from_stage == 3 and result.stages_run == (2,) and "since cutover" in result.warnings[0]
+    assert ("up", 2) in world.events and progress_record(world.stack)["completedStage"] == 2
+    assert world.migration().status().stage == 2
+
+
+def test_a_record_left_in_stack_config_by_version_0_1_is_moved_to_the_record_store(world: World) -> None:
+    # Given a stack migrated to stage 2 by version 0.1: its record in stack config, none in the store
+    world.migration().up(2)
+    old = progress_record(world.stack)
+    world.stack.records = MemoryRecordStore()
+    world.stack.config["progress"] = json.dumps(old)
+
+    # when status reads it, nothing moves; when the next run starts, it moves once
+    assert world.migration().status().completed_stage == 2
+    assert "progress" in world.stack.config and world.stack.records.load("progress") is None
+    world.migration().up(3)
+
+    # then it continues from stage 2, and the record is in the store only.
+    assert progress_record(world.stack)["completedStage"] == 3
+    assert progress_record(world.stack)["exportArn"] == old["exportArn"]
+    assert "progress" not in world.stack.config
+    assert any("Moved the migration record from stack config table-migration:progress" in x for x in world.lines)
