@@ -181,3 +181,17 @@ def test_demo_without_the_pulumi_cli_exits_2_and_leaves_nothing(
     assert "the demo drives the real Pulumi engine; the pulumi CLI is not installed" in result.stderr
     assert "get.pulumi.com" in result.stderr
     assert list(scratch.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", [("status",), ("plan", "--stage", "3"), ("up", "--stage", "3", "--yes")])
+def test_a_stale_stack_file_exits_2_naming_down(world: World, runner: CliRunner, command: tuple[str, ...]) -> None:
+    # Given stage 2 done, and this working copy's stack file back at stage 0 (an old checkout)
+    run(runner, "up", "--stage", "2")
+    world.stack.config["stage"] = "0"
+    before = json.dumps(world.stack.config, sort_keys=True)
+
+    result = run(runner, *command)
+
+    assert result.exit_code == 2
+    assert "migrate down --stage 0" in result.stderr and "roll the stack back" in result.stderr
+    assert json.dumps(world.stack.config, sort_keys=True) == before

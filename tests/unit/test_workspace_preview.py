@@ -18,7 +18,9 @@ from pulumi.runtime.proto import events_pb2, events_pb2_grpc
 
 from migrator.core.errors import GuardError, PulumiError
 from migrator.core.guard import TABLE_TYPE, AllowedChange, check_preview
+from migrator.core.store import MemoryRecordStore
 from migrator.engine.workspace import PulumiWorkspace, planned_change
+from migrator.migration import Migration
 from tests.unit.test_workspace import RecordingCommand
 
 STACK = "dev"
@@ -370,3 +372,36 @@ def test_an_older_cli_updates_without_a_plan(tmp_path: Path) -> None:
 
     assert not ws.supports_update_plans()
     assert "--save-plan" not in command.find("preview")[0] and "--plan" not in command.find("up")[0]
+
+
+def test_migrate_plan_passes_a_config_file_and_never_sets_config(tmp_path: Path) -> None:
+    # Given a stack at stage 2 (done), behind the workspace adapter and a recording CLI
+    (tmp_path / "Pulumi.yaml").write_text("name: table-migration\nruntime: python\n")
+    stack_file = tmp_path / f"Pulumi.{STACK}.yaml"
+    stack_file.write_text(STACK_FILE)
+    command = RecordingCommand()
+    config = {
+        "aws:region": "us-east-1",
+        "table-migration:stage": "2",
+        "table-migration:legacyTable": json.dumps({"name": "MyTable", "partitionKey": {"name": "Name", "type": "S"}}),
+        "table-migration:newTable": json.dumps({"name": "MyNewTable", "partitionKey": {"name": "UUID", "type": "S"}}),
+        "table-migration:derive": json.dumps({"UUID": "uuid5(Name)"}),
+        "table-migration:importSource": json.dumps({"bucket": "b", "keyPrefix": "t/data/", "itemCount": 3}),
+    }
+    command.reply("config", stdout=json.dumps({k: {"value": v, "secret": False} for k, v in config.items()}))
+    command.reply("config", "set-all")
+    command.reply("preview", handler=play(stage_four_events()))
+    ws = PulumiWorkspace.open(stack=STACK, work_dir=tmp_path, command=command)
+    records = MemoryRecordStore()
+    records.save("progress", {"completedStage": 2})
+
+    # when `migrate plan --stage 4` runs
+    plan = Migration(ws, records=records, lock_dir=tmp_path / "locks").plan(4)
+
+    # then it previewed stage 4 on a copy of the stack file, and wrote no config at all.
+    assert plan.preview_stage == 4 and plan.guard_refusal is None
+    (preview,) = command.find("preview")
+    assert "--config-file" in preview
+    writes = [argv for argv in command.find("config") if argv[1:2] and argv[1] in ("set", "set-all", "rm", "rm-all")]
+    assert writes and all("--config-file" in argv for argv in writes)
+    assert stack_file.read_text() == STACK_FILE
