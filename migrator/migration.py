@@ -196,6 +196,11 @@ class Migration:
             notes: list[str] = []
             if moves:
                 preview_stage, notes = self._previewable(moves)
+                notes += [
+                    f"an interrupted update left {p.physical_name or p.name} pending: `migrate up` adopts it if it "
+                    "exists in AWS, else creates it anew"
+                    for p in self._stack.pending_creates()
+                ]
                 if preview_stage is not None:
                     preview, refusal, more = self._preview_at(preview_stage, moves)
                     notes += more
@@ -277,6 +282,7 @@ class Migration:
     def _apply(self, run: StageRun) -> dict[str, Any]:
         """Set the stage, preview, guard, update; on a refused or failed preview put the stage back."""
         move = run.plan
+        self._settle_pending_creates()
         self._stack.set_config({"stage": str(move.stage)})
         try:
             preview = self._stack.preview()
@@ -288,6 +294,38 @@ class Migration:
         self._progress(preview.summary_text())
         self._steps.run(run, move.at_update)
         return dict(self._stack.up(on_output=self._progress) or {})
+
+    def _settle_pending_creates(self) -> None:
+        """Resolve the creates an interrupted update left pending, before the next preview.
+
+        Stage 2's update creates the new table by ImportTable, which runs for hours; killed meanwhile
+        (expired credentials, a CI timeout, Ctrl-C twice), the state keeps a *pending create* that the
+        engine neither retries safely nor clears: the next update calls Create again, which fails
+        because the table exists (ResourceInUseException), and a non-interactive refresh skips it. So:
+        a table that exists in AWS is adopted (the state gets it, as if the create had finished; the
+        import check then looks at what it holds), one that does not is cleared and created anew.
+        Other kinds of resources are left to the user: only they can tell what was made.
+        """
+        pending = self._stack.pending_creates()
+        if not pending:
+            return
+        others = [p for p in pending if p.type != st.TABLE_TYPE or not p.physical_name]
+        if others:
+            names = ", ".join(p.urn for p in others)
+            raise PulumiError(
+                f"An interrupted update of stack {self._stack.name} left pending creates of {names}.",
+                hint=f"Check in AWS whether each was made, then run `pulumi refresh --stack {self._stack.name}` in a "
+                "terminal (it asks what to do with each) and rerun.",
+            )
+        adopt = {p.urn: p.physical_name for p in pending if self._dp().deletion_protection(p.physical_name) is not None}
+        for p in pending:
+            verb = (
+                "adopting it"
+                if p.urn in adopt
+                else "it does not exist: clearing the pending create, it is created anew"
+            )
+            self._progress(f"  an interrupted update left table {p.physical_name} ({p.name}) pending: {verb}")
+        self._stack.resolve_pending_creates(adopt, clear_rest=len(adopt) < len(pending))
 
     def _unprotect_by_update(self, run: StageRun) -> None:
         """Before an update that drops a table, make sure the state no longer protects it.

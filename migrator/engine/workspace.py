@@ -11,7 +11,6 @@ session (Pulumi Cloud works unchanged).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -20,14 +19,12 @@ import tempfile
 import urllib.error
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn, Protocol, runtime_checkable
 
 from pulumi import automation as auto
 from pulumi.automation.events import EngineEvent
 
-from ..core.config import NAMESPACE, key
 from ..core.errors import (
     BadInputError,
     ConfigError,
@@ -37,6 +34,10 @@ from ..core.errors import (
     StackNotFoundError,
 )
 from ..core.guard import PlannedChange, Preview
+from .cli_lookup import cli_root, find_pulumi_cli
+from .config_text import decode_config, encode_value, full_key, settings_name, stack_settings_file
+from .diagnostics import diagnostics, error_lines
+from .state import PendingCreate, StateResource, pending_creates, state_resources, urn_name
 
 Progress = Callable[[str], None]
 
@@ -46,33 +47,8 @@ INSTALL_HINT = (
     "`python -c 'from migrator.engine.workspace import install_pulumi_cli; install_pulumi_cli()'` "
     "(wraps pulumi.automation.PulumiCommand.install())."
 )
-REGION_KEY = "aws:region"
 # Update plans (`preview --save-plan`, `up --plan`) lost their "[PREVIEW]" label in this CLI release.
 UPDATE_PLANS_SINCE = (3, 190, 0)
-SETTINGS_EXTENSIONS = (".yaml", ".yml", ".json")
-_PREFIX = NAMESPACE + ":"
-
-
-@dataclass(frozen=True)
-class StateResource:
-    """One resource of the stack's state (``pulumi stack export``)."""
-
-    urn: str
-    type: str
-    name: str
-    protect: bool
-    retain_on_delete: bool
-    physical_id: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "urn": self.urn,
-            "type": self.type,
-            "name": self.name,
-            "protect": self.protect,
-            "retainOnDelete": self.retain_on_delete,
-            "physicalId": self.physical_id,
-        }
 
 
 @runtime_checkable
@@ -109,46 +85,17 @@ class StackPort(Protocol):
 
     def resources(self) -> list[StateResource]: ...
 
+    def pending_creates(self) -> list[PendingCreate]:
+        """Creates an interrupted update left pending in the state (``stack export``'s ``pending_operations``)."""
+        ...
+
+    def resolve_pending_creates(self, imports: Mapping[str, str], *, clear_rest: bool) -> None:
+        """Adopt the pending creates in ``imports`` (URN → provider id) and, with ``clear_rest``, drop the others
+        (``pulumi refresh --import-pending-creates URN --import-pending-creates ID … --clear-pending-creates``)."""
+        ...
+
 
 # --- the CLI ------------------------------------------------------------------------------------
-
-
-def find_pulumi_cli(environ: Mapping[str, str] | None = None) -> Path | None:
-    """The ``pulumi`` executable: on PATH, else under ``$PULUMI_HOME/bin``, ``~/.pulumi/bin`` or where
-    ``PulumiCommand.install()`` puts it (``~/.pulumi/versions/<sdk version>/bin``); None when absent.
-
-    A PATH hit is returned as found (not resolved): a shim or a symlink is what the user runs.
-    """
-    env = os.environ if environ is None else environ
-    found = shutil.which("pulumi", path=env.get("PATH", os.defpath))
-    if found:
-        return Path(found)
-    home = Path(env.get("HOME") or Path.home())
-    candidates = []
-    if env.get("PULUMI_HOME"):
-        candidates.append(Path(env["PULUMI_HOME"]) / "bin" / "pulumi")
-    candidates.append(home / ".pulumi" / "bin" / "pulumi")
-    candidates.append(home / ".pulumi" / "versions" / _sdk_version() / "bin" / "pulumi")
-    for path in candidates:
-        if path.is_file() and os.access(path, os.X_OK):
-            return path
-    return None
-
-
-def cli_root(path: Path) -> Path | None:
-    """The ``root`` to give ``PulumiCommand`` for the CLI at ``path``, or None to run ``pulumi`` from PATH.
-
-    The SDK runs ``root/bin/pulumi``, so a root exists only for a CLI that really is ``…/bin/pulumi``:
-    the real binary behind a symlink first (Homebrew links ``bin/pulumi`` into its Cellar, where the
-    language plugins sit next to it), else the path itself. A tarball's ``pulumi/`` folder, a mise or
-    asdf shim, or any other layout runs as ``pulumi`` from PATH, as the user's shell would.
-    """
-    real = path.resolve()
-    if real.name == "pulumi" and real.parent.name == "bin":
-        return real.parent.parent
-    if path.name == "pulumi" and path.parent.name == "bin":
-        return path.parent.parent
-    return None
 
 
 def install_pulumi_cli(root: Path | None = None) -> Path:
@@ -183,12 +130,6 @@ def pulumi_command(environ: Mapping[str, str] | None = None) -> auto.PulumiComma
         raise PulumiNotInstalledError(f"The `pulumi` CLI at {path} cannot be used: {e}", hint=INSTALL_HINT) from e
     except (OSError, subprocess.CalledProcessError) as e:
         raise PulumiNotInstalledError(f"The `pulumi` CLI at {path} does not run: {e}.", hint=INSTALL_HINT) from e
-
-
-def _sdk_version() -> str:
-    from pulumi._version import version
-
-    return str(version)
 
 
 # --- the stack ----------------------------------------------------------------------------------
@@ -364,72 +305,38 @@ class PulumiWorkspace:
 
     def resources(self) -> list[StateResource]:
         """Every resource in the stack's state."""
+        return state_resources(self._export())
+
+    def pending_creates(self) -> list[PendingCreate]:
+        """The creates an interrupted update left pending (the engine neither retries nor clears them)."""
+        return pending_creates(self._export())
+
+    def resolve_pending_creates(self, imports: Mapping[str, str], *, clear_rest: bool) -> None:
+        """One non-interactive ``pulumi refresh``: ``imports`` (URN → id) become resources of the state, as if
+        their create had finished; with ``clear_rest`` every other pending create is dropped."""
+        pairs = [item for urn, id_ in imports.items() for item in (urn, id_)]
+        if not pairs and not clear_rest:
+            return
+        self._drop_plan()
+        with self._errors("refresh"):
+            self._stack.workspace.cli_api.refresh(
+                import_pending_creates=pairs,
+                clear_pending_creates=clear_rest,
+                color="never",
+                stack=self.name,
+                **self._cli_kwargs(),
+            )
+
+    def _export(self) -> Mapping[str, Any]:
         with self._errors("export the stack state"):
             deployment = self._stack.export_stack()
-        return state_resources(deployment.deployment or {})
+        return deployment.deployment or {}
 
     def _errors(self, action: str) -> Any:
         return pulumi_errors(action, stack=self.name, backend=self._backend)
 
 
-# --- conversions (pure) -------------------------------------------------------------------------
-
-
-def settings_name(stack: str) -> str:
-    """The stack file's name part: ``org/project/dev`` → ``dev`` (the file is ``Pulumi.dev.yaml``)."""
-    return stack.rsplit("/", 1)[-1]
-
-
-def stack_settings_file(work_dir: Path, stack: str) -> Path | None:
-    """The stack's ``Pulumi.<stack>.yaml`` (or ``.yml``/``.json``) in ``work_dir``, or None."""
-    for ext in SETTINGS_EXTENSIONS:
-        path = work_dir / f"Pulumi.{settings_name(stack)}{ext}"
-        if path.is_file():
-            return path
-    return None
-
-
-def full_key(short: str) -> str:
-    """``stage`` → ``table-migration:stage``; a key that already has a namespace (``aws:region``) as is."""
-    return short if ":" in short else key(short)
-
-
-def encode_value(name: str, value: Any) -> str:
-    """The text stored for a config value: JSON for dicts and lists, ``true``/``false``, else ``str``."""
-    if value is None:
-        raise ValueError(f"config {name}: None is not a value; use remove_config to unset it")
-    if isinstance(value, Mapping):
-        return json.dumps(dict(value), separators=(",", ":"))
-    if isinstance(value, list | tuple):
-        return json.dumps(list(value), separators=(",", ":"))
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def decode_config(values: Mapping[str, str]) -> dict[str, Any]:
-    """Our keys without the namespace, plus ``aws:region``; JSON object/array text decoded."""
-    out: dict[str, Any] = {}
-    for full, text in values.items():
-        if full.startswith(_PREFIX):
-            out[full[len(_PREFIX) :]] = _decode(text)
-        elif full == REGION_KEY:
-            out[REGION_KEY] = text
-    return out
-
-
-def _decode(text: Any) -> Any:
-    if isinstance(text, str) and text[:1] in ("{", "["):
-        try:
-            return json.loads(text)
-        except ValueError:
-            return text
-    return text
-
-
-def urn_name(urn: str) -> str:
-    """The resource name of a URN (its last ``::`` part)."""
-    return urn.rsplit("::", 1)[-1]
+# --- engine events (pure) -----------------------------------------------------------------------
 
 
 def planned_change(event: EngineEvent) -> PlannedChange | None:
@@ -479,28 +386,8 @@ class PreviewCollector:
         return Preview(changes=tuple(self._changes), counts=plain)
 
 
-def state_resources(deployment: Mapping[str, Any]) -> list[StateResource]:
-    """The resources of an exported deployment (``pulumi stack export``'s ``deployment`` object)."""
-    found = []
-    for res in deployment.get("resources") or []:
-        urn = str(res.get("urn", ""))
-        found.append(
-            StateResource(
-                urn=urn,
-                type=str(res.get("type", "")),
-                name=urn_name(urn),
-                protect=bool(res.get("protect", False)),
-                retain_on_delete=bool(res.get("retainOnDelete", False)),
-                physical_id=res.get("id") or None,
-            )
-        )
-    return found
-
-
 # --- errors -------------------------------------------------------------------------------------
 
-_ERROR_LINE = re.compile(r"\berror:\s*(.+)", re.IGNORECASE)
-_GENERIC = re.compile(r"^(update|preview|refresh|destroy) failed\.?$", re.IGNORECASE)
 _CONFIG_LINE = re.compile(r"\berror:\s*(Config \S+: .+)")
 
 
@@ -558,8 +445,8 @@ def _raise_command_error(action: str, stack: str, error: auto.CommandError) -> N
     detail = ": " + " | ".join(lines) if lines else "."
     if "pending operations" in text or "pending_operations" in text:
         hint = (
-            f"An earlier update was interrupted. Run `pulumi refresh --stack {stack}` (it checks the cloud and "
-            "clears the pending operations), then rerun."
+            f"An earlier update was interrupted. Run `pulumi refresh --stack {stack}` in a terminal (it checks the "
+            "cloud and asks what to do with each pending create), then rerun."
         )
     elif action == "update":
         hint = (
@@ -581,91 +468,6 @@ def command_output(error: auto.CommandError) -> tuple[str, str]:
         return "", text
     _, sep, stdout = head.partition("\n stdout: ")
     return (stdout if sep else ""), stderr
-
-
-def error_lines(stdout: str, stderr: str, *, limit: int = 4) -> list[str]:
-    """The last few distinct ``error:`` lines of a failed command (not the whole dump)."""
-    found: list[str] = []
-    for line in (stdout + "\n" + stderr).splitlines():
-        match = _ERROR_LINE.search(line)
-        if match:
-            message = _shorten(match.group(1).strip())
-            if message and message not in found:
-                found.append(message)
-    specific = [m for m in found if not _GENERIC.match(m)]
-    found = specific or found
-    if not found:
-        tail = [s.strip() for s in (stderr or stdout).splitlines() if s.strip()]
-        found = [_shorten(s) for s in tail[-2:]]
-    return found[-limit:]
-
-
-_DIAGNOSTIC_HEAD = re.compile(r"^ {2}(\S+) \((.+)\):\s*$")  # "  aws:lambda:Function (hello-world):"
-_MESSAGE_START = re.compile(r"^\s*(error|warning):\s?(.*)$")
-_TRACEBACK = "Traceback (most recent call last):"
-_NOISE = re.compile(
-    r"^(update failed|preview failed|an unhandled error occurred: program exited with non-zero exit code: \d+)\.?$",
-    re.IGNORECASE,
-)
-
-
-def diagnostics(stdout: str, *, limit: int = 4, width: int = 300) -> list[str]:
-    """The error diagnostics of the engine's output, one line each: ``<type> (<name>): <reason>``.
-
-    Read from the ``Diagnostics:`` section ``pulumi up``/``preview`` print; a Python traceback is cut
-    down to the exception line; each reason is trimmed to ``width`` characters; at most ``limit`` lines,
-    the generic ones ("update failed") only when nothing else says why.
-    """
-    found: list[str] = []
-    for label, body in _diagnostic_blocks(stdout.splitlines()):
-        for message in _error_messages(body):
-            line = f"{label}: {_shorten(message, width)}"
-            if line not in found:
-                found.append(line)
-    specific = [line for line in found if not _NOISE.match(line.split(": ", 1)[1])]
-    return (specific or found)[:limit]
-
-
-def _diagnostic_blocks(lines: list[str]) -> list[tuple[str, list[str]]]:
-    try:
-        start = next(i for i, line in enumerate(lines) if line.strip() == "Diagnostics:")
-    except StopIteration:
-        return []
-    blocks: list[tuple[str, list[str]]] = []
-    for line in lines[start + 1 :]:
-        if line.strip() and not line.startswith(" "):
-            break  # the next section: "Resources:", "Outputs:", "Duration:"
-        head = _DIAGNOSTIC_HEAD.match(line)
-        if head:
-            blocks.append((f"{head.group(1)} ({head.group(2)})", []))
-        elif blocks:
-            blocks[-1][1].append(line)
-    return blocks
-
-
-def _error_messages(body: list[str]) -> list[str]:
-    messages: list[list[str]] = []
-    keep = False
-    for line in body:
-        start = _MESSAGE_START.match(line)
-        if start:
-            keep = start.group(1) == "error"
-            if keep:
-                messages.append([start.group(2).strip()])
-        elif keep and line.strip():
-            messages[-1].append(line.strip())
-    return [_one_line(parts) for parts in messages]
-
-
-def _one_line(parts: list[str]) -> str:
-    if _TRACEBACK in parts:
-        at = parts.index(_TRACEBACK)
-        parts = [*parts[:at], parts[-1]]  # the frames are noise; the last line is the exception
-    return re.sub(r"\s+", " ", " ".join(p for p in parts if p)).strip()
-
-
-def _shorten(text: str, width: int = 400) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _config_key(text: str) -> str:

@@ -19,6 +19,11 @@ A change to a table's create-only inputs (name, key schema, ``importTable``) not
 by ``ignoreChanges`` is a replace. The program runs from the stack's ``work_dir`` (its
 ``__main__.py``, that folder first on ``sys.path``), and every ``FileAsset``/``FileArchive``/
 ``AssetArchive`` file it registers must exist, as the engine hashes them at registration.
+A create is journaled as a pending operation before the provider is called and cleared when it
+returns; a process killed meanwhile leaves it in the state, where later updates carry it on and only
+a refresh resolves it (``--import-pending-creates`` / ``--clear-pending-creates``). ImportTable into
+a table that exists fails with ResourceInUseException, as on AWS. Working copies (this class: their
+own stack config) share the state through an :class:`EngineBackend`.
 It proves the program and the orchestrator agree on config keys,
 prefixes and names; it does not replace the real-engine test.
 """
@@ -40,7 +45,8 @@ from typing import Any
 from migrator.core.errors import MigrationError, PulumiError, StackBusyError
 from migrator.core.guard import PlannedChange, Preview
 from migrator.data.aws import AwsSettings, aws_errors
-from migrator.engine.workspace import StateResource
+from migrator.engine.state import PendingCreate, StateResource
+from migrator.engine.state import pending_creates as workspace_pending_creates
 
 TABLE = "aws:dynamodb/table:Table"
 BUCKET = "aws:s3/bucket:Bucket"
@@ -196,12 +202,25 @@ def _config_value(value: Any) -> Any:
 # --- the backend: state shared by every working copy of a stack -------------------------------------
 
 
+@dataclass(frozen=True)
+class PendingOp:
+    """An operation the engine records before calling the provider and clears when the call returns."""
+
+    type: str  # "creating" (the only kind the double records)
+    declared: Declared
+
+    def to_export(self) -> dict[str, Any]:
+        """As ``pulumi stack export`` shows it under ``deployment.pending_operations``."""
+        d = self.declared
+        return {"resource": {"urn": d.urn, "type": d.type, "custom": True, "inputs": dict(d.inputs)}, "type": self.type}
+
+
 @dataclass
 class StackState:
     """What a Pulumi backend keeps for one stack: resources, pending operations, outputs, the update lock."""
 
     resources: dict[str, Held] = field(default_factory=dict)
-    pending: list[dict[str, Any]] = field(default_factory=list)  # pending operations ("stack export" form)
+    pending: list[PendingOp] = field(default_factory=list)  # operations an interrupted update left pending
     outputs: dict[str, Any] = field(default_factory=dict)
     busy: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -362,7 +381,7 @@ class MockEngineStack:
             self.state[step.urn] = replace(step.old, declared=step.new)
         elif step.op == "create":
             assert step.new is not None
-            self.state[step.urn] = Held(step.new, self._create(step.new))
+            self.state[step.urn] = Held(step.new, self._create_pending(step.new))
         elif step.op == "update":
             assert step.old is not None and step.new is not None
             new = self._keep_ignored(step.old.declared, step.new)
@@ -441,6 +460,74 @@ class MockEngineStack:
                         s3.delete_object(Bucket=bucket, Key=obj["Key"])
             s3.delete_bucket(Bucket=bucket)
 
+    # --- pending operations (engine rules: pkg/backend/snapshot.go, pkg/cmd/pulumi/operations/refresh.go) ---
+
+    def _create_pending(self, d: Declared) -> str:
+        """Create ``d`` the way the engine journals it: a pending create recorded before the provider is
+        called, cleared when the call returns (a failed create clears it too). A process that dies
+        meanwhile (a ``BaseException`` here) leaves it in the state; the next update only warns and calls
+        Create again, and carries the old pending create on: only a refresh resolves it."""
+        op = PendingOp("creating", d)
+        pending = self.backend.stack(self.name).pending
+        pending.append(op)
+        try:
+            physical = self._create(d)
+        except Exception:
+            pending.remove(op)
+            raise
+        pending.remove(op)
+        return physical
+
+    def export_deployment(self) -> dict[str, Any]:
+        """The state as ``pulumi stack export``'s ``deployment`` object: resources and pending operations."""
+        resources = [
+            {
+                "urn": h.declared.urn,
+                "type": h.declared.type,
+                "id": h.physical_id or "",
+                "custom": True,
+                "protect": h.declared.protect,
+                "retainOnDelete": h.declared.retain_on_delete,
+                "inputs": dict(h.declared.inputs),
+            }
+            for h in self.state.values()
+        ]
+        pending = [op.to_export() for op in self.backend.stack(self.name).pending]
+        return {"resources": resources, **({"pending_operations": pending} if pending else {})}
+
+    def pending_creates(self) -> list[PendingCreate]:
+        """The pending creates of the state, read from its ``stack export`` form as the workspace reads it."""
+        return workspace_pending_creates(self.export_deployment())
+
+    def resolve_pending_creates(self, imports: Mapping[str, str], *, clear_rest: bool) -> None:
+        """``pulumi refresh --import-pending-creates URN --import-pending-creates ID … [--clear-pending-creates]``.
+
+        An imported pending create becomes a resource with that id, then the refresh reads it: gone from
+        AWS, it leaves the state. With ``clear_rest`` the other pending creates are dropped; without it they
+        stay (a non-interactive refresh skips them).
+        """
+        shared = self.backend.stack(self.name)
+        kept: list[PendingOp] = []
+        for op in shared.pending:
+            if op.type != "creating":
+                kept.append(op)
+            elif op.declared.urn in imports:
+                physical = imports[op.declared.urn]
+                if self._exists(op.declared, physical):
+                    self.state[op.declared.urn] = Held(op.declared, physical)
+            elif not clear_rest:
+                kept.append(op)
+        shared.pending[:] = kept
+
+    def _exists(self, d: Declared, physical: str) -> bool:
+        if d.type != TABLE:
+            return True
+        try:
+            self._client("dynamodb").describe_table(TableName=physical)
+        except self._client("dynamodb").exceptions.ResourceNotFoundException:
+            return False
+        return True
+
     # --- tables -----------------------------------------------------------------------------
 
     def _create_table(self, name: str, inputs: Mapping[str, Any]) -> None:
@@ -471,6 +558,15 @@ class MockEngineStack:
         self._configure_table(name, inputs, {})
 
     def _import_table(self, dynamodb: Any, params: Mapping[str, Any], source: Mapping[str, Any]) -> None:
+        # AWS refuses ImportTable into a table that exists (ResourceInUseException) at the call; moto
+        # accepts the call and reports a FAILED import instead, so the double checks first.
+        if self._exists(Declared("", TABLE, "", {}), params["TableName"]):
+            raise PulumiError(
+                f"Update of stack {self.name} failed: creating DynamoDB Table ({params['TableName']}): "
+                f"ResourceInUseException: Table already exists: {params['TableName']}",
+                hint="Resolve the pending create of the table (adopt it), then rerun.",
+                code="ResourceInUseException",
+            )
         bucket_source = source["s3BucketSource"]
         s3_source = {"S3Bucket": bucket_source["bucket"]}
         if bucket_source.get("keyPrefix"):

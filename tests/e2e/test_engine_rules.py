@@ -21,7 +21,7 @@ from migrator.core.errors import MigrationError, PulumiError
 from migrator.local import write_project
 from migrator.migration import Migration
 from tests.conftest import Moto
-from tests.e2e.conftest import LEGACY, NEW, STACK, moto_snapshot
+from tests.e2e.conftest import LEGACY, NEW, STACK, missing_from_new, moto_snapshot, stack_records
 from tests.e2e.mock_engine import MockEngineStack, program_under_mocks
 
 ITEMS = 40
@@ -116,3 +116,54 @@ def test_the_demo_s_copied_project_declares_what_the_repository_declares(
     assert ("code", "archive", str(project.resolve() / "functions" / "hello_world" / "handler.py")) in function.assets
     names = sorted((d.type, d.name) for d in copied._declare().resources)
     assert names == sorted((d.type, d.name) for d in repository._declare().resources)
+
+
+# --- a pending create of the new table after a crash in stage 2's update ------------------------------
+
+
+class Killed(BaseException):
+    """The process dies here (nothing on the way may handle it as an error)."""
+
+
+def _kill_the_import(engine: MockEngineStack, *, after_aws_started: bool) -> None:
+    """Stage 2's update dies while the provider creates the new table by ImportTable (hours, for real)."""
+    real = engine._import_table
+
+    def dies(*args: Any, **kwargs: Any) -> None:
+        del engine._import_table  # dies once: the rerun's engine imports normally
+        if after_aws_started:
+            real(*args, **kwargs)  # AWS made the table; the engine never heard back
+        raise Killed("pulumi up killed during ImportTable")
+
+    engine._import_table = dies  # type: ignore[method-assign]
+
+
+@pytest.mark.parametrize("after_aws_started", [True, False], ids=["table-made", "table-not-made"])
+def test_a_crash_during_stage_2_s_import_is_resumed_by_the_rerun(
+    engine: MockEngineStack,
+    moto: Moto,
+    seed: Callable[..., Any],
+    make_migration: Callable[..., Migration],
+    progress_lines: list[str],
+    after_aws_started: bool,
+) -> None:
+    # Given stage 1 done, and stage 2's update killed while the new table was being created
+    items = seed(engine, moto, ITEMS)
+    make_migration().up(1)
+    _kill_the_import(engine, after_aws_started=after_aws_started)
+    with pytest.raises(Killed):
+        make_migration().up(2)
+    (pending,) = engine.pending_creates()
+    assert (pending.name, pending.physical_name) == ("new", NEW)
+    assert (NEW in moto.dynamodb.list_tables()["TableNames"]) is after_aws_started
+
+    # when `migrate up --stage 2` runs again
+    result = make_migration().up(2)
+
+    # then it adopted the table that AWS made (or cleared the pending create and made it), checked the
+    # import and verified it: stage 2 done, no pending operation left, every item in the new table.
+    assert result.stages_run == (2,)
+    assert engine.pending_creates() == [] and "pending_operations" not in engine.export_deployment()
+    assert any(("adopting it" if after_aws_started else "created anew") in line for line in progress_lines)
+    assert missing_from_new(moto.dynamodb, items) == ([], [])
+    assert (stack_records(moto, engine).load("progress") or {})["importCheck"]["importedCount"] == ITEMS

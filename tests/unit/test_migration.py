@@ -28,7 +28,7 @@ from migrator.core.guard import PlannedChange, Preview
 from migrator.core.store import MemoryRecordStore
 from migrator.data.exportfiles import ExportLayout
 from migrator.data.verify import VerifyReport
-from migrator.engine.workspace import StateResource
+from migrator.engine.state import PendingCreate, StateResource
 from migrator.migration import Migration, client_token, export_prefix
 
 TABLE = "aws:dynamodb/table:Table"
@@ -58,6 +58,7 @@ class FakeStack:
         self.fail_up: dict[int, Exception] = {}
         self.protected = {"legacy": True, "new": False}
         self.records = MemoryRecordStore()  # the record store every Migration of this stack shares
+        self.pending: list[Any] = []  # pending creates an interrupted update left in the state
 
     @property
     def name(self) -> str:
@@ -111,6 +112,13 @@ class FakeStack:
         if stage >= 1:
             out["exportBucket"] = BUCKET
         return out
+
+    def pending_creates(self) -> list[Any]:
+        return list(self.pending)
+
+    def resolve_pending_creates(self, imports: Mapping[str, str], *, clear_rest: bool) -> None:
+        self.events.append(("resolve-pending", dict(imports), clear_rest))
+        self.pending = []
 
     def resources(self) -> list[StateResource]:
         found = []
@@ -734,3 +742,46 @@ def test_a_record_left_in_stack_config_by_version_0_1_is_moved_to_the_record_sto
     assert progress_record(world.stack)["exportArn"] == old["exportArn"]
     assert "progress" not in world.stack.config
     assert any("Moved the migration record from stack config table-migration:progress" in x for x in world.lines)
+
+
+# --- pending creates an interrupted update left --------------------------------------------------------
+
+
+def _pending(name: str, physical: str | None, type_: str = TABLE) -> PendingCreate:
+    return PendingCreate(f"urn:{name}", type_, name, physical)
+
+
+@pytest.mark.parametrize(("exists", "adopted", "clear"), [(True, {"urn:new": "MyNewTable"}, False), (None, {}, True)])
+def test_a_pending_create_of_the_new_table_is_resolved_before_the_next_preview(
+    world: World, exists: bool | None, adopted: dict[str, str], clear: bool
+) -> None:
+    # Given stage 1 done, and a pending create of the new table left by a killed stage 2 update
+    world.migration().up(1)
+    world.stack.pending = [_pending("new", "MyNewTable")]
+    world.data.protection = exists  # deletion_protection() answers None when the table does not exist
+    world.events.clear()
+
+    world.migration().up(2)
+
+    # then the table is adopted if it exists (else the pending create is cleared), before anything else
+    assert world.events[1] == ("resolve-pending", adopted, clear)
+    assert world.kinds()[2:5] == [("set-stage", 2), ("preview", 2), ("up", 2)]
+
+
+def test_a_pending_create_of_something_else_is_left_to_the_user(world: World) -> None:
+    world.migration().up(1)
+    world.stack.pending = [_pending("hello-world", "HelloWorld-unit", "aws:lambda/function:Function")]
+    with pytest.raises(PulumiError) as caught:
+        world.migration().up(2)
+    assert "pending creates of urn:hello-world" in str(caught.value) and "pulumi refresh --stack unit" in str(
+        caught.value
+    )
+    assert ("up", 2) not in world.events and world.stack.config["stage"] == "1"
+
+
+def test_plan_says_what_up_will_do_with_a_pending_create(world: World) -> None:
+    world.migration().up(1)
+    world.stack.pending = [_pending("new", "MyNewTable")]
+    plan = world.migration().plan(2)
+    assert any("MyNewTable pending: `migrate up` adopts it" in note for note in plan.notes)
+    assert world.stack.pending  # plan changes nothing

@@ -474,6 +474,62 @@ def test_resources_come_from_the_exported_state(ws: PulumiWorkspace, command: Re
     assert resources[1].to_dict()["type"] == "aws:dynamodb/table:Table"
 
 
+NEW_URN = "urn:pulumi:dev::table-migration::table-migration:index:MigratingTable$aws:dynamodb/table:Table::new"
+INTERRUPTED = {
+    "version": 3,
+    "deployment": {
+        "resources": [{"urn": LEGACY_URN, "type": "aws:dynamodb/table:Table", "id": "MyTable", "custom": True}],
+        "pending_operations": [
+            {
+                "resource": {
+                    "urn": NEW_URN,
+                    "custom": True,
+                    "type": "aws:dynamodb/table:Table",
+                    "inputs": {"name": "MyNewTable", "hashKey": "UUID"},
+                },
+                "type": "creating",
+            },
+            {"resource": {"urn": LEGACY_URN, "type": "aws:dynamodb/table:Table"}, "type": "updating"},
+        ],
+    },
+}
+
+
+def test_pending_creates_come_from_the_exported_state(ws: PulumiWorkspace, command: RecordingCommand) -> None:
+    command.reply("stack", "export", stdout=json.dumps(INTERRUPTED))
+
+    (pending,) = ws.pending_creates()
+
+    assert (pending.urn, pending.name, pending.physical_name) == (NEW_URN, "new", "MyNewTable")
+    assert command.calls[-1] == ["stack", "export", "--show-secrets", "--stack", STACK]
+
+
+def test_a_pending_create_is_adopted_by_a_refresh_with_its_id(ws: PulumiWorkspace, command: RecordingCommand) -> None:
+    command.reply("refresh")
+
+    ws.resolve_pending_creates({NEW_URN: "MyNewTable"}, clear_rest=False)
+
+    (refresh,) = command.find("refresh")
+    assert refresh[:3] == ["refresh", "--skip-preview", "--yes"]
+    # each --import-pending-creates takes one value: the URN, then its id (refresh.go's StringArray)
+    at = refresh.index("--import-pending-creates")
+    assert refresh[at : at + 4] == ["--import-pending-creates", NEW_URN, "--import-pending-creates", "MyNewTable"]
+    assert "--clear-pending-creates" not in refresh and refresh[-2:] == ["--stack", STACK]
+    assert command.cwds[-1] == command.cwds[0]  # the project folder
+
+
+def test_a_pending_create_of_a_table_that_was_never_made_is_cleared(
+    ws: PulumiWorkspace, command: RecordingCommand
+) -> None:
+    command.reply("refresh")
+
+    ws.resolve_pending_creates({}, clear_rest=True)
+    ws.resolve_pending_creates({}, clear_rest=False)  # nothing to do: no command
+
+    (refresh,) = command.find("refresh")
+    assert "--clear-pending-creates" in refresh and "--import-pending-creates" not in refresh
+
+
 def test_the_workspace_has_no_out_of_band_unprotect() -> None:
     # The program declares protect per stage; nothing runs `pulumi state unprotect`.
     assert not hasattr(PulumiWorkspace, "unprotect") and "unprotect" not in StackPort.__dict__
