@@ -23,7 +23,7 @@ def find_pulumi_cli(environ: Mapping[str, str] | None = None) -> Path | None:
     if env.get("PULUMI_HOME"):
         candidates.append(Path(env["PULUMI_HOME"]) / "bin" / "pulumi")
     candidates.append(home / ".pulumi" / "bin" / "pulumi")
-    candidates.append(home / ".pulumi" / "versions" / _sdk_version() / "bin" / "pulumi")
+    candidates.append(default_install_root(env) / "bin" / "pulumi")
     for path in candidates:
         if path.is_file() and os.access(path, os.X_OK):
             return path
@@ -50,3 +50,9 @@ def _sdk_version() -> str:
     from pulumi._version import version
 
     return str(version)
+
+
+def default_install_root(environ: Mapping[str, str] | None = None) -> Path:
+    """Where ``PulumiCommand.install()`` puts the CLI matching the SDK: ``~/.pulumi/versions/<sdk version>``."""
+    env = os.environ if environ is None else environ
+    return Path(env.get("HOME") or Path.home()) / ".pulumi" / "versions" / _sdk_version()

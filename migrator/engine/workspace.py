@@ -101,7 +101,8 @@ class StackPort(Protocol):
 def install_pulumi_cli(root: Path | None = None) -> Path:
     """Download the Pulumi CLI matching the SDK (``PulumiCommand.install()``); return the executable.
 
-    Needs internet (get.pulumi.com). Never called implicitly: the user asks for it.
+    Needs internet (get.pulumi.com). Called by ``migrate demo`` when no CLI is found (unless
+    ``--no-install``) and by users who ask for it; ``migrate up/down/plan/status`` never install.
     """
     try:
         command = auto.PulumiCommand.install(root=str(root) if root else None)
