@@ -237,9 +237,20 @@ class Migration:
 
     def _read(self, *, adopt: bool = False, stale_ok: bool = False) -> tuple[MigrationConfig, Record]:
         """The config and the record; ``adopt`` moves a record that version 0.1 left in stack config."""
+        values, record = self._values(adopt=adopt, check=not stale_ok)
+        return parse_config(values), record
+
+    def _values(self, *, adopt: bool = False, check: bool = True) -> tuple[dict[str, Any], Record]:
+        """The stack config, with ``importSource`` as the record keeps it, and the record.
+
+        The record is the migrator's own account of what it wrote: a working copy that never saw
+        stage 1's ``importSource`` (a fresh Deployment checkout) gets it from there.
+        """
         values = self._stack.get_config()
-        config = parse_config(values)
-        return config, self._record(values, config.stage, adopt=adopt, check=not stale_ok)
+        record = self._record(values, parse_stage(values.get("stage", "0")), adopt=adopt, check=check)
+        if record.import_source:
+            values = {**values, "importSource": dict(record.import_source)}
+        return values, record
 
     def _record(self, values: dict[str, Any], declared: int, *, adopt: bool = False, check: bool = True) -> Record:
         raw = self._store().load(PROGRESS)
@@ -265,7 +276,8 @@ class Migration:
         return self._records
 
     def _prepare(self, move: st.StagePlan, *, allow_drift: bool = False) -> StageRun:
-        values = self._stack.get_config()
+        # A `down` may start from a stale working copy; `up` refused one already in _read.
+        values, record = self._values(check=move.direction == "up")
         declared = parse_stage(values.get("stage", "0"))
         config = parse_config({**values, "stage": str(move.stage)})
         if not config.region:
@@ -275,15 +287,13 @@ class Migration:
                 "is missing; it decides where the tables live.",
                 hint="Set it with `pulumi config set aws:region us-east-1` (the tables' region).",
             )
-        # A `down` may start from a stale working copy; `up` refused one already in _read.
-        record = self._record(values, declared, check=move.direction == "up")
         return StageRun(move, config, record, declared, allow_drift=allow_drift)
 
     def _apply(self, run: StageRun) -> dict[str, Any]:
         """Set the stage, preview, guard, update; on a refused or failed preview put the stage back."""
         move = run.plan
         self._settle_pending_creates()
-        self._stack.set_config({"stage": str(move.stage)})
+        self._stack.set_config({"stage": str(move.stage), **self._import_source_to_set(move.stage, run.record)})
         try:
             preview = self._stack.preview()
             check_preview(preview, allowed=move.allowed, stage=f"stage {move.stage} ({move.name})")
@@ -294,6 +304,14 @@ class Migration:
         self._progress(preview.summary_text())
         self._steps.run(run, move.at_update)
         return dict(self._stack.up(on_output=self._progress) or {})
+
+    def _import_source_to_set(self, stage: int, record: Record) -> dict[str, Any]:
+        """``importSource`` from the record, when the stage's program needs it and the stack config lacks it."""
+        if stage < 2 or not record.import_source:
+            return {}
+        if self._stack.get_config().get("importSource") == dict(record.import_source):
+            return {}
+        return {"importSource": dict(record.import_source)}
 
     def _settle_pending_creates(self) -> None:
         """Resolve the creates an interrupted update left pending, before the next preview.
@@ -355,7 +373,7 @@ class Migration:
 
     def _previewable(self, moves: tuple[st.StagePlan, ...]) -> tuple[int | None, list[str]]:
         """The furthest planned stage whose config is complete now (stage 2 needs importSource from stage 1)."""
-        values = self._stack.get_config()
+        values, _record = self._values(check=False)
         notes: list[str] = []
         for move in reversed(moves):
             try:
@@ -370,7 +388,9 @@ class Migration:
         allowed = [a for m in moves if m.stage <= stage for a in m.allowed]
         try:
             # On a copy of the config: the stack file keeps its stage whatever happens (a kill included).
-            preview = self._stack.preview(config={"stage": str(stage)})
+            preview = self._stack.preview(
+                config={"stage": str(stage), **self._import_source_to_set(stage, self._values(check=False)[1])}
+            )
         except StackBusyError:
             raise
         except PulumiError as e:
@@ -392,7 +412,8 @@ class Migration:
 
     def _settings(self) -> AwsSettings:
         if self._aws is None:
-            config = parse_config(self._stack.get_config())
+            # Stage 0's rules: the region and endpoint are all that is needed here (no importSource yet).
+            config = parse_config({**self._stack.get_config(), "stage": "0"})
             self._aws = AwsSettings.resolve(region=config.region, endpoint_url=config.endpoint)
         return self._aws
 

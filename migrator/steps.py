@@ -208,8 +208,9 @@ class Steps:
         layout = run.import_layout or run.export_layout
         count = run.record.transform["itemsOut"] if run.import_layout else run.record.export["itemCount"]
         source = ImportSource(layout.bucket, layout.data_prefix, "GZIP", int(count))
-        self._stack.set_config({"importSource": source.to_config()})
+        run.record = run.record.with_(import_source=source.to_config())
         self._save(run.record)
+        self._stack.set_config({"importSource": source.to_config()})
 
     def _check_import(self, run: StageRun) -> None:
         source = run.config.import_source
@@ -285,6 +286,7 @@ class Steps:
             transform=None,
             import_check=None,
             verify=verify,
+            import_source=None,
         )
         self._stack.remove_config(["importSource"])
         self._save(run.record)

@@ -43,6 +43,9 @@ class Record:
     stage_times: Mapping[str, str] = field(default_factory=dict)
     report: Mapping[str, Any] | None = None
     down_pending: int | None = None  # a `down` to this stage set it, and its update has not finished
+    # importSource as the migrator wrote it at stage 1: the record keeps it, since a working copy that is
+    # thrown away (a Deployment's) takes its stack config with it; it is set again before each update.
+    import_source: Mapping[str, Any] | None = None
 
     def with_(self, **changes: Any) -> Record:
         """A copy with ``changes`` (dataclasses.replace)."""
@@ -67,6 +70,7 @@ class Record:
             "stageTimes": dict(self.stage_times),
             "report": _plain(self.report),
             "downPending": self.down_pending,
+            "importSource": _plain(self.import_source),
         }
 
     @classmethod
@@ -99,6 +103,7 @@ class Record:
             stage_times=dict(obj.get("stageTimes") or {}),
             report=obj.get("report") or None,
             down_pending=_int_or_none(obj.get("downPending")),
+            import_source=obj.get("importSource") or None,
         )
         if check:
             record.check_against(declared_stage)

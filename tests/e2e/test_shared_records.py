@@ -114,3 +114,24 @@ def test_two_working_copies_see_one_progress_record(
     # The first copy's stack file is now the stale one: it is refused rather than rolling back.
     with pytest.raises(StageError, match="roll the stack back"):
         first.up(4)
+
+
+def test_a_deployment_s_fresh_checkout_runs_the_next_stage_without_a_pushed_back_stack_file(
+    engine: MockEngineStack, moto: Moto, seed: Callable[..., Any], tmp_path: Path
+) -> None:
+    # Given stage 1 run by one Deployment, whose working copy (with the importSource it wrote) is gone
+    items = seed(engine, moto, ITEMS)
+    checkout = copy.deepcopy(engine.get_config())  # the stack file as committed: no importSource
+    _migration(engine, moto, tmp_path / "a").up(1)
+    assert "importSource" not in checkout
+
+    # when the next Deployment checks out the commit that asks for stage 2 and runs the migrator
+    checkout["stage"] = "2"
+    fresh = MockEngineStack(STACK, checkout, program_under_mocks, backend=engine.backend)
+    result = _migration(fresh, moto, tmp_path / "b").up(2)
+
+    # then stage 2 ran from the record (the import source included): no stack file was pushed back.
+    assert result.stages_run == (2,)
+    assert fresh.get_config()["importSource"] == (stack_records(moto, engine).load("progress") or {})["importSource"]
+    assert missing_from_new(moto.dynamodb, items) == ([], [])
+    assert export_count(moto.dynamodb) == 1
