@@ -75,6 +75,12 @@ class Migration:
 
     # --- the API ----------------------------------------------------------------------------
 
+    @property
+    def records(self) -> RecordStore:
+        """The record store of this stack: the lock, the progress record, and room for stream checkpoints
+        (``records.save(CHECKPOINTS, {...})``: one small write, cheap enough for once a second)."""
+        return self._store()
+
     def up(self, stage: int, *, allow_drift: bool = False) -> UpResult:
         """Run stages current+1 .. ``stage`` in order; a finished stage is a no-op, an interrupted one resumes."""
         st.check_stage(stage)

@@ -25,7 +25,7 @@ from migrator.core.errors import (
     VerificationError,
 )
 from migrator.core.guard import PlannedChange, Preview
-from migrator.core.store import MemoryRecordStore
+from migrator.core.store import CHECKPOINTS, MemoryRecordStore
 from migrator.data.exportfiles import ExportLayout
 from migrator.data.verify import VerifyReport
 from migrator.engine.state import PendingCreate, StateResource
@@ -785,3 +785,16 @@ def test_plan_says_what_up_will_do_with_a_pending_create(world: World) -> None:
     plan = world.migration().plan(2)
     assert any("MyNewTable pending: `migrate up` adopts it" in note for note in plan.notes)
     assert world.stack.pending  # plan changes nothing
+
+
+def test_the_record_store_is_the_migration_s_port_for_checkpoints(world: World) -> None:
+    # A later step (an online cutover's replay) saves checkpoints often: one small write each,
+    # never a stack config write and never a rewrite of the progress record.
+    world.migration().up(2)
+    progress, writes = progress_record(world.stack), world.stack.records.writes
+    migration = world.migration()
+    for second in range(5):
+        migration.records.save(CHECKPOINTS, {"shard-0001": f"seq-{second}"})
+    assert world.stack.records.writes == writes + 5
+    assert migration.records.load(CHECKPOINTS) == {"shard-0001": "seq-4"}
+    assert progress_record(world.stack) == progress and "checkpoints" not in world.stack.config
