@@ -4,7 +4,8 @@ It starts a moto server in this process (127.0.0.1, a free port), copies the Pul
 throwaway folder with a file backend and a passphrase (so the repository gets no stack files), makes
 stack ``demo`` with the README's example config pointed at moto, applies stage 0, seeds ``MyTable``,
 runs stages 1→4 and returns the final report. The Pulumi engine itself is real: without the
-``pulumi`` CLI the demo stops before starting anything and says how to get it.
+``pulumi`` CLI the demo installs the one matching the SDK (``PulumiCommand.install()``), or, with
+``--no-install`` or no network, stops before starting anything and says how to get it.
 """
 
 from __future__ import annotations
@@ -190,12 +191,31 @@ def _pulumi_stack(stack: str, work_dir: Path, *, create: bool, env: Mapping[str,
     return PulumiWorkspace.open(stack=stack, work_dir=work_dir, create=create, env=env)
 
 
-def require_pulumi_cli() -> None:
-    """Raise :class:`PulumiNotInstalledError` (exit 2) with how to get the CLI when it is missing."""
-    from .engine.workspace import find_pulumi_cli
+def require_pulumi_cli(*, install: bool = False, progress: Progress | None = None) -> None:
+    """Make sure the ``pulumi`` CLI is here; with ``install``, install the one matching the SDK when it is not.
 
-    if find_pulumi_cli() is None:
+    Installing is ``PulumiCommand.install()`` (the SDK's own installer, into ``~/.pulumi/versions/<version>``),
+    announced in one line. Without ``install``, or when the download fails (no network), raise
+    :class:`PulumiNotInstalledError` (exit 2) with how to get the CLI, leaving nothing behind.
+    """
+    from .engine.cli_lookup import default_install_root
+    from .engine.workspace import find_pulumi_cli, install_pulumi_cli
+
+    if find_pulumi_cli() is not None:
+        return
+    if not install:
         raise PulumiNotInstalledError(PULUMI_MISSING)
+    root = default_install_root()
+    created = next((p for p in reversed([root, *root.parents]) if not p.exists()), None)  # the first we'd make
+    (progress or (lambda _message: None))(
+        f"The pulumi CLI is not installed: installing Pulumi {root.name} into {root} (PulumiCommand.install())."
+    )
+    try:
+        install_pulumi_cli(root)
+    except PulumiNotInstalledError:
+        if created is not None:
+            shutil.rmtree(created, ignore_errors=True)
+        raise PulumiNotInstalledError(PULUMI_MISSING) from None
 
 
 def run_demo(
@@ -204,17 +224,19 @@ def run_demo(
     progress: Progress | None = None,
     open_stack: StackFactory | None = None,
     lock_dir: Path | None = None,
+    install: bool = True,
 ) -> DemoResult:
     """Run the local rehearsal; return the final report.
 
     ``open_stack(stack, work_dir, *, create, env)`` builds the stack; by default the real Pulumi
-    workspace, which needs the ``pulumi`` CLI (checked first: without it nothing is started).
+    workspace, which needs the ``pulumi`` CLI: checked first, and installed when missing unless
+    ``install`` is False (then, or when the download fails, nothing is started).
     """
     say = progress or (lambda _message: None)
     if items < 1:
         raise BadInputError(f"--items {items} is not a positive number.", hint="Pass --items 1 or more.")
     if open_stack is None:
-        require_pulumi_cli()
+        require_pulumi_cli(install=install, progress=say)
         open_stack = _pulumi_stack
     seconds: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="migrate-demo-") as tmp, moto_server() as endpoint:

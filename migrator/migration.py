@@ -2,14 +2,17 @@
 
 ``Migration(stack).up(stage=3)`` validates the config for each stage, sets ``table-migration:stage``,
 previews and guards the update, applies it, runs the stage's data-plane steps and records each one
-in ``table-migration:progress`` (see :mod:`migrator.core.record` for why that second key exists). Every
-step is safe to rerun; one run at a time holds the stack (:mod:`migrator.engine.lock`).
+in the record store (:mod:`migrator.core.store`; see :mod:`migrator.core.record` for why the record is
+kept apart from ``stage``). Every step is safe to rerun; one run at a time holds the stack
+(:mod:`migrator.engine.lock`).
 
 The CLI only wraps this; embedders call it directly and get typed results or typed errors.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -18,12 +21,15 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from .core import stages as st
-from .core.config import MigrationConfig, parse_config, parse_stage
-from .core.errors import ConfigError, MigrationError, PulumiError, StackBusyError
-from .core.guard import check_preview, refused_changes
+from .core.config import MigrationConfig, key, parse_config, parse_stage
+from .core.errors import ConfigError, GuardError, MigrationError, PulumiError, StackBusyError
+from .core.guard import check_preview
 from .core.record import RECORD_KEY, Record
+from .core.store import LOCK, PROGRESS, RecordStore
 from .data.aws import AwsSettings
 from .data.dataplane import AwsDataPlane, DataPlane
+from .data.records import DEFAULT_TABLE as DEFAULT_RECORD_TABLE
+from .data.records import DynamoRecordStore
 from .engine.lock import LOCK_KEY, LockOwner, StackLock
 from .results import DownResult, Plan, Status, UpResult
 from .spec_view import compare_specs
@@ -40,8 +46,10 @@ class Migration:
 
     ``stack`` is a :class:`~migrator.engine.workspace.StackPort` (the Pulumi workspace, or a test double).
     ``aws`` defaults to the stack config's ``endpoint`` and ``aws:region`` (``AwsSettings.resolve``);
-    ``data`` defaults to :class:`~migrator.data.dataplane.AwsDataPlane` on those settings. ``lock_scope``
-    names where the stack lives (e.g. the work dir) so two projects' ``dev`` stacks do not share a lock.
+    ``data`` defaults to :class:`~migrator.data.dataplane.AwsDataPlane` on those settings. ``records``
+    is where the lock and the progress record live; it defaults to the DynamoDB record table (config
+    ``recordTable``, else ``table-migration-records``) on those settings, for ``<project>/<stack>``.
+    ``lock_scope`` names where the stack lives (e.g. the work dir) for this machine's file lock.
     """
 
     def __init__(
@@ -54,9 +62,11 @@ class Migration:
         data: DataPlane | None = None,
         lock_scope: str | None = None,
         lock_dir: Path | None = None,
+        records: RecordStore | None = None,
     ) -> None:
         self._stack = stack
         self._aws = aws
+        self._records = records
         self._progress = progress or (lambda _message: None)
         self._clock = clock
         self._data = data
@@ -66,16 +76,23 @@ class Migration:
 
     # --- the API ----------------------------------------------------------------------------
 
+    @property
+    def records(self) -> RecordStore:
+        """The record store of this stack: the lock, the progress record, and room for stream checkpoints
+        (``records.save(CHECKPOINTS, {...})``: one small write, cheap enough for once a second)."""
+        return self._store()
+
     def up(self, stage: int, *, allow_drift: bool = False) -> UpResult:
         """Run stages current+1 .. ``stage`` in order; a finished stage is a no-op, an interrupted one resumes."""
         st.check_stage(stage)
         with self._lock(f"up --stage {stage}"):
-            config, record = self._read()
+            config, record = self._read(adopt=True)
             moves = st.plan_up(record.completed_stage, stage, needs_transform=self._needs_transform(config))
             start, warnings, outputs = record.completed_stage, [], {}
             for move in moves:
                 run = self._prepare(move, allow_drift=allow_drift)
                 self._progress(f"Stage {move.stage} ({move.name}): {move.declares}.")
+                self._unprotect_by_update(run)
                 self._steps.run(run, move.before)
                 run.outputs = self._apply(run)
                 self._steps.run(run, move.after)
@@ -100,7 +117,9 @@ class Migration:
         """Go back to ``stage`` where that is safe (3→2, 2→1 before cutover); refuse the rest with the reason."""
         st.check_stage(stage)
         with self._lock(f"down --stage {stage}"):
-            config, record = self._read()
+            # A stale working copy (stage behind the record) may go back: from where the stack really is.
+            config, record = self._read(adopt=True, stale_ok=True)
+            current = max(config.stage, record.completed_stage)
             names = {
                 "served_traffic": record.served_traffic,
                 "legacy_name": config.legacy.name,
@@ -110,7 +129,7 @@ class Migration:
                 # An earlier `down` to this stage set it, but its update did not finish: apply it again.
                 moves = st.plan_down(stage + 1, stage, **names)
             else:
-                moves = st.plan_down(config.stage, stage, **names)
+                moves = st.plan_down(current, stage, **names)
             warnings: list[str] = []
             outputs: dict[str, Any] = {}
             for move in moves:
@@ -137,19 +156,19 @@ class Migration:
                 outputs = run.outputs
             return DownResult(
                 stack=self._stack.name,
-                from_stage=config.stage,
-                stage=stage if moves else config.stage,
+                from_stage=current,
+                stage=stage if moves else current,
                 stages_run=tuple(m.stage for m in moves),
                 outputs=outputs or self._stack.outputs(),
                 warnings=tuple(warnings),
             )
 
     def status(self) -> Status:
-        """Where the stack stands; reads stack config only, changes nothing."""
-        values = self._stack.get_config()
-        config = parse_config(values)
-        record = Record.from_config(values.get(RECORD_KEY), declared_stage=config.stage)
-        owner = LockOwner.from_config(values.get(LOCK_KEY))
+        """Where the stack stands: its config and the record store; changes nothing."""
+        config, record = self._read()
+        owner = LockOwner.from_config(self._store().load(LOCK)) or LockOwner.from_config(
+            self._stack.get_config().get(LOCK_KEY)
+        )
         return Status(
             stack=self._stack.name,
             stage=config.stage,
@@ -173,7 +192,8 @@ class Migration:
     def plan(self, stage: int) -> Plan:
         """What ``up --stage N`` would do: its moves and steps, and the preview of the update. Changes nothing.
 
-        The preview needs ``table-migration:stage`` set to the stage it shows; it is put back at once.
+        The preview runs with ``table-migration:stage`` set to the stage it shows on a temporary copy of
+        the config; the stack file is never written.
         """
         st.check_stage(stage)
         with self._lock(f"plan --stage {stage}"):
@@ -183,8 +203,13 @@ class Migration:
             notes: list[str] = []
             if moves:
                 preview_stage, notes = self._previewable(moves)
+                notes += [
+                    f"an interrupted update left {p.physical_name or p.name} pending: `migrate up` adopts it if it "
+                    "exists in AWS, else creates it anew"
+                    for p in self._stack.pending_creates()
+                ]
                 if preview_stage is not None:
-                    preview, refusal, more = self._preview_at(preview_stage, config.stage, moves)
+                    preview, refusal, more = self._preview_at(preview_stage, moves)
                     notes += more
             return Plan(
                 stack=self._stack.name,
@@ -202,22 +227,65 @@ class Migration:
     # --- the executor -----------------------------------------------------------------------
 
     def _lock(self, command: str) -> StackLock:
+        store = self._store()
+        clear = f"remove the lock entry of stack {self._stack.name} from {store.where}"
+        if isinstance(store, DynamoRecordStore):
+            item_key = json.dumps({"pk": {"S": store.scope}, "sk": {"S": LOCK}}, separators=(",", ":"))
+            clear = f"clear it with `aws dynamodb delete-item --table-name {store.table} --key '{item_key}'`"
         return StackLock(
             self._stack,
+            store,
             command=command,
             scope=self._lock_scope,
             lock_dir=self._lock_dir,
             clock=self._clock,
             progress=self._progress,
+            clear_hint=clear,
         )
 
-    def _read(self) -> tuple[MigrationConfig, Record]:
+    def _read(self, *, adopt: bool = False, stale_ok: bool = False) -> tuple[MigrationConfig, Record]:
+        """The config and the record; ``adopt`` moves a record that version 0.1 left in stack config."""
+        values, record = self._values(adopt=adopt, check=not stale_ok)
+        return parse_config(values), record
+
+    def _values(self, *, adopt: bool = False, check: bool = True) -> tuple[dict[str, Any], Record]:
+        """The stack config, with ``importSource`` as the record keeps it, and the record.
+
+        The record is the migrator's own account of what it wrote: a working copy that never saw
+        stage 1's ``importSource`` (a fresh Deployment checkout) gets it from there.
+        """
         values = self._stack.get_config()
-        config = parse_config(values)
-        return config, Record.from_config(values.get(RECORD_KEY), declared_stage=config.stage)
+        record = self._record(values, parse_stage(values.get("stage", "0")), adopt=adopt, check=check)
+        if record.import_source:
+            values = {**values, "importSource": dict(record.import_source)}
+        return values, record
+
+    def _record(self, values: dict[str, Any], declared: int, *, adopt: bool = False, check: bool = True) -> Record:
+        raw = self._store().load(PROGRESS)
+        if raw is None and values.get(RECORD_KEY) not in (None, ""):
+            # Version 0.1 kept the record in the working copy's stack config: read it once, and (with
+            # the lock held) move it to the store, so the next run on any machine finds it there.
+            raw = values[RECORD_KEY]
+            if adopt:
+                record = Record.from_config(raw, declared_stage=declared, check=False)
+                self._store().save(PROGRESS, record.to_config())
+                self._stack.remove_config([RECORD_KEY])
+                self._progress(
+                    f"Moved the migration record from stack config {key(RECORD_KEY)} to {self._store().where}."
+                )
+        return Record.from_config(raw, declared_stage=declared, check=check)
+
+    def _store(self) -> RecordStore:
+        if self._records is None:
+            values = self._stack.get_config()
+            table = str(values.get("recordTable") or DEFAULT_RECORD_TABLE)
+            scope = f"{self._stack.project}/{self._stack.name}"
+            self._records = DynamoRecordStore(self._settings(), scope=scope, table=table)
+        return self._records
 
     def _prepare(self, move: st.StagePlan, *, allow_drift: bool = False) -> StageRun:
-        values = self._stack.get_config()
+        # A `down` may start from a stale working copy; `up` refused one already in _read.
+        values, record = self._values(check=move.direction == "up")
         declared = parse_stage(values.get("stage", "0"))
         config = parse_config({**values, "stage": str(move.stage)})
         if not config.region:
@@ -227,13 +295,13 @@ class Migration:
                 "is missing; it decides where the tables live.",
                 hint="Set it with `pulumi config set aws:region us-east-1` (the tables' region).",
             )
-        record = Record.from_config(values.get(RECORD_KEY), declared_stage=declared)
         return StageRun(move, config, record, declared, allow_drift=allow_drift)
 
     def _apply(self, run: StageRun) -> dict[str, Any]:
         """Set the stage, preview, guard, update; on a refused or failed preview put the stage back."""
         move = run.plan
-        self._stack.set_config({"stage": str(move.stage)})
+        self._settle_pending_creates()
+        self._stack.set_config({"stage": str(move.stage), **self._import_source_to_set(move.stage, run.record)})
         try:
             preview = self._stack.preview()
             check_preview(preview, allowed=move.allowed, stage=f"stage {move.stage} ({move.name})")
@@ -245,11 +313,75 @@ class Migration:
         self._steps.run(run, move.at_update)
         return dict(self._stack.up(on_output=self._progress) or {})
 
+    def _import_source_to_set(self, stage: int, record: Record) -> dict[str, Any]:
+        """``importSource`` from the record, when the stage's program needs it and the stack config lacks it."""
+        if stage < 2 or not record.import_source:
+            return {}
+        if self._stack.get_config().get("importSource") == dict(record.import_source):
+            return {}
+        return {"importSource": dict(record.import_source)}
+
+    def _settle_pending_creates(self) -> None:
+        """Resolve the creates an interrupted update left pending, before the next preview.
+
+        Stage 2's update creates the new table by ImportTable, which runs for hours; killed meanwhile
+        (expired credentials, a CI timeout, Ctrl-C twice), the state keeps a *pending create* that the
+        engine neither retries safely nor clears: the next update calls Create again, which fails
+        because the table exists (ResourceInUseException), and a non-interactive refresh skips it. So:
+        a table that exists in AWS is adopted (the state gets it, as if the create had finished; the
+        import check then looks at what it holds), one that does not is cleared and created anew.
+        Other kinds of resources are left to the user: only they can tell what was made.
+        """
+        pending = self._stack.pending_creates()
+        if not pending:
+            return
+        others = [p for p in pending if p.type != st.TABLE_TYPE or not p.physical_name]
+        if others:
+            names = ", ".join(p.urn for p in others)
+            raise PulumiError(
+                f"An interrupted update of stack {self._stack.name} left pending creates of {names}.",
+                hint=f"Check in AWS whether each was made, then run `pulumi refresh --stack {self._stack.name}` in a "
+                "terminal (it asks what to do with each) and rerun.",
+            )
+        adopt = {p.urn: p.physical_name for p in pending if self._dp().deletion_protection(p.physical_name) is not None}
+        for p in pending:
+            verb = (
+                "adopting it"
+                if p.urn in adopt
+                else "it does not exist: clearing the pending create, it is created anew"
+            )
+            self._progress(f"  an interrupted update left table {p.physical_name} ({p.name}) pending: {verb}")
+        self._stack.resolve_pending_creates(adopt, clear_rest=len(adopt) < len(pending))
+
+    def _unprotect_by_update(self, run: StageRun) -> None:
+        """Before an update that drops a table, make sure the state no longer protects it.
+
+        The program unprotects such a table one stage earlier, but a stack brought to that stage by
+        version 0.1 still has it protected in its state, and the engine refuses to delete (even to
+        preview deleting) a protected resource. Applying the earlier stage's declaration again clears
+        the flag with a normal, previewed and guarded update that deletes nothing.
+        """
+        drops = set(run.plan.drops)
+        if run.plan.direction != "up" or not drops:
+            return
+        held = [r for r in self._stack.resources() if r.type == st.TABLE_TYPE and r.name in drops and r.protect]
+        if not held:
+            return
+        earlier = dataclasses.replace(
+            st.plan_up(run.plan.stage - 2, run.plan.stage - 1)[0], before=(), after=(), at_update=()
+        )
+        names = ", ".join(r.physical_id or r.name for r in held)
+        self._progress(
+            f"  {names} is still protected in the stack's state (an older version's stage {earlier.stage}): "
+            f"applying stage {earlier.stage} again first, which clears it"
+        )
+        self._apply(StageRun(earlier, run.config, run.record, run.declared))
+
     # --- helpers ------------------------------------------------------------------------------
 
     def _previewable(self, moves: tuple[st.StagePlan, ...]) -> tuple[int | None, list[str]]:
         """The furthest planned stage whose config is complete now (stage 2 needs importSource from stage 1)."""
-        values = self._stack.get_config()
+        values, _record = self._values(check=False)
         notes: list[str] = []
         for move in reversed(moves):
             try:
@@ -260,30 +392,23 @@ class Migration:
             return move.stage, notes[:1]
         return None, notes[:1]
 
-    def _preview_at(
-        self, stage: int, declared: int, moves: tuple[st.StagePlan, ...]
-    ) -> tuple[Any, str | None, list[str]]:
+    def _preview_at(self, stage: int, moves: tuple[st.StagePlan, ...]) -> tuple[Any, str | None, list[str]]:
         allowed = [a for m in moves if m.stage <= stage for a in m.allowed]
-        self._stack.set_config({"stage": str(stage)})
         try:
-            preview = self._stack.preview()
+            # On a copy of the config: the stack file keeps its stage whatever happens (a kill included).
+            preview = self._stack.preview(
+                config={"stage": str(stage), **self._import_source_to_set(stage, self._values(check=False)[1])}
+            )
         except StackBusyError:
             raise
         except PulumiError as e:
             return None, None, [f"the preview of stage {stage} failed: {e}"]
-        finally:
-            self._stack.set_config({"stage": str(declared)})
-        refused = refused_changes(preview, allowed=allowed)
         refusal = None
-        if refused:
-            try:
-                check_preview(preview, allowed=allowed, stage=f"stage {stage}")
-            except MigrationError as e:
-                refusal = str(e)
-        notes = []
-        if stage == 4 and any(m.stage == 4 for m in moves):
-            notes.append("`up --stage 4` first unprotects the legacy table in the stack's state, then updates.")
-        return preview, refusal, notes
+        try:
+            check_preview(preview, allowed=allowed, stage=f"stage {stage}")
+        except GuardError as e:
+            refusal = str(e)
+        return preview, refusal, []
 
     def _needs_transform(self, config: MigrationConfig) -> bool:
         return config.needs_transform if config.new is not None else True
@@ -295,12 +420,13 @@ class Migration:
 
     def _settings(self) -> AwsSettings:
         if self._aws is None:
-            config = parse_config(self._stack.get_config())
+            # Stage 0's rules: the region and endpoint are all that is needed here (no importSource yet).
+            config = parse_config({**self._stack.get_config(), "stage": "0"})
             self._aws = AwsSettings.resolve(region=config.region, endpoint_url=config.endpoint)
         return self._aws
 
     def _save(self, record: Record) -> None:
-        self._stack.set_config({RECORD_KEY: record.to_config()})
+        self._store().save(PROGRESS, record.to_config())
 
     def _now(self) -> str:
         return datetime.fromtimestamp(self._clock.time(), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

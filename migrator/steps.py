@@ -1,7 +1,8 @@
 """The migrator's steps between (and around) the Pulumi updates, one method per step of :mod:`migrator.core.stages`.
 
 Each step reads the stage's config and the record, calls the data plane, and saves what it found in
-the record at once (``table-migration:progress``), so a crash loses at most the step that was running.
+the record at once (the record store's ``progress`` entry), so a crash loses at most the step that was
+running.
 Every step is safe to run again: the export is waited on by its recorded ARN, the transform
 overwrites its own output, the import check and the verifications only read.
 """
@@ -17,7 +18,7 @@ from .core import stages as st
 from .core.config import ImportSource, MigrationConfig
 from .core.derive import Deriver
 from .core.errors import DataError, DriftError, ExportFailedError, PulumiError, VerificationError
-from .core.record import RECORD_KEY, Record
+from .core.record import Record
 from .data.dataplane import DataPlane
 
 if TYPE_CHECKING:  # the workspace imports pulumi.automation; here only the protocol is needed
@@ -96,7 +97,6 @@ class Steps:
         handlers: dict[str, Callable[[StageRun], None]] = {
             st.VERIFY_LIVE: self._verify_live,
             st.MARK_TRAFFIC: self._mark_traffic,
-            st.UNPROTECT: self._unprotect,
             st.EXPORT: self._export,
             st.TRANSFORM: self._transform,
             st.RECORD_IMPORT_SOURCE: self._record_import_source,
@@ -145,12 +145,6 @@ class Steps:
         # Recorded before the update: once it starts, the consumer may write to the new table.
         run.record = run.record.with_(served_traffic=True)
         self._save(run.record)
-
-    def _unprotect(self, run: StageRun) -> None:
-        for resource in self._stack.resources():
-            if resource.type == st.TABLE_TYPE and resource.name in run.plan.drops and resource.protect:
-                self._progress(f"  unprotecting {resource.urn} in the stack's state")
-                self._stack.unprotect(resource.urn)
 
     def _export(self, run: StageRun) -> None:
         bucket = run.outputs.get("exportBucket")
@@ -214,7 +208,9 @@ class Steps:
         layout = run.import_layout or run.export_layout
         count = run.record.transform["itemsOut"] if run.import_layout else run.record.export["itemCount"]
         source = ImportSource(layout.bucket, layout.data_prefix, "GZIP", int(count))
-        self._stack.set_config({"importSource": source.to_config(), RECORD_KEY: run.record.to_config()})
+        run.record = run.record.with_(import_source=source.to_config())
+        self._save(run.record)
+        self._stack.set_config({"importSource": source.to_config()})
 
     def _check_import(self, run: StageRun) -> None:
         source = run.config.import_source
@@ -290,6 +286,7 @@ class Steps:
             transform=None,
             import_check=None,
             verify=verify,
+            import_source=None,
         )
         self._stack.remove_config(["importSource"])
         self._save(run.record)

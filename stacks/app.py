@@ -70,17 +70,17 @@ def consumer_environment(config: MigrationConfig, table: MigratingTable) -> dict
     return env
 
 
-def consumer_policy(table_arn: str, log_group_arn: str) -> str:
-    """Read/write on the active table (and its indexes) and writing to its own log group; nothing else."""
+def consumer_policy(table_arns: list[str], log_group_arn: str) -> str:
+    """Read/write on the given tables (and their indexes) and writing to its own log group; nothing else."""
     return json.dumps(
         {
             "Version": "2012-10-17",
             "Statement": [
                 {
-                    "Sid": "ActiveTable",
+                    "Sid": "Tables",
                     "Effect": "Allow",
                     "Action": list(TABLE_ACTIONS),
-                    "Resource": [table_arn, f"{table_arn}/index/*"],
+                    "Resource": [arn for table in table_arns for arn in (table, f"{table}/index/*")],
                 },
                 {
                     "Sid": "OwnLogs",
@@ -103,7 +103,13 @@ class HelloWorld:
 
 
 def hello_world(config: MigrationConfig, table: MigratingTable, provider: aws.Provider | None) -> HelloWorld:
-    """Declare the HelloWorld Lambda, its log group and its role, granted the active table only."""
+    """Declare the HelloWorld Lambda, its log group and its role.
+
+    The role is granted every table the stack declares: the legacy one until it leaves (stage 4), the
+    new one from when it exists (stage 2). Across the cutover both are granted, so the running function
+    never writes to a table it has no grant for, whichever of policy and environment changes first
+    (and the same going back with ``down`` 3→2).
+    """
     opts = provider_options(provider)
     name = function_name(pulumi.get_stack())
     log_group = aws.cloudwatch.LogGroup(
@@ -113,7 +119,7 @@ def hello_world(config: MigrationConfig, table: MigratingTable, provider: aws.Pr
     policy = aws.iam.RolePolicy(
         "hello-world-policy",
         role=role.id,
-        policy=pulumi.Output.all(table.active_table_arn, log_group.arn).apply(lambda a: consumer_policy(a[0], a[1])),
+        policy=pulumi.Output.all(log_group.arn, *table.table_arns).apply(lambda a: consumer_policy(list(a[1:]), a[0])),
         opts=opts,
     )
     function = aws.lambda_.Function(

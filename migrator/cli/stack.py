@@ -139,9 +139,12 @@ def plan(stage: StageOpt, stack: StackOpt = "dev", work_dir: WorkDirOpt = None, 
 @app.command()
 def demo(
     items: Annotated[int, typer.Option("--items", min=1, help="How many sample items to seed MyTable with.")] = 1000,
+    no_install: Annotated[
+        bool, typer.Option("--no-install", help="Do not install the pulumi CLI when it is missing; stop instead.")
+    ] = False,
 ) -> None:
     """A local rehearsal, no AWS account needed: moto in-process, a throwaway file backend, stages 0→4."""
     from ..local import run_demo
 
-    result = call(lambda: run_demo(items=items, progress=progress))
+    result = call(lambda: run_demo(items=items, progress=progress, install=not no_install))
     emit(result, json_output=False, text=lambda r: r.text())

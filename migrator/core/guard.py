@@ -193,10 +193,18 @@ def check_preview(preview: Preview, *, allowed: Iterable[AllowedChange] = (), st
     ``stage`` names the stage in the message (e.g. ``"stage 3 (cutover)"``). A delete whose old
     state has ``retainOnDelete`` is a retain and needs an allowance of ``retain`` (or ``delete``).
     """
+    who = stage or "this stage"
+    unseen = unseen_changes(preview)
+    if unseen:
+        raise GuardError(
+            f"Refusing to update the stack: the preview of {who} counts {unseen}, but the guard saw the resource "
+            "events of fewer: an engine event was lost, so it cannot tell which resources would go. Nothing was "
+            "changed.",
+            hint="Rerun; if it happens again, read `pulumi preview` of the stack by hand before going on.",
+        )
     refused = refused_changes(preview, allowed=allowed)
     if not refused:
         return
-    who = stage or "this stage"
     problems = [_problem(c, who) for c in refused]
     hints: list[str] = []
     for change in refused:
@@ -207,6 +215,34 @@ def check_preview(preview: Preview, *, allowed: Iterable[AllowedChange] = (), st
         "Refusing to update the stack: " + "; ".join(problems) + ". Nothing was changed.",
         hint=" ".join(hints),
     )
+
+
+def unseen_changes(preview: Preview) -> str | None:
+    """What the engine's summary counts beyond the resource events the preview kept, or None.
+
+    The SDK turns an event it cannot parse (or a failing callback) into a warning and goes on, so
+    a delete or replace can reach the summary without its event: the guard must then fail closed.
+    Deletes (retains included) and replaces count per resource, as the engine counts logical steps.
+    """
+    if not preview.counts:
+        return None
+    seen = {DELETE: 0, REPLACE: 0}
+    for _urn, steps in preview.by_resource():
+        kind = _main_step(steps).kind
+        if kind in (DELETE, RETAIN):
+            seen[DELETE] += 1
+        elif kind == REPLACE:
+            seen[REPLACE] += 1
+    counted = {
+        DELETE: sum(preview.counts.get(op, 0) for op in DELETE_OPS),
+        REPLACE: preview.counts.get(REPLACE, 0),
+    }
+    missing = [
+        f"{counted[kind]} to {kind} (events for {seen[kind]})"
+        for kind in (DELETE, REPLACE)
+        if counted[kind] > seen[kind]
+    ]
+    return " and ".join(missing) or None
 
 
 def _main_step(steps: list[PlannedChange]) -> PlannedChange:

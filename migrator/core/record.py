@@ -1,12 +1,17 @@
-"""The migrator's own record in stack config (``table-migration:progress``). Pure.
+"""The migrator's own record of a stack (the record store's ``progress`` entry). Pure.
 
-Why a second key: the Pulumi program declares whatever ``table-migration:stage`` says, so that key
-must read k *before* stage k's update runs; but a stage counts as done only once its steps after
-the update succeeded. ``stage`` is therefore "what the stack declares", and this record's
-``completedStage`` is "the last stage whose steps all finished". ``stage == completedStage + 1``
+Why a record apart from ``table-migration:stage``: the Pulumi program declares whatever ``stage``
+says, so that key must read k *before* stage k's update runs; but a stage counts as done only once
+its steps after the update succeeded. ``stage`` is therefore "what the stack declares", and this
+record's ``completedStage`` is "the last stage whose steps all finished". ``stage == completedStage + 1``
 means stage k was applied (or was being applied) and its steps have not finished: rerunning
 ``migrate up --stage k`` resumes it. The record is written after every step, so a crash loses at
 most the step that was running, and every step is safe to run again.
+
+The record lives in the record store (:mod:`migrator.core.store`), shared by every machine, while
+``stage`` lives in each working copy's stack file: a working copy whose ``stage`` is behind the
+record is stale (an old checkout), and is refused rather than allowed to roll the stack back.
+Version 0.1 kept the record in stack config under ``table-migration:progress`` (``RECORD_KEY``).
 """
 
 from __future__ import annotations
@@ -38,6 +43,9 @@ class Record:
     stage_times: Mapping[str, str] = field(default_factory=dict)
     report: Mapping[str, Any] | None = None
     down_pending: int | None = None  # a `down` to this stage set it, and its update has not finished
+    # importSource as the migrator wrote it at stage 1: the record keeps it, since a working copy that is
+    # thrown away (a Deployment's) takes its stack config with it; it is set again before each update.
+    import_source: Mapping[str, Any] | None = None
 
     def with_(self, **changes: Any) -> Record:
         """A copy with ``changes`` (dataclasses.replace)."""
@@ -48,7 +56,7 @@ class Record:
         return replace(self, completed_stage=stage, stage_times={**self.stage_times, str(stage): at}, down_pending=None)
 
     def to_config(self) -> dict[str, Any]:
-        """The JSON object stored under ``table-migration:progress``."""
+        """The JSON object of the record store's ``progress`` entry."""
         return {
             "completedStage": self.completed_stage,
             "exportArn": self.export_arn,
@@ -62,11 +70,14 @@ class Record:
             "stageTimes": dict(self.stage_times),
             "report": _plain(self.report),
             "downPending": self.down_pending,
+            "importSource": _plain(self.import_source),
         }
 
     @classmethod
-    def from_config(cls, raw: Any, *, declared_stage: int) -> Record:
+    def from_config(cls, raw: Any, *, declared_stage: int, check: bool = True) -> Record:
         """Read the record; without one, the declared stage's own steps count as not finished.
+
+        ``check=False`` skips :meth:`check_against` (``down`` reads a stale working copy to go back from it).
 
         A stack whose stage was set by hand (or by an older run without a record) thus resumes
         with the steps of its declared stage, all of which are safe to run again.
@@ -92,15 +103,30 @@ class Record:
             stage_times=dict(obj.get("stageTimes") or {}),
             report=obj.get("report") or None,
             down_pending=_int_or_none(obj.get("downPending")),
+            import_source=obj.get("importSource") or None,
         )
-        record.check_against(declared_stage)
+        if check:
+            record.check_against(declared_stage)
         return record
 
     def check_against(self, declared_stage: int) -> None:
-        """Refuse a record that cannot go with the declared stage (someone edited ``stage`` by hand)."""
+        """Refuse a record that cannot go with the declared stage.
+
+        Behind the record: this working copy's stack file is older than the migration (an old checkout,
+        a Deployment of an old commit); a plain ``pulumi up`` with it would roll the stack back. Ahead of
+        it by more than one stage: someone edited ``stage`` by hand.
+        """
         if self.completed_stage in (declared_stage, declared_stage - 1):
             return
         done = self.completed_stage
+        if done > declared_stage:
+            raise StageError(
+                f"The stack file declares stage {declared_stage}, but the migration record says stage {done} is "
+                "done: this working copy's Pulumi.<stack>.yaml is older than the migration, and an update with it "
+                "would roll the stack back.",
+                hint=f"Use the current stack file (stage {done}; or `pulumi config set {key('stage')} {done}`). "
+                f"If going back was meant, run `migrate down --stage {declared_stage}`.",
+            )
         raise StageError(
             f"Stack config says stage {declared_stage}, but the migrator's record says stage {done} is done.",
             hint=f"Set it back with `pulumi config set {key('stage')} {max(done, 0)}` and use `migrate up`/`down` "
@@ -132,8 +158,8 @@ def _object(raw: Any) -> Mapping[str, Any]:
 
 def _broken(problem: str) -> ConfigError:
     return ConfigError(
-        key(RECORD_KEY),
+        "the migration record (progress)",
         f"{problem}; the migrator writes it, it is not edited by hand.",
-        hint=f"Restore it from the stack's history, or remove it (`pulumi config rm {key(RECORD_KEY)}`) to make "
-        "the migrator rerun the declared stage's steps.",
+        hint="Restore it from the record table's point-in-time backups, or delete the entry to make the migrator "
+        "rerun the declared stage's steps.",
     )

@@ -21,7 +21,6 @@ NEW = "new"  # the program's logical name of the new table
 # Steps the executor knows; the stage table below only names them.
 VERIFY_LIVE = "verify-live"
 MARK_TRAFFIC = "mark-traffic"
-UNPROTECT = "unprotect"
 EXPORT = "export"
 TRANSFORM = "transform"
 RECORD_IMPORT_SOURCE = "record-import-source"
@@ -36,7 +35,6 @@ STEP_TEXT = {
     "update": "Pulumi update",
     VERIFY_LIVE: "verify the live legacy table against the new one (writes after the export are drift)",
     MARK_TRAFFIC: "record that the new table serves traffic from now on",
-    UNPROTECT: "unprotect, in the stack's state, the table this update drops",
     EXPORT: "export the legacy table to S3 (point-in-time; resumes a started export) and wait",
     TRANSFORM: "rewrite the export for the new key schema (derive rules)",
     RECORD_IMPORT_SOURCE: "record importSource in stack config",
@@ -72,13 +70,14 @@ STAGE_TABLE: tuple[Stage, ...] = (
     Stage(
         2,
         "dual",
-        "+ the new table, created by an import from importSource",
+        "+ the new table, created by an import from importSource (not protected: a copy until cutover)",
         after=(CHECK_IMPORT, VERIFY_EXPORT),
     ),
     Stage(
         3,
         "cutover",
-        "the consumer's TABLE_NAME and IAM grant move to the new table",
+        "the consumer's TABLE_NAME moves to the new table (its IAM grant covers both tables from stage 2 until 4); "
+        "the legacy table is no longer protected (retained, deletion protection on)",
         before=(VERIFY_LIVE,),
         at_update=(MARK_TRAFFIC,),
     ),
@@ -86,7 +85,6 @@ STAGE_TABLE: tuple[Stage, ...] = (
         4,
         "retire",
         "the legacy table leaves the stack (kept in AWS, deletion protection on)",
-        before=(UNPROTECT,),
         after=(CHECK_RETAINED, REPORT),
         # Only a retain: the legacy table leaves the stack and stays in AWS; a real delete is refused.
         allowed=(AllowedChange(TABLE_TYPE, LEGACY, "retain"),),
@@ -229,7 +227,6 @@ def _down_move(stage: int, *, served_traffic: bool, legacy_name: str, new_name: 
             row.name,
             "down",
             row.declares,
-            before=(UNPROTECT,),
             after=(FORGET_IMPORT,),
             allowed=(AllowedChange(TABLE_TYPE, NEW, "delete"),),
             from_stage=2,

@@ -5,12 +5,14 @@ the migrator exports, transforms and verifies. Two locks close that gap:
 
 - an OS file lock (``flock``) on a file in the temp folder, named after the stack and its work
   dir: a second run on this machine stops at once, and the kernel releases it when a run dies;
-- a lock record in stack config (``table-migration:lock``: host, pid, command, time, token),
-  written then read back, so a run elsewhere that shares the stack config sees it too.
+- a lock entry in the record store (:mod:`migrator.core.store`: host, pid, command, time, token),
+  taken with a conditional write, so a run on any other machine (or a Deployment) that reaches the
+  same store sees it, and two runs that start at the same moment cannot both get it.
 
 A record left by a crashed run is taken over when its owner is provably gone (same host, pid not
 running) or when it is older than ``ttl_seconds``; otherwise the second run stops with who holds
-the lock and the command that clears it.
+the lock and the command that clears it. A lock left in stack config by version 0.1
+(``table-migration:lock``) is honoured the same way, then dropped.
 """
 
 from __future__ import annotations
@@ -35,19 +37,18 @@ from typing import IO, Any, Protocol
 
 from ..core.config import key
 from ..core.errors import MigrationError, StackBusyError
+from ..core.store import LOCK, RecordStore
 
-LOCK_KEY = "lock"
+LOCK_KEY = "lock"  # where version 0.1 kept the lock: stack config, table-migration:lock
 DEFAULT_TTL_SECONDS = 24 * 3600  # longer than any export, transform or verify step
 
 
 class ConfigPort(Protocol):
-    """The part of the stack port the lock needs."""
+    """The part of the stack port the lock needs: the stack's name and its (0.1) config."""
 
     name: str
 
     def get_config(self) -> dict[str, Any]: ...
-
-    def set_config(self, values: Mapping[str, Any]) -> None: ...
 
     def remove_config(self, keys: Any) -> None: ...
 
@@ -116,6 +117,7 @@ class StackLock:
     def __init__(
         self,
         stack: ConfigPort,
+        records: RecordStore,
         *,
         command: str,
         scope: str | None = None,
@@ -124,13 +126,17 @@ class StackLock:
         ttl_seconds: float = DEFAULT_TTL_SECONDS,
         progress: Callable[[str], None] | None = None,
         pid_alive: Callable[[int], bool] = pid_alive,
+        clear_hint: str = "",
     ) -> None:
         self._stack = stack
+        self._records = records
         self._command = command
         self._clock = clock
         self._ttl = ttl_seconds
         self._progress = progress or (lambda _message: None)
         self._pid_alive = pid_alive
+        self._clear_hint = clear_hint or f"remove the lock entry of stack {stack.name} from {records.where}"
+        # (clear_hint completes "If that run is gone, …": e.g. "clear it with `aws dynamodb delete-item …`")
         ident = hashlib.sha256(f"{scope or ''}\0{stack.name}".encode()).hexdigest()[:16]
         safe = re.sub(r"[^A-Za-z0-9_.-]", "_", stack.name)[:60]
         self._path = (lock_dir or Path(tempfile.gettempdir()) / "table-migration-locks") / f"{safe}-{ident}.lock"
@@ -157,18 +163,17 @@ class StackLock:
         """Take both locks, or raise :class:`StackBusyError` naming the holder and what to do."""
         self._take_file_lock()
         try:
-            self._take_config_lock()
+            self._take_store_lock()
+            self._honour_config_lock()
         except BaseException:
-            self._drop_file_lock()
+            self.release()
             raise
 
     def release(self) -> None:
-        """Give both locks back; the config record only if it is still ours."""
+        """Give both locks back; the store's entry only if it is still ours."""
         try:
             if self._owner is not None:
-                current = LockOwner.from_config(self._stack.get_config().get(LOCK_KEY))
-                if current is not None and current.token == self._owner.token:
-                    self._stack.remove_config([LOCK_KEY])
+                self._records.delete_if(LOCK, token=self._owner.token)
         finally:
             self._owner = None
             self._drop_file_lock()
@@ -182,7 +187,7 @@ class StackLock:
             handle.close()
             if e.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
                 raise
-            holder = LockOwner.from_config(self._stack.get_config().get(LOCK_KEY))
+            holder = LockOwner.from_config(self._records.load(LOCK))
             who = holder.describe() if holder else "another `migrate` run on this machine"
             raise StackBusyError(
                 f"Stack {self._stack.name} is busy: {who} is migrating it.",
@@ -197,22 +202,37 @@ class StackLock:
             self._file.close()
             self._file = None
 
-    def _take_config_lock(self) -> None:
-        current = LockOwner.from_config(self._stack.get_config().get(LOCK_KEY))
+    def _take_store_lock(self) -> None:
+        raw = self._records.load(LOCK)
+        current = LockOwner.from_config(raw)
         if current is not None:
-            self._check_stale(current)
+            self._check_stale(current, hint=self._clear_hint)
         owner = LockOwner(socket.gethostname(), os.getpid(), self._command, self._clock.time(), uuid.uuid4().hex)
-        self._stack.set_config({LOCK_KEY: owner.to_config()})
-        written = LockOwner.from_config(self._stack.get_config().get(LOCK_KEY))
-        if written is None or written.token != owner.token:
-            who = written.describe() if written else "another run"
+        # A takeover replaces exactly the entry that was judged stale; None: only if there is none.
+        previous = None if raw is None else str(raw.get("token") or "")
+        if not self._records.put_if(LOCK, owner.to_config(), current_token=previous):
+            winner = LockOwner.from_config(self._records.load(LOCK))
+            who = winner.describe() if winner else "another run"
             raise StackBusyError(
                 f"Stack {self._stack.name} is busy: {who} took its lock at the same moment.",
                 hint="Wait for it to finish, then run this again; nothing was changed.",
             )
         self._owner = owner
 
-    def _check_stale(self, current: LockOwner) -> None:
+    def _honour_config_lock(self) -> None:
+        """A run of version 0.1 elsewhere holds its lock in stack config only: respect it, then drop it."""
+        raw = self._stack.get_config().get(LOCK_KEY)
+        if raw is None:
+            return
+        current = LockOwner.from_config(raw)
+        if current is not None:
+            self._check_stale(
+                current,
+                hint=f"clear it with `pulumi config rm {key(LOCK_KEY)} --stack {self._stack.name}`",
+            )
+        self._stack.remove_config([LOCK_KEY])
+
+    def _check_stale(self, current: LockOwner, *, hint: str) -> None:
         age = self._clock.time() - current.started
         if current.host == socket.gethostname() and not self._pid_alive(current.pid):
             # We hold the file lock, and its owner on this host is gone: it crashed.
@@ -223,6 +243,5 @@ class StackLock:
             return
         raise StackBusyError(
             f"Stack {self._stack.name} is busy: {current.describe()} is migrating it.",
-            hint=f"Wait for it to finish. If that run is gone (its machine stopped), clear the lock with "
-            f"`pulumi config rm {key(LOCK_KEY)} --stack {self._stack.name}` and run this again.",
+            hint=f"Wait for it to finish. If that run is gone (its machine stopped), {hint} and run this again.",
         )

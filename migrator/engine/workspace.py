@@ -11,22 +11,20 @@ session (Pulumi Cloud works unchanged).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
 import subprocess
+import tempfile
 import urllib.error
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn, Protocol, runtime_checkable
 
 from pulumi import automation as auto
 from pulumi.automation.events import EngineEvent
 
-from ..core.config import NAMESPACE, key
 from ..core.errors import (
     BadInputError,
     ConfigError,
@@ -36,6 +34,10 @@ from ..core.errors import (
     StackNotFoundError,
 )
 from ..core.guard import PlannedChange, Preview
+from .cli_lookup import cli_root, find_pulumi_cli
+from .config_text import decode_config, encode_value, full_key, settings_name, stack_settings_file
+from .diagnostics import diagnostics, error_lines
+from .state import PendingCreate, StateResource, pending_creates, state_resources, urn_name
 
 Progress = Callable[[str], None]
 
@@ -45,30 +47,8 @@ INSTALL_HINT = (
     "`python -c 'from migrator.engine.workspace import install_pulumi_cli; install_pulumi_cli()'` "
     "(wraps pulumi.automation.PulumiCommand.install())."
 )
-REGION_KEY = "aws:region"
-_PREFIX = NAMESPACE + ":"
-
-
-@dataclass(frozen=True)
-class StateResource:
-    """One resource of the stack's state (``pulumi stack export``)."""
-
-    urn: str
-    type: str
-    name: str
-    protect: bool
-    retain_on_delete: bool
-    physical_id: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "urn": self.urn,
-            "type": self.type,
-            "name": self.name,
-            "protect": self.protect,
-            "retainOnDelete": self.retain_on_delete,
-            "physicalId": self.physical_id,
-        }
+# Update plans (`preview --save-plan`, `up --plan`) lost their "[PREVIEW]" label in this CLI release.
+UPDATE_PLANS_SINCE = (3, 190, 0)
 
 
 @runtime_checkable
@@ -77,6 +57,11 @@ class StackPort(Protocol):
 
     @property
     def name(self) -> str: ...
+
+    @property
+    def project(self) -> str:
+        """The Pulumi project's name (``Pulumi.yaml``); with :attr:`name` it names the stack's records."""
+        ...
 
     def get_config(self) -> dict[str, Any]:
         """Config keys without the ``table-migration:`` prefix, plus ``aws:region``; objects decoded."""
@@ -88,7 +73,9 @@ class StackPort(Protocol):
 
     def remove_config(self, keys: Iterable[str]) -> None: ...
 
-    def preview(self) -> Preview: ...
+    def preview(self, config: Mapping[str, Any] | None = None) -> Preview:
+        """Preview an update; ``config`` (short keys) overrides values for this preview only, never written."""
+        ...
 
     def up(self, on_output: Progress | None = None) -> dict[str, Any]:
         """Update the stack; return its outputs after the update."""
@@ -98,36 +85,24 @@ class StackPort(Protocol):
 
     def resources(self) -> list[StateResource]: ...
 
-    def unprotect(self, urn: str) -> None: ...
+    def pending_creates(self) -> list[PendingCreate]:
+        """Creates an interrupted update left pending in the state (``stack export``'s ``pending_operations``)."""
+        ...
+
+    def resolve_pending_creates(self, imports: Mapping[str, str], *, clear_rest: bool) -> None:
+        """Adopt the pending creates in ``imports`` (URN → provider id) and, with ``clear_rest``, drop the others
+        (``pulumi refresh --import-pending-creates URN --import-pending-creates ID … --clear-pending-creates``)."""
+        ...
 
 
 # --- the CLI ------------------------------------------------------------------------------------
 
 
-def find_pulumi_cli(environ: Mapping[str, str] | None = None) -> Path | None:
-    """The ``pulumi`` executable: on PATH, else under ``$PULUMI_HOME/bin``, ``~/.pulumi/bin`` or where
-    ``PulumiCommand.install()`` puts it (``~/.pulumi/versions/<sdk version>/bin``); None when absent."""
-    env = os.environ if environ is None else environ
-    found = shutil.which("pulumi", path=env.get("PATH", os.defpath))
-    if found:
-        # Resolved, so that root/bin holds the language plugins shipped next to the binary (Homebrew symlinks it).
-        return Path(found).resolve()
-    home = Path(env.get("HOME") or Path.home())
-    candidates = []
-    if env.get("PULUMI_HOME"):
-        candidates.append(Path(env["PULUMI_HOME"]) / "bin" / "pulumi")
-    candidates.append(home / ".pulumi" / "bin" / "pulumi")
-    candidates.append(home / ".pulumi" / "versions" / _sdk_version() / "bin" / "pulumi")
-    for path in candidates:
-        if path.is_file() and os.access(path, os.X_OK):
-            return path
-    return None
-
-
 def install_pulumi_cli(root: Path | None = None) -> Path:
     """Download the Pulumi CLI matching the SDK (``PulumiCommand.install()``); return the executable.
 
-    Needs internet (get.pulumi.com). Never called implicitly: the user asks for it.
+    Needs internet (get.pulumi.com). Called by ``migrate demo`` when no CLI is found (unless
+    ``--no-install``) and by users who ask for it; ``migrate up/down/plan/status`` never install.
     """
     try:
         command = auto.PulumiCommand.install(root=str(root) if root else None)
@@ -148,19 +123,14 @@ def pulumi_command(environ: Mapping[str, str] | None = None) -> auto.PulumiComma
             "The `pulumi` CLI is not installed (not on PATH, not in ~/.pulumi/bin).", hint=INSTALL_HINT
         )
     opt_out = env.get("PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK") is not None
+    root = cli_root(path)
     try:
         # root/bin/pulumi is what PulumiCommand runs; it then also finds the plugins bundled next to it.
-        return auto.PulumiCommand(root=str(path.parent.parent), skip_version_check=opt_out)
+        return auto.PulumiCommand(root=str(root) if root else None, skip_version_check=opt_out)
     except auto.InvalidVersionError as e:
         raise PulumiNotInstalledError(f"The `pulumi` CLI at {path} cannot be used: {e}", hint=INSTALL_HINT) from e
     except (OSError, subprocess.CalledProcessError) as e:
         raise PulumiNotInstalledError(f"The `pulumi` CLI at {path} does not run: {e}.", hint=INSTALL_HINT) from e
-
-
-def _sdk_version() -> str:
-    from pulumi._version import version
-
-    return str(version)
 
 
 # --- the stack ----------------------------------------------------------------------------------
@@ -172,6 +142,7 @@ class PulumiWorkspace:
     def __init__(self, stack: auto.Stack, *, backend: str) -> None:
         self._stack = stack
         self._backend = backend
+        self._plan: Path | None = None  # the update plan of the last preview, for the next up
 
     @classmethod
     def open(
@@ -213,6 +184,11 @@ class PulumiWorkspace:
         """The stack name, as given to :meth:`open`."""
         return self._stack.name
 
+    @property
+    def project(self) -> str:
+        """The project's name, from ``Pulumi.yaml`` in the work dir."""
+        return str(self._stack.workspace.project_settings().name)
+
     def get_config(self) -> dict[str, Any]:
         """Config keys without the ``table-migration:`` prefix, plus ``aws:region``; objects decoded from JSON."""
         with self._errors("read the stack config"):
@@ -224,6 +200,7 @@ class PulumiWorkspace:
         config = {full_key(k): auto.ConfigValue(value=encode_value(k, v)) for k, v in values.items()}
         if not config:
             return
+        self._drop_plan()  # a plan holds the config it was made with
         with self._errors("write the stack config"):
             self._stack.set_all_config(config)
 
@@ -232,28 +209,94 @@ class PulumiWorkspace:
         full = [full_key(k) for k in keys]
         if not full:
             return
+        self._drop_plan()
         with self._errors("remove stack config"):
             self._stack.remove_all_config(full)
 
-    def preview(self) -> Preview:
-        """Preview an update; every non-``same`` resource step becomes a :class:`PlannedChange`."""
+    def preview(self, config: Mapping[str, Any] | None = None) -> Preview:
+        """Preview an update; every non-``same`` resource step becomes a :class:`PlannedChange`.
+
+        With ``config`` (short keys, e.g. ``{"stage": "3"}``) the preview runs on a temporary copy of the
+        stack file holding those values (``--config-file``): ``Pulumi.<stack>.yaml`` is never written.
+        Without it, and where the CLI supports update plans, the preview saves a plan that the next
+        :meth:`up` is held to (``up --plan``): the engine then refuses any step the preview did not show.
+        """
+        self._drop_plan()
         collector = PreviewCollector()
-        with self._errors("preview"):
+        with self._errors("preview"), self._config_copy(config) as config_file:
+            plan = self._plan_path() if config_file is None else None
             try:
-                result = self._stack.preview(on_event=collector, color="never")
+                result = self._stack.preview(
+                    on_event=collector, color="never", config_file=config_file, plan=str(plan) if plan else None
+                )
             except RuntimeError as e:
                 # The SDK raises a builtin RuntimeError (not a CommandError) when no summary event came.
                 raise PulumiError(
                     f"The preview of stack {self.name} ended without a result ({e}).",
                     hint="Rerun; if it persists, run `pulumi preview --stack " + self.name + "` to see the output.",
                 ) from e
+        self._plan = plan
         return collector.preview(counts=result.change_summary)
 
     def up(self, on_output: Progress | None = None) -> dict[str, Any]:
-        """Run the update, streaming its output lines to ``on_output``; return the outputs after it."""
-        with self._errors("update"):
-            result = self._stack.up(on_output=on_output, color="never", suppress_progress=True)
+        """Run the update, streaming its output lines to ``on_output``; return the outputs after it.
+
+        Held to the plan of the preview just before it, when there is one (see :meth:`preview`).
+        """
+        plan, self._plan = self._plan, None
+        try:
+            with self._errors("update"):
+                result = self._stack.up(
+                    on_output=on_output, color="never", suppress_progress=True, plan=str(plan) if plan else None
+                )
+        finally:
+            if plan is not None:
+                shutil.rmtree(plan.parent, ignore_errors=True)
         return {k: v.value for k, v in result.outputs.items()}
+
+    def supports_update_plans(self) -> bool:
+        """True when the CLI's update plans are out of preview (``preview --save-plan`` / ``up --plan``)."""
+        version = self._stack.workspace.pulumi_command.version
+        return version is not None and (version.major, version.minor, version.patch) >= UPDATE_PLANS_SINCE
+
+    def _plan_path(self) -> Path | None:
+        if not self.supports_update_plans():
+            return None
+        # A private folder: a plan holds the stack's inputs (secrets stay encrypted in it).
+        return Path(tempfile.mkdtemp(prefix="table-migration-plan-")) / "plan.json"
+
+    def _drop_plan(self) -> None:
+        plan, self._plan = self._plan, None
+        if plan is not None:
+            shutil.rmtree(plan.parent, ignore_errors=True)
+
+    @contextmanager
+    def _config_copy(self, values: Mapping[str, Any] | None) -> Iterator[str | None]:
+        """A temporary copy of the stack file with ``values`` set in it; None when there are no values."""
+        if not values:
+            yield None
+            return
+        workspace = self._stack.workspace
+        folder = Path(tempfile.mkdtemp(prefix="table-migration-config-"))
+        try:
+            settings = stack_settings_file(Path(workspace.work_dir), self.name)
+            copy = folder / (settings.name if settings else f"Pulumi.{settings_name(self.name)}.yaml")
+            if settings is not None:
+                shutil.copyfile(settings, copy)
+            else:
+                copy.write_text("config: {}\n", encoding="utf-8")
+            pairs = [f"{full_key(k)}={encode_value(k, v)}" for k, v in values.items()]
+            workspace.cli_api.config_set_all(
+                config_file=str(copy), stack=self.name, plaintext=pairs, **self._cli_kwargs()
+            )
+            yield str(copy)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def _cli_kwargs(self) -> dict[str, Any]:
+        workspace = self._stack.workspace
+        env = {**({"PULUMI_HOME": workspace.pulumi_home} if workspace.pulumi_home else {}), **workspace.env_vars}
+        return {"cwd": workspace.work_dir, "additional_env": env}
 
     def outputs(self) -> dict[str, Any]:
         """The stack outputs of the last update (secrets in plain text)."""
@@ -263,65 +306,38 @@ class PulumiWorkspace:
 
     def resources(self) -> list[StateResource]:
         """Every resource in the stack's state."""
+        return state_resources(self._export())
+
+    def pending_creates(self) -> list[PendingCreate]:
+        """The creates an interrupted update left pending (the engine neither retries nor clears them)."""
+        return pending_creates(self._export())
+
+    def resolve_pending_creates(self, imports: Mapping[str, str], *, clear_rest: bool) -> None:
+        """One non-interactive ``pulumi refresh``: ``imports`` (URN → id) become resources of the state, as if
+        their create had finished; with ``clear_rest`` every other pending create is dropped."""
+        pairs = [item for urn, id_ in imports.items() for item in (urn, id_)]
+        if not pairs and not clear_rest:
+            return
+        self._drop_plan()
+        with self._errors("refresh"):
+            self._stack.workspace.cli_api.refresh(
+                import_pending_creates=pairs,
+                clear_pending_creates=clear_rest,
+                color="never",
+                stack=self.name,
+                **self._cli_kwargs(),
+            )
+
+    def _export(self) -> Mapping[str, Any]:
         with self._errors("export the stack state"):
             deployment = self._stack.export_stack()
-        return state_resources(deployment.deployment or {})
-
-    def unprotect(self, urn: str) -> None:
-        """Clear ``protect`` on one resource in the state (``pulumi state unprotect --stack S -- URN``)."""
-        workspace = self._stack.workspace
-        env = {**({"PULUMI_HOME": workspace.pulumi_home} if workspace.pulumi_home else {}), **workspace.env_vars}
-        with self._errors("unprotect " + urn):
-            workspace.cli_api.state_unprotect(urn, stack=self.name, cwd=workspace.work_dir, additional_env=env)
+        return deployment.deployment or {}
 
     def _errors(self, action: str) -> Any:
         return pulumi_errors(action, stack=self.name, backend=self._backend)
 
 
-# --- conversions (pure) -------------------------------------------------------------------------
-
-
-def full_key(short: str) -> str:
-    """``stage`` → ``table-migration:stage``; a key that already has a namespace (``aws:region``) as is."""
-    return short if ":" in short else key(short)
-
-
-def encode_value(name: str, value: Any) -> str:
-    """The text stored for a config value: JSON for dicts and lists, ``true``/``false``, else ``str``."""
-    if value is None:
-        raise ValueError(f"config {name}: None is not a value; use remove_config to unset it")
-    if isinstance(value, Mapping):
-        return json.dumps(dict(value), separators=(",", ":"))
-    if isinstance(value, list | tuple):
-        return json.dumps(list(value), separators=(",", ":"))
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def decode_config(values: Mapping[str, str]) -> dict[str, Any]:
-    """Our keys without the namespace, plus ``aws:region``; JSON object/array text decoded."""
-    out: dict[str, Any] = {}
-    for full, text in values.items():
-        if full.startswith(_PREFIX):
-            out[full[len(_PREFIX) :]] = _decode(text)
-        elif full == REGION_KEY:
-            out[REGION_KEY] = text
-    return out
-
-
-def _decode(text: Any) -> Any:
-    if isinstance(text, str) and text[:1] in ("{", "["):
-        try:
-            return json.loads(text)
-        except ValueError:
-            return text
-    return text
-
-
-def urn_name(urn: str) -> str:
-    """The resource name of a URN (its last ``::`` part)."""
-    return urn.rsplit("::", 1)[-1]
+# --- engine events (pure) -----------------------------------------------------------------------
 
 
 def planned_change(event: EngineEvent) -> PlannedChange | None:
@@ -371,28 +387,8 @@ class PreviewCollector:
         return Preview(changes=tuple(self._changes), counts=plain)
 
 
-def state_resources(deployment: Mapping[str, Any]) -> list[StateResource]:
-    """The resources of an exported deployment (``pulumi stack export``'s ``deployment`` object)."""
-    found = []
-    for res in deployment.get("resources") or []:
-        urn = str(res.get("urn", ""))
-        found.append(
-            StateResource(
-                urn=urn,
-                type=str(res.get("type", "")),
-                name=urn_name(urn),
-                protect=bool(res.get("protect", False)),
-                retain_on_delete=bool(res.get("retainOnDelete", False)),
-                physical_id=res.get("id") or None,
-            )
-        )
-    return found
-
-
 # --- errors -------------------------------------------------------------------------------------
 
-_ERROR_LINE = re.compile(r"\berror:\s*(.+)", re.IGNORECASE)
-_GENERIC = re.compile(r"^(update|preview|refresh|destroy) failed\.?$", re.IGNORECASE)
 _CONFIG_LINE = re.compile(r"\berror:\s*(Config \S+: .+)")
 
 
@@ -444,12 +440,14 @@ def _raise_command_error(action: str, stack: str, error: auto.CommandError) -> N
     config = _CONFIG_LINE.search(stdout)
     if config:
         raise ConfigError(_config_key(config.group(1)), _config_problem(config.group(1)), hint="") from error
-    lines = error_lines(stdout, stderr)
+    # The engine's diagnostics name each resource and its reason, as `pulumi up` shows them; the
+    # command may be gone by the time someone reads this (the demo's project is a temp folder).
+    lines = diagnostics(stdout) or error_lines(stdout, stderr)
     detail = ": " + " | ".join(lines) if lines else "."
     if "pending operations" in text or "pending_operations" in text:
         hint = (
-            f"An earlier update was interrupted. Run `pulumi refresh --stack {stack}` (it checks the cloud and "
-            "clears the pending operations), then rerun."
+            f"An earlier update was interrupted. Run `pulumi refresh --stack {stack}` in a terminal (it checks the "
+            "cloud and asks what to do with each pending create), then rerun."
         )
     elif action == "update":
         hint = (
@@ -471,27 +469,6 @@ def command_output(error: auto.CommandError) -> tuple[str, str]:
         return "", text
     _, sep, stdout = head.partition("\n stdout: ")
     return (stdout if sep else ""), stderr
-
-
-def error_lines(stdout: str, stderr: str, *, limit: int = 4) -> list[str]:
-    """The last few distinct ``error:`` lines of a failed command (not the whole dump)."""
-    found: list[str] = []
-    for line in (stdout + "\n" + stderr).splitlines():
-        match = _ERROR_LINE.search(line)
-        if match:
-            message = _shorten(match.group(1).strip())
-            if message and message not in found:
-                found.append(message)
-    specific = [m for m in found if not _GENERIC.match(m)]
-    found = specific or found
-    if not found:
-        tail = [s.strip() for s in (stderr or stdout).splitlines() if s.strip()]
-        found = [_shorten(s) for s in tail[-2:]]
-    return found[-limit:]
-
-
-def _shorten(text: str, width: int = 400) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _config_key(text: str) -> str:

@@ -30,6 +30,7 @@ class MigratingTable(pulumi.ComponentResource):
     export_bucket_name: pulumi.Output[str] | None
     active_table_name: pulumi.Output[str]
     active_table_arn: pulumi.Output[str]
+    table_arns: list[pulumi.Output[str]]
     active_spec: TableSpec
     plan: StagePlan
 
@@ -54,6 +55,8 @@ class MigratingTable(pulumi.ComponentResource):
         assert active is not None  # the active table is declared at every stage
         self.active_table_name = active.name
         self.active_table_arn = active.arn
+        # Every table the stack declares: legacy (0-3) and new (2-4), both across the cutover.
+        self.table_arns = [t.arn for t in (self.legacy, self.new) if t is not None]
         self.register_outputs(
             {
                 "activeTableName": self.active_table_name,
@@ -66,9 +69,13 @@ class MigratingTable(pulumi.ComponentResource):
         return aws.dynamodb.Table(
             "legacy",
             **legacy_table_args(self.config.legacy, self.plan),
-            # The table holds the data being migrated: no update may delete or replace it, and
-            # when it leaves the stack (stage 4, after the orchestrator unprotects it) it stays in AWS.
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=True, retain_on_delete=True)),
+            # The table holds the data being migrated: while consumers use it (stages 0-2) no update may
+            # delete or replace it. From cutover it is declared unprotected so that stage 4 can drop it
+            # as a normal, previewed update; it stays retained (it leaves the stack, never AWS) and AWS
+            # deletion protection stays on, so no update can delete its data.
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(protect=self.plan.legacy_protected, retain_on_delete=True)
+            ),
         )
 
     def _new_table(self, child: pulumi.ResourceOptions) -> aws.dynamodb.Table:

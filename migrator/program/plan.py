@@ -1,6 +1,20 @@
 """What each stage declares (design.md §3), as plain data: no Pulumi here, so it is testable on its own.
 
 The component and the app read a :class:`StagePlan` instead of comparing stage numbers all over.
+
+How each table is kept, per stage (``protect`` / ``retainOnDelete`` / AWS deletion protection); the
+engine refuses any update that would delete a protected resource, and a retained one stays in AWS:
+
+=====  ============================  ==========================================
+stage  legacy                        new
+=====  ============================  ==========================================
+0-2    protect, retain, deletion on  (2) none of the three: a copy, ``down`` 2→1 drops it
+3      retain, deletion on           protect, retain, deletion on
+4      gone (retained in AWS)        protect, retain, deletion on
+=====  ============================  ==========================================
+
+A table that a stage drops is unprotected by the stage before (legacy at 3, new at 2), so the drop
+previews, guards and applies as one normal update; no ``pulumi state unprotect`` is ever needed.
 """
 
 from __future__ import annotations
@@ -21,6 +35,7 @@ class StagePlan:
 
     stage: int
     declare_legacy: bool  # stages 0-3; at 4 the table leaves the stack (retained in AWS)
+    legacy_protected: bool  # stages 0-2; from 3 no consumer uses it, so stage 4 can drop it (retained)
     legacy_pitr: bool  # from stage 1: a point-in-time export needs PITR
     export_bucket: bool  # from stage 1
     create_export_bucket: bool  # from stage 1, unless exportBucket names an existing bucket
@@ -40,6 +55,7 @@ def plan_stage(stage: int, *, export_bucket_configured: bool = False) -> StagePl
     return StagePlan(
         stage=stage,
         declare_legacy=stage <= 3,
+        legacy_protected=stage <= 2,
         legacy_pitr=stage >= 1,
         export_bucket=stage >= 1,
         create_export_bucket=stage >= 1 and not export_bucket_configured,

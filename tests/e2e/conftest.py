@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from migrator.data.dataplane import AwsDataPlane
+from migrator.data.records import DynamoRecordStore
 from migrator.migration import Migration
 from tests.conftest import Moto
 from tests.e2e.mock_engine import MockEngineStack, program_under_mocks
@@ -212,6 +213,11 @@ def make_migration(
         )
 
     return make
+
+
+def stack_records(moto: Moto, engine: MockEngineStack) -> DynamoRecordStore:
+    """The record store every Migration of ``engine``'s stack uses by default (the record table in moto)."""
+    return DynamoRecordStore(moto.settings, scope=f"{engine.project}/{engine.name}")
 
 
 def fast_data_plane(moto: Moto) -> AwsDataPlane:

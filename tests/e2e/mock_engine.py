@@ -11,10 +11,20 @@ declaration plus physical ids) and, on ``up()``, applies the difference to a mot
   encryption, ownership and policy resources are kept in state only.
 - Everything else (the consumer Lambda, its IAM role and policies, providers, components): state only.
 
-Deleting follows the engine: a protected resource fails the update; ``retainOnDelete`` drops it from
-state and leaves it in AWS; otherwise the table is deleted (which AWS refuses under deletion
-protection). A change to a table's create-only inputs (name, key schema, ``importTable``) not covered
-by ``ignoreChanges`` is a replace. It proves the program and the orchestrator agree on config keys,
+Deleting follows the engine: a protected resource fails the preview and the update alike (a delete
+when the state has ``protect``, a replace when state and declaration both have it); ``retainOnDelete``
+drops it from state and leaves it in AWS; otherwise the table is deleted (which AWS refuses under
+deletion protection). There is no ``state unprotect``: the program declares ``protect`` per stage.
+A change to a table's create-only inputs (name, key schema, ``importTable``) not covered
+by ``ignoreChanges`` is a replace. The program runs from the stack's ``work_dir`` (its
+``__main__.py``, that folder first on ``sys.path``), and every ``FileAsset``/``FileArchive``/
+``AssetArchive`` file it registers must exist, as the engine hashes them at registration.
+A create is journaled as a pending operation before the provider is called and cleared when it
+returns; a process killed meanwhile leaves it in the state, where later updates carry it on and only
+a refresh resolves it (``--import-pending-creates`` / ``--clear-pending-creates``). ImportTable into
+a table that exists fails with ResourceInUseException, as on AWS. Working copies (this class: their
+own stack config) share the state through an :class:`EngineBackend`.
+It proves the program and the orchestrator agree on config keys,
 prefixes and names; it does not replace the real-engine test.
 """
 
@@ -29,12 +39,14 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from migrator.core.errors import MigrationError, PulumiError, StackBusyError
 from migrator.core.guard import PlannedChange, Preview
 from migrator.data.aws import AwsSettings, aws_errors
-from migrator.engine.workspace import StateResource
+from migrator.engine.state import PendingCreate, StateResource
+from migrator.engine.state import pending_creates as workspace_pending_creates
 
 TABLE = "aws:dynamodb/table:Table"
 BUCKET = "aws:s3/bucket:Bucket"
@@ -55,6 +67,7 @@ class Declared:
     retain_on_delete: bool = False
     ignore_changes: tuple[str, ...] = ()
     mock_id: str | None = None  # the id the mocks gave it (their auto-name when the program gives none)
+    assets: tuple[tuple[str, str, str], ...] = ()  # (property, "asset" | "archive", file path) of its assets
 
 
 @dataclass(frozen=True)
@@ -65,24 +78,40 @@ class Declaration:
     outputs: dict[str, Any]
 
 
-# Runs the program for a config (short keys plus ``aws:region``) and a stack name.
-Program = Callable[[Mapping[str, Any], str], Declaration]
+# Runs the program for a config (short keys plus ``aws:region``), a stack name and the project's folder.
+Program = Callable[..., Declaration]
+REPOSITORY = Path(__file__).resolve().parents[2]  # this repository: a Pulumi project itself
 # Pulumi's runtime state is global: one program run at a time in this process.
 _PROGRAM_LOCK = threading.Lock()
 
 
-def program_under_mocks(config: Mapping[str, Any], stack: str) -> Declaration:
-    """Run the real program (``stacks.app.main``) under Pulumi's mocks with ``config``; what it declares."""
-    from tests.stack.harness import run_program
+def program_under_mocks(config: Mapping[str, Any], stack: str, work_dir: Path | None = None) -> Declaration:
+    """Run the project's program under Pulumi's mocks with ``config``; what it declares.
+
+    With ``work_dir`` the program is that folder's ``__main__.py``, run from there as the engine runs it
+    (so a copy of the project runs its own files); without it, this repository's ``stacks.app.main``.
+    """
+    from tests.stack.harness import asset_paths, project_program, run_program
 
     with _PROGRAM_LOCK:
         try:
             asyncio.get_event_loop()
         except RuntimeError:  # a migration running in another thread: Pulumi's runtime needs a loop there
             asyncio.set_event_loop(asyncio.new_event_loop())
-        recorded = run_program(config, stack=stack)
+        program = project_program(work_dir) if work_dir is not None else None
+        recorded = run_program(config, stack=stack, program=program)
     resources = tuple(
-        Declared(r.urn, r.type, r.name, _plain(r.inputs), r.protect, r.retain_on_delete, r.ignore_changes, r.id)
+        Declared(
+            r.urn,
+            r.type,
+            r.name,
+            _plain(r.inputs),
+            r.protect,
+            r.retain_on_delete,
+            r.ignore_changes,
+            r.id,
+            tuple((prop, kind, path) for prop, value in r.inputs.items() for kind, path in asset_paths(value)),
+        )
         for r in recorded.resources
     )
     return Declaration(resources, _plain(recorded.outputs))
@@ -170,6 +199,47 @@ def _config_value(value: Any) -> Any:
     return str(value)
 
 
+# --- the backend: state shared by every working copy of a stack -------------------------------------
+
+
+@dataclass(frozen=True)
+class PendingOp:
+    """An operation the engine records before calling the provider and clears when the call returns."""
+
+    type: str  # "creating" (the only kind the double records)
+    declared: Declared
+
+    def to_export(self) -> dict[str, Any]:
+        """As ``pulumi stack export`` shows it under ``deployment.pending_operations``."""
+        d = self.declared
+        return {"resource": {"urn": d.urn, "type": d.type, "custom": True, "inputs": dict(d.inputs)}, "type": self.type}
+
+
+@dataclass
+class StackState:
+    """What a Pulumi backend keeps for one stack: resources, pending operations, outputs, the update lock."""
+
+    resources: dict[str, Held] = field(default_factory=dict)
+    pending: list[PendingOp] = field(default_factory=list)  # operations an interrupted update left pending
+    outputs: dict[str, Any] = field(default_factory=dict)
+    busy: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+
+@dataclass
+class EngineBackend:
+    """A Pulumi backend for the double: each stack's state, shared by every working copy that opens it.
+
+    A working copy (a :class:`MockEngineStack`) has its own stack config, as a checkout has its own
+    ``Pulumi.<stack>.yaml``; the state, and the engine's lock on it, live here, as in the backend.
+    """
+
+    stacks: dict[str, StackState] = field(default_factory=dict)
+
+    def stack(self, name: str) -> StackState:
+        """The state of stack ``name`` (created empty on first use)."""
+        return self.stacks.setdefault(name, StackState())
+
+
 @dataclass
 class MockEngineStack:
     """A :class:`~migrator.engine.workspace.StackPort` backed by the program under mocks and a moto server."""
@@ -177,16 +247,23 @@ class MockEngineStack:
     name: str
     config: dict[str, Any]
     program: Program
+    project: str = "table-migration"
     settings: AwsSettings | None = None  # default: aws:region and the config's endpoint
     poll_seconds: float = 0.05
     state: dict[str, Held] = field(default_factory=dict)
     last_outputs: dict[str, Any] = field(default_factory=dict)
     updates: int = 0  # how many ``up()`` calls finished
+    work_dir: Path | None = REPOSITORY  # the project folder the program runs from (None: stacks.app.main)
+    backend: EngineBackend = field(default_factory=EngineBackend)  # pass one to share state between working copies
     _busy: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _clients: dict[tuple[AwsSettings, str], Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.config = {k: _config_value(v) for k, v in self.config.items()}
+        # The state, the outputs and the engine's lock are the backend's, whichever working copy updates.
+        shared = self.backend.stack(self.name)
+        shared.resources.update(self.state)
+        self.state, self.last_outputs, self._busy = shared.resources, shared.outputs, shared.busy
 
     # --- config -----------------------------------------------------------------------------
 
@@ -205,10 +282,13 @@ class MockEngineStack:
 
     # --- engine -----------------------------------------------------------------------------
 
-    def preview(self) -> Preview:
-        """What an update would do now; fails like the engine when a protected resource would go."""
-        steps = plan_steps(self.state, self._declare().resources)
-        self._refuse_protected(steps)
+    def preview(self, config: Mapping[str, Any] | None = None) -> Preview:
+        """What an update would do now; fails like the engine when a protected resource would go.
+
+        ``config`` overrides values for this preview only (``--config-file`` with a copy of the stack file).
+        """
+        steps = plan_steps(self.state, self._declare(config).resources)
+        self._refuse_protected(steps, action="preview")
         counts: dict[str, int] = {}
         for step in steps:
             counts[step.op] = counts.get(step.op, 0) + 1
@@ -223,13 +303,14 @@ class MockEngineStack:
         try:
             declaration = self._declare()
             steps = plan_steps(self.state, declaration.resources)
-            self._refuse_protected(steps)
+            self._refuse_protected(steps, action="update")
             for step in steps:
                 if on_output is not None and step.op != "same":
                     on_output(f"{step.op} {step.urn}")
                 self._apply(step)
             # Physical names are the mocks' names (see _physical_name), so the outputs need no rewriting.
-            self.last_outputs = dict(declaration.outputs)
+            self.last_outputs.clear()
+            self.last_outputs.update(declaration.outputs)
             self.updates += 1
             return dict(self.last_outputs)
         finally:
@@ -243,30 +324,54 @@ class MockEngineStack:
         """The resources in the double's state."""
         return [held.to_state_resource() for held in self.state.values()]
 
-    def unprotect(self, urn: str) -> None:
-        """Clear ``protect`` on one resource in state, like ``pulumi state unprotect``."""
-        held = self.state.get(urn)
-        if held is None:
-            raise PulumiError(f"No resource {urn} in stack {self.name}.", hint="Check the URN with `migrate status`.")
-        self.state[urn] = replace(held, declared=replace(held.declared, protect=False))
-
     # --- applying steps ---------------------------------------------------------------------
 
-    def _declare(self) -> Declaration:
+    def _declare(self, overrides: Mapping[str, Any] | None = None) -> Declaration:
+        config = {**self.get_config(), **{k: _config_value(v) for k, v in (overrides or {}).items()}}
         try:
-            return self.program(self.get_config(), self.name)
+            if self.work_dir is None:
+                declaration = self.program(config, self.name)
+            else:
+                declaration = self.program(config, self.name, work_dir=self.work_dir)
         except Exception as e:  # the engine reports any failure of the program as a failed preview/update
             raise PulumiError(
                 f"The program of stack {self.name} failed: {e}", hint="Fix the stack config it names."
             ) from e
+        self._refuse_missing_assets(declaration)
+        return declaration
 
-    def _refuse_protected(self, steps: Iterable[Step]) -> None:
+    # --- engine rule: assets are hashed at registration -------------------------------------------
+
+    def _refuse_missing_assets(self, declaration: Declaration) -> None:
+        """The engine hashes every asset and archive when a resource is registered (preview included),
+        reading files relative to the program's folder; a missing file fails the registration:
+        ``failed to compute archive hash for "code"`` (``pkg/resource/plugin/rpc.go``)."""
+        base = self.work_dir or REPOSITORY
+        for d in declaration.resources:
+            for prop, kind, path in d.assets:
+                if not (base / path).is_file() and not (base / path).is_dir():
+                    raise PulumiError(
+                        f"Pulumi could not run the program of stack {self.name}: {d.type} ({d.name}): failed to "
+                        f'compute {kind} hash for "{prop}": open {path}: no such file or directory',
+                        hint="Ship every file the program's assets name with the project.",
+                    )
+
+    def _refuse_protected(self, steps: Iterable[Step], *, action: str) -> None:
+        """The engine's protect rules, checked in a preview as in an update (before its dry-run branch).
+
+        A delete is refused when the *state* has ``protect`` (a program that stops declaring a resource
+        cannot unprotect it in the same update); a replace only when the old state and the new
+        declaration both have it (unprotecting and replacing in one update is allowed).
+        """
         for step in steps:
-            if step.op in ("delete", "replace") and step.old is not None and step.old.declared.protect:
+            old_protect = step.old is not None and step.old.declared.protect
+            new_protect = step.new is not None and step.new.protect
+            if (step.op == "delete" and old_protect) or (step.op == "replace" and old_protect and new_protect):
+                verb = "deleted" if step.op == "delete" else "replaced"
                 raise PulumiError(
-                    f"Update of stack {self.name} failed: resource {step.urn} is protected and would be "
-                    f"{'deleted' if step.op == 'delete' else 'replaced'}.",
-                    hint="Unprotect it first (`pulumi state unprotect`).",
+                    f"Pulumi could not {action} stack {self.name}: resource {step.urn} cannot be {verb} because it "
+                    "is protected.",
+                    hint="Remove the `protect` flag from the resource in the program and run an update first.",
                 )
 
     def _apply(self, step: Step) -> None:
@@ -276,7 +381,7 @@ class MockEngineStack:
             self.state[step.urn] = replace(step.old, declared=step.new)
         elif step.op == "create":
             assert step.new is not None
-            self.state[step.urn] = Held(step.new, self._create(step.new))
+            self.state[step.urn] = Held(step.new, self._create_pending(step.new))
         elif step.op == "update":
             assert step.old is not None and step.new is not None
             new = self._keep_ignored(step.old.declared, step.new)
@@ -355,6 +460,74 @@ class MockEngineStack:
                         s3.delete_object(Bucket=bucket, Key=obj["Key"])
             s3.delete_bucket(Bucket=bucket)
 
+    # --- pending operations (engine rules: pkg/backend/snapshot.go, pkg/cmd/pulumi/operations/refresh.go) ---
+
+    def _create_pending(self, d: Declared) -> str:
+        """Create ``d`` the way the engine journals it: a pending create recorded before the provider is
+        called, cleared when the call returns (a failed create clears it too). A process that dies
+        meanwhile (a ``BaseException`` here) leaves it in the state; the next update only warns and calls
+        Create again, and carries the old pending create on: only a refresh resolves it."""
+        op = PendingOp("creating", d)
+        pending = self.backend.stack(self.name).pending
+        pending.append(op)
+        try:
+            physical = self._create(d)
+        except Exception:
+            pending.remove(op)
+            raise
+        pending.remove(op)
+        return physical
+
+    def export_deployment(self) -> dict[str, Any]:
+        """The state as ``pulumi stack export``'s ``deployment`` object: resources and pending operations."""
+        resources = [
+            {
+                "urn": h.declared.urn,
+                "type": h.declared.type,
+                "id": h.physical_id or "",
+                "custom": True,
+                "protect": h.declared.protect,
+                "retainOnDelete": h.declared.retain_on_delete,
+                "inputs": dict(h.declared.inputs),
+            }
+            for h in self.state.values()
+        ]
+        pending = [op.to_export() for op in self.backend.stack(self.name).pending]
+        return {"resources": resources, **({"pending_operations": pending} if pending else {})}
+
+    def pending_creates(self) -> list[PendingCreate]:
+        """The pending creates of the state, read from its ``stack export`` form as the workspace reads it."""
+        return workspace_pending_creates(self.export_deployment())
+
+    def resolve_pending_creates(self, imports: Mapping[str, str], *, clear_rest: bool) -> None:
+        """``pulumi refresh --import-pending-creates URN --import-pending-creates ID … [--clear-pending-creates]``.
+
+        An imported pending create becomes a resource with that id, then the refresh reads it: gone from
+        AWS, it leaves the state. With ``clear_rest`` the other pending creates are dropped; without it they
+        stay (a non-interactive refresh skips them).
+        """
+        shared = self.backend.stack(self.name)
+        kept: list[PendingOp] = []
+        for op in shared.pending:
+            if op.type != "creating":
+                kept.append(op)
+            elif op.declared.urn in imports:
+                physical = imports[op.declared.urn]
+                if self._exists(op.declared, physical):
+                    self.state[op.declared.urn] = Held(op.declared, physical)
+            elif not clear_rest:
+                kept.append(op)
+        shared.pending[:] = kept
+
+    def _exists(self, d: Declared, physical: str) -> bool:
+        if d.type != TABLE:
+            return True
+        try:
+            self._client("dynamodb").describe_table(TableName=physical)
+        except self._client("dynamodb").exceptions.ResourceNotFoundException:
+            return False
+        return True
+
     # --- tables -----------------------------------------------------------------------------
 
     def _create_table(self, name: str, inputs: Mapping[str, Any]) -> None:
@@ -385,6 +558,15 @@ class MockEngineStack:
         self._configure_table(name, inputs, {})
 
     def _import_table(self, dynamodb: Any, params: Mapping[str, Any], source: Mapping[str, Any]) -> None:
+        # AWS refuses ImportTable into a table that exists (ResourceInUseException) at the call; moto
+        # accepts the call and reports a FAILED import instead, so the double checks first.
+        if self._exists(Declared("", TABLE, "", {}), params["TableName"]):
+            raise PulumiError(
+                f"Update of stack {self.name} failed: creating DynamoDB Table ({params['TableName']}): "
+                f"ResourceInUseException: Table already exists: {params['TableName']}",
+                hint="Resolve the pending create of the table (adopt it), then rerun.",
+                code="ResourceInUseException",
+            )
         bucket_source = source["s3BucketSource"]
         s3_source = {"S3Bucket": bucket_source["bucket"]}
         if bucket_source.get("keyPrefix"):

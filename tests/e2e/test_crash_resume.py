@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 
+from migrator.data.records import DynamoRecordStore
 from migrator.migration import Migration
 from tests.conftest import Moto
-from tests.e2e.conftest import export_count, fast_data_plane, missing_from_new
+from tests.e2e.conftest import export_count, fast_data_plane, missing_from_new, stack_records
 from tests.e2e.mock_engine import MockEngineStack
 
 ITEMS = 100
@@ -103,22 +104,23 @@ class CrashingDataPlane:
 
 def crash_in_the_engine(engine: MockEngineStack, crasher: Crasher, monkeypatch: pytest.MonkeyPatch) -> None:
     """Report each finished update, and each stage about to be recorded as done, to ``crasher``."""
-    real_up, real_set = engine.up, engine.set_config
+    real_up, real_save = engine.up, DynamoRecordStore.save
 
     def up(on_output: Any = None) -> dict[str, Any]:
         outputs = real_up(on_output)
         crasher.reached(f"after the update of stage {engine.config['stage']}")
         return outputs
 
-    def set_config(values: Mapping[str, Any]) -> None:
-        done = (values.get("progress") or {}).get("completedStage")
-        current = (engine.config.get("progress") or {}).get("completedStage")
-        if done is not None and done != current:
-            crasher.reached(f"before recording stage {done}")
-        real_set(values)
+    def save(store: DynamoRecordStore, kind: str, value: Mapping[str, Any]) -> None:
+        if kind == "progress":
+            done = value.get("completedStage")
+            current = (store.load("progress") or {}).get("completedStage")
+            if done is not None and done != current:
+                crasher.reached(f"before recording stage {done}")
+        real_save(store, kind, value)
 
     monkeypatch.setattr(engine, "up", up)
-    monkeypatch.setattr(engine, "set_config", set_config)
+    monkeypatch.setattr(DynamoRecordStore, "save", save)
 
 
 def _run_until_done(
@@ -134,16 +136,16 @@ def _run_until_done(
         with pytest.raises(Crash) as crashed:
             make_migration(CrashingDataPlane(fast_data_plane(moto), crasher)).up(4)
         assert crashed.value.args[0] == point  # the rerun got past the previous crash, up to this one
-        leave_lock_of_a_killed_run(engine)
+        leave_lock_of_a_killed_run(engine, moto)
     return make_migration(CrashingDataPlane(fast_data_plane(moto), crasher)).up(4)
 
 
-def leave_lock_of_a_killed_run(engine: MockEngineStack) -> None:
-    """A killed process releases no lock: put back the record it would have left, owned by a dead pid."""
+def leave_lock_of_a_killed_run(engine: MockEngineStack, moto: Moto) -> None:
+    """A killed process releases no lock: put back the entry it would have left, owned by a dead pid."""
     gone = subprocess.Popen(["true"])
     gone.wait()
     owner = {"host": socket.gethostname(), "pid": gone.pid, "command": "up --stage 4", "started": time.time()}
-    engine.set_config({"lock": {**owner, "token": "killed"}})
+    stack_records(moto, engine).save("lock", {**owner, "token": "killed"})
 
 
 def test_a_crash_after_each_step_then_a_rerun_finishes(
@@ -181,5 +183,5 @@ def _finished(result: Any, engine: MockEngineStack, moto: Moto, items: list[dict
     assert missing_from_new(moto.dynamodb, items) == ([], [])
     assert export_count(moto.dynamodb) == 1
     assert "legacy" not in {r.name for r in engine.resources()}
-    assert "lock" not in engine.get_config()
+    assert "lock" not in engine.get_config() and stack_records(moto, engine).load("lock") is None
     assert result.report is not None and result.report["verify"]["export"]["identical"] is True

@@ -119,7 +119,9 @@ def test_migrate_demo_runs_all_five_stages_on_the_engine_double(moto: Moto, tmp_
 
     def open_stack(stack: str, work_dir: Path, *, create: bool, env: Mapping[str, str]) -> MockEngineStack:
         assert (work_dir / "Pulumi.yaml").is_file() and create
-        stacks.append(MockEngineStack(stack, {}, program_under_mocks))
+        # The program runs from the demo's copied project, as the engine runs it: every asset it
+        # registers must exist there (the derive code of the Lambda archive included).
+        stacks.append(MockEngineStack(stack, {}, program_under_mocks, work_dir=work_dir))
         return stacks[-1]
 
     # when the demo runs

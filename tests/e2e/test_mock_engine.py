@@ -82,18 +82,26 @@ def test_a_changed_import_source_is_ignored_like_the_program_asks(engine: MockEn
     assert [c for c in engine.preview().changes if c.name == "new"] == []
 
 
-def test_a_protected_table_is_not_dropped_until_unprotected(engine: MockEngineStack, moto: Moto) -> None:
-    # Given stage 2 applied and a seeded legacy table
+def test_a_protected_table_is_not_dropped_and_not_even_previewed(engine: MockEngineStack, moto: Moto) -> None:
+    # Given stage 2 applied (legacy protected in state) and a seeded legacy table
     _stage_2_by_hand(engine, moto)
     seed_legacy(moto.dynamodb, 5)
-    # when the program stops declaring the legacy table (stage 4) while it is still protected
+    state = dict(engine.state)
+    # when the program stops declaring the legacy table (stage 4) while the state still protects it,
+    # then the engine refuses the preview as well as the update, and nothing changes.
     engine.set_config({"stage": "4"})
-    with pytest.raises(PulumiError, match="protected"):
+    with pytest.raises(PulumiError, match="cannot be deleted because it is protected"):
+        engine.preview()
+    with pytest.raises(PulumiError, match="cannot be deleted because it is protected"):
         engine.up()
-    assert _state(engine, "legacy").protect is True
+    assert engine.state == state
 
-    # then only after an unprotect does the update retain it: out of the stack, still in AWS, protected there.
-    engine.unprotect(_state(engine, "legacy").urn)
+    # Only an update at stage 3, which declares it unprotected, lets stage 4 retain it: out of the
+    # stack, still in AWS, deletion-protected there.
+    engine.set_config({"stage": "3"})
+    engine.up()
+    assert _state(engine, "legacy").protect is False
+    engine.set_config({"stage": "4"})
     (change,) = [c for c in engine.preview().changes if c.name == "legacy"]
     assert (change.op, change.retain_on_delete) == ("delete", True)
     engine.up()
@@ -104,6 +112,16 @@ def test_a_protected_table_is_not_dropped_until_unprotected(engine: MockEngineSt
         "deletionProtection": True,
         "pitr": "ENABLED",
     }
+
+
+def test_a_protected_table_may_be_unprotected_and_replaced_in_one_update(engine: MockEngineStack, moto: Moto) -> None:
+    # The engine checks a replace against the old state *and* the new declaration (step_generator.go).
+    _stage_2_by_hand(engine, moto)
+    engine.set_config({"stage": "3"})
+    engine.up()  # the new table is protected from cutover
+    engine.set_config({"newTable": {"name": NEW, "partitionKey": {"name": "Id", "type": "S"}}})
+    with pytest.raises(PulumiError, match="cannot be replaced because it is protected"):
+        engine.preview()
 
 
 def test_an_unprotected_table_that_leaves_the_program_is_deleted(engine: MockEngineStack, moto: Moto) -> None:

@@ -24,8 +24,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import runpy
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -231,6 +234,62 @@ def _default_program() -> None:
     from stacks.app import main
 
     main()
+
+
+def project_program(work_dir: Path) -> Callable[[], None]:
+    """The program the engine runs for the Pulumi project in ``work_dir``: its ``__main__.py``.
+
+    As Pulumi's Python host does, the folder comes first on ``sys.path``, so ``stacks`` (and any other
+    module of the project) is imported from there, not from this repository; ``migrator`` comes from
+    the installed package, as in any project that depends on it.
+    """
+    work_dir = Path(work_dir).resolve()
+    own = {p.stem for p in work_dir.iterdir() if p.suffix == ".py" or (p / "__init__.py").is_file()}
+    own.discard("migrator")  # the installed package, shared with this process: never swapped
+
+    def ours(module: str) -> bool:
+        return module.split(".", 1)[0] in own
+
+    def run() -> None:
+        saved = {name: mod for name, mod in sys.modules.items() if ours(name)}
+        for name in saved:
+            del sys.modules[name]
+        sys.path.insert(0, str(work_dir))
+        try:
+            runpy.run_path(str(work_dir / "__main__.py"), run_name="__main__")
+        finally:
+            sys.path.remove(str(work_dir))
+            for name in [n for n in sys.modules if ours(n)]:
+                del sys.modules[name]
+            sys.modules.update(saved)
+
+    return run
+
+
+def asset_paths(value: Any) -> list[tuple[str, str]]:
+    """Every file an asset or archive in ``value`` (resource inputs) points at: ``(kind, path)``.
+
+    ``kind`` is ``asset`` for a ``FileAsset`` that is a property itself, ``archive`` for a
+    ``FileArchive`` or for any file inside an ``AssetArchive`` (the engine hashes the whole archive).
+    """
+    found: list[tuple[str, str]] = []
+
+    def walk(item: Any, inside_archive: bool) -> None:
+        if isinstance(item, pulumi.FileAsset | pulumi.FileArchive):
+            kind = "archive" if inside_archive or isinstance(item, pulumi.FileArchive) else "asset"
+            found.append((kind, str(item.path)))
+        elif isinstance(item, pulumi.AssetArchive):
+            for nested in item.assets.values():
+                walk(nested, True)
+        elif isinstance(item, Mapping):
+            for nested in item.values():
+                walk(nested, inside_archive)
+        elif isinstance(item, list | tuple):
+            for nested in item:
+                walk(nested, inside_archive)
+
+    walk(value, False)
+    return found
 
 
 def run_program(

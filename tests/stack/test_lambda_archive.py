@@ -16,6 +16,10 @@ import sys
 import uuid
 from pathlib import Path
 
+import pytest
+
+from tests.stack.harness import Recorded, asset_paths, example_config, project_program, run_program
+
 # boto3 and what it imports; a Lambda Python runtime ships exactly these besides the standard library.
 BOTO3_DISTRIBUTION = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
 
@@ -85,3 +89,40 @@ def test_the_probe_fails_when_the_archive_lacks_a_module(tmp_path: Path) -> None
     )
     assert done.returncode != 0
     assert "migrator.core.derive" in done.stderr
+
+
+# --- the engine hashes every asset at registration: each file must exist where the program runs ------
+
+
+def _assets(recorded: Recorded) -> list[tuple[str, str, str]]:
+    return [
+        (r.name, kind, path) for r in recorded.resources for _, v in r.inputs.items() for kind, path in asset_paths(v)
+    ]
+
+
+@pytest.mark.parametrize("stage", range(5))
+def test_every_file_the_program_registers_as_an_asset_exists(stage: int) -> None:
+    recorded = run_program(example_config(), stage)
+
+    assets = _assets(recorded)
+    assert {name for name, _, _ in assets} == {"hello-world"}
+    assert [a for a in assets if not Path(a[2]).is_file()] == []
+
+
+def test_a_copy_of_the_project_registers_only_files_that_exist(tmp_path: Path) -> None:
+    # Given the project copied the way `migrate demo` copies it (no migrator/ folder in the copy)
+    from migrator.local import write_project
+
+    project = write_project(tmp_path / "project")
+    assert not (project / "migrator").exists()
+
+    # when its own __main__.py runs, from its folder, as the engine runs it
+    recorded = run_program(example_config(), 3, program=project_program(project))
+
+    # then every asset file exists: the handler from the copy, the derive code from the installed package.
+    assets = {
+        Path(path).relative_to(project).as_posix() if Path(path).is_relative_to(project) else path
+        for _, _, path in _assets(recorded)
+    }
+    assert "functions/hello_world/handler.py" in assets
+    assert all((project / a if not Path(a).is_absolute() else Path(a)).is_file() for a in assets)

@@ -68,10 +68,43 @@ def test_export_bucket_declared_from_stage_1(runs, stage):
     assert runs[stage].has("export-bucket") == (stage >= 1)
 
 
+# How each table is kept at each stage: (protect, retainOnDelete, AWS deletion protection); None: not declared.
+# The README's table "How each table is kept"; a table a stage drops is unprotected the stage before.
+PROTECTION = {
+    0: {"legacy": (True, True, True), "new": None},
+    1: {"legacy": (True, True, True), "new": None},
+    2: {"legacy": (True, True, True), "new": (False, False, False)},
+    3: {"legacy": (False, True, True), "new": (True, True, True)},
+    4: {"legacy": None, "new": (True, True, True)},
+}
+
+
+@pytest.mark.parametrize("stage", range(5))
+def test_each_stage_declares_the_protection_table_of_the_readme(runs, stage):
+    for name, expected in PROTECTION[stage].items():
+        found = runs[stage].find(type=TABLE, name=name)
+        if expected is None:
+            assert found == [], (stage, name)
+            continue
+        (table,) = found
+        assert (table.protect, table.retain_on_delete, table.inputs["deletionProtectionEnabled"]) == expected, (
+            stage,
+            name,
+        )
+
+
+def test_a_table_a_stage_drops_is_unprotected_in_the_stage_before_and_retained_if_it_holds_user_data():
+    # stage 4 drops legacy (`up`), stage 1 drops new (`down` 2→1): each is unprotected one stage before.
+    assert PROTECTION[3]["legacy"][0] is False and PROTECTION[4]["legacy"] is None
+    assert PROTECTION[2]["new"][0] is False and PROTECTION[1]["new"] is None
+    # legacy holds the users' data until the end: always retained with deletion protection on.
+    assert all(PROTECTION[s]["legacy"][1:] == (True, True) for s in range(4))
+
+
 @pytest.mark.parametrize("stage", range(4))
-def test_legacy_table_is_protected_retained_and_deletion_protected(runs, stage):
+def test_legacy_table_is_retained_and_deletion_protected(runs, stage):
     legacy = runs[stage].one("legacy", type=TABLE)
-    assert (legacy.protect, legacy.retain_on_delete) == (True, True)
+    assert legacy.retain_on_delete is True
     assert legacy.inputs["deletionProtectionEnabled"] is True
     assert legacy.inputs["name"] == "MyTable"
     assert legacy.inputs["hashKey"] == "Name"
@@ -80,19 +113,30 @@ def test_legacy_table_is_protected_retained_and_deletion_protected(runs, stage):
     assert legacy.inputs["ttl"] == {"attributeName": "ExpiresAt", "enabled": True}
 
 
+# The tables the consumer's role may use at each stage: both from the moment the new table exists
+# until the legacy one leaves, so the cutover (and `down` 3→2) never has a moment without a grant.
+GRANTED = {0: [LEGACY_ARN], 1: [LEGACY_ARN], 2: [LEGACY_ARN, NEW_ARN], 3: [LEGACY_ARN, NEW_ARN], 4: [NEW_ARN]}
+
+
 @pytest.mark.parametrize("stage", range(5))
 def test_active_table_env_and_grant(runs, stage):
-    active_name, active_arn, other_arn = (
-        ("MyTable", LEGACY_ARN, NEW_ARN) if stage <= 2 else ("MyNewTable", NEW_ARN, LEGACY_ARN)
-    )
+    active_name = "MyTable" if stage <= 2 else "MyNewTable"
     env = _env(runs[stage])
     assert env["TABLE_NAME"] == active_name
     statement = _table_statement(runs[stage])
-    assert statement["Resource"] == [active_arn, f"{active_arn}/index/*"]
+    assert statement["Resource"] == [arn for table in GRANTED[stage] for arn in (table, f"{table}/index/*")]
     assert set(statement["Action"]) == TABLE_ACTIONS
     policy_text = runs[stage].one("hello-world-policy").inputs["policy"]
-    assert other_arn not in policy_text
+    assert all(arn in GRANTED[stage] for arn in (LEGACY_ARN, NEW_ARN) if arn in policy_text)
     assert runs[stage].outputs["activeTableName"] == active_name
+
+
+@pytest.mark.parametrize("stage", [2, 3])
+def test_the_consumer_is_granted_both_tables_across_the_cutover(runs, stage):
+    # No AccessDenied window: whichever of the policy and the function's environment changes first at
+    # cutover (or going back 3→2), the running function may write to the table it still uses.
+    resources = _table_statement(runs[stage])["Resource"]
+    assert LEGACY_ARN in resources and NEW_ARN in resources
 
 
 @pytest.mark.parametrize("stage", range(5))

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import json
 import tempfile
+import urllib.error
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pulumi._version import version as pulumi_sdk_version
+from pulumi.automation import PulumiCommand
 from typer.testing import CliRunner
 
 import migrator.cli.stack as cli_stack
 import migrator.local as local
 from migrator.cli import app
-from migrator.core.errors import StackNotFoundError
+from migrator.core.errors import BadInputError, StackNotFoundError
 from migrator.core.guard import PlannedChange
+from migrator.engine.cli_lookup import find_pulumi_cli
 from migrator.migration import Migration
 from tests.unit.test_migration import TABLE, World, make_world, report
 
@@ -30,7 +34,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
         return world.stack
 
     def migration(port: Any, **kwargs: Any) -> Migration:
-        return Migration(port, data=world.data, lock_dir=world.lock_dir, **kwargs)
+        return Migration(port, data=world.data, lock_dir=world.lock_dir, records=world.stack.records, **kwargs)
 
     monkeypatch.setattr(cli_stack, "open_stack", open_stack)
     monkeypatch.setattr(cli_stack, "Migration", migration)
@@ -159,25 +163,109 @@ def test_down_needs_confirmation_then_goes_back(world: World, runner: CliRunner)
     assert refused.exit_code == 2 and "served traffic" in refused.stderr
 
 
-def test_demo_without_the_pulumi_cli_exits_2_and_leaves_nothing(
-    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    # Given no pulumi CLI anywhere it could be found, and a temp folder we can watch
+@pytest.fixture
+def no_cli_anywhere(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No pulumi CLI anywhere it could be found (empty PATH and HOME); a temp folder we can watch. Returns HOME."""
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
     monkeypatch.delenv("PULUMI_HOME", raising=False)
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    return tmp_path / "home"
 
+
+pulumi_version = str(pulumi_sdk_version)
+
+
+def _installer(monkeypatch: pytest.MonkeyPatch, install: Any) -> list[str | None]:
+    """Stub the SDK's installer (tests never download); returns the roots it was asked to install into."""
+    roots: list[str | None] = []
+
+    def stub(cls: type, root: str | None = None, version: object = None, skip_version_check: bool = False) -> Any:
+        roots.append(root)
+        return install(Path(root or ""))
+
+    monkeypatch.setattr(PulumiCommand, "install", classmethod(stub))
+    return roots
+
+
+def test_demo_without_the_pulumi_cli_exits_2_and_leaves_nothing(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, no_cli_anywhere: Path
+) -> None:
+    # Given no CLI, and --no-install: the demo must not even try to download one
     def no_server() -> Any:
         raise AssertionError("the demo started moto without a pulumi CLI")
 
     monkeypatch.setattr(local, "moto_server", no_server)
+    roots = _installer(monkeypatch, lambda root: pytest.fail("the installer ran despite --no-install"))
     # when running the demo
-    result = run(runner, "demo", "--items", "10")
+    result = run(runner, "demo", "--items", "10", "--no-install")
     # then it says exactly why, exits 2, and left nothing behind
-    assert result.exit_code == 2
+    assert result.exit_code == 2 and roots == []
     assert "the demo drives the real Pulumi engine; the pulumi CLI is not installed" in result.stderr
     assert "get.pulumi.com" in result.stderr
-    assert list(scratch.iterdir()) == []
+    assert list((tmp_path / "tmp").iterdir()) == [] and list(no_cli_anywhere.iterdir()) == []
+
+
+def test_the_demo_installs_the_missing_cli_and_says_so_in_one_line(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, no_cli_anywhere: Path
+) -> None:
+    # Given no CLI, and an installer (stubbed) that puts one where PulumiCommand.install() puts it
+    def install(root: Path) -> Any:
+        binary = root / "bin" / "pulumi"
+        binary.parent.mkdir(parents=True)
+        binary.write_text("#!/bin/sh\necho v3.272.0\n")
+        binary.chmod(0o755)
+        return PulumiCommand(root=str(root))
+
+    roots = _installer(monkeypatch, install)
+
+    def stop_here() -> Any:
+        raise BadInputError("stopped after the CLI check (test)")
+
+    monkeypatch.setattr(local, "moto_server", stop_here)
+    # when running the demo
+    result = run(runner, "demo", "--items", "10")
+    # then it installed the SDK's version into ~/.pulumi/versions/<version>, said so once, and went on
+    root = no_cli_anywhere / ".pulumi" / "versions" / pulumi_version
+    assert roots == [str(root)]
+    assert [line for line in result.stderr.splitlines() if "installing" in line] == [
+        f"The pulumi CLI is not installed: installing Pulumi {pulumi_version} into {root} (PulumiCommand.install())."
+    ]
+    assert "stopped after the CLI check" in result.stderr
+    assert find_pulumi_cli() == root / "bin" / "pulumi"
+
+
+def test_a_failed_cli_download_exits_2_with_the_message_and_leaves_nothing(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, no_cli_anywhere: Path
+) -> None:
+    # Given no CLI and no network: the installer gets part way (a folder), then the download fails
+    def offline(root: Path) -> Any:
+        root.mkdir(parents=True)
+        raise urllib.error.URLError("Temporary failure in name resolution")
+
+    roots = _installer(monkeypatch, offline)
+    monkeypatch.setattr(local, "moto_server", lambda: pytest.fail("the demo started moto without a pulumi CLI"))
+
+    result = run(runner, "demo", "--items", "10")
+
+    # then: exit 2 with today's message, and nothing left in HOME or the temp folder
+    assert result.exit_code == 2 and len(roots) == 1
+    assert "the demo drives the real Pulumi engine; the pulumi CLI is not installed" in result.stderr
+    assert list(no_cli_anywhere.iterdir()) == [] and list((tmp_path / "tmp").iterdir()) == []
+
+
+@pytest.mark.parametrize("command", [("status",), ("plan", "--stage", "3"), ("up", "--stage", "3", "--yes")])
+def test_a_stale_stack_file_exits_2_naming_down(world: World, runner: CliRunner, command: tuple[str, ...]) -> None:
+    # Given stage 2 done, and this working copy's stack file back at stage 0 (an old checkout)
+    run(runner, "up", "--stage", "2")
+    world.stack.config["stage"] = "0"
+    before = json.dumps(world.stack.config, sort_keys=True)
+
+    result = run(runner, *command)
+
+    assert result.exit_code == 2
+    assert "migrate down --stage 0" in result.stderr and "roll the stack back" in result.stderr
+    assert json.dumps(world.stack.config, sort_keys=True) == before

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from migrator.core.errors import GuardError
@@ -198,3 +200,25 @@ def test_to_dict_is_plain_json() -> None:
     assert data["counts"] == {"delete": 1}
     assert data["changes"][0]["kind"] == "retain"
     assert data["changes"][0]["physicalId"] == "MyTable"
+
+
+@pytest.mark.parametrize(
+    ("counts", "says"),
+    [({"delete": 2}, "2 to delete (events for 1)"), ({"replace": 1, "delete": 1}, "1 to replace (events for 0)")],
+)
+def test_the_guard_fails_closed_when_the_summary_counts_more_than_the_events(counts: dict, says: str) -> None:
+    # Given a preview that kept one (allowed) retain, but whose summary counts more destructive steps
+    preview = Preview(changes=(table("legacy", "delete", physical="MyTable", retain=True),), counts=counts)
+
+    # then the guard refuses, whatever the stage allows.
+    with pytest.raises(GuardError, match=re.escape(says)):
+        check_preview(preview, allowed=[AllowedChange(TABLE_TYPE, "legacy", "retain")], stage="stage 4")
+
+
+def test_a_summary_that_matches_the_events_passes() -> None:
+    steps = (*replacement("spare", "Spare", ("hashKey",)), table("legacy", "delete", physical="MyTable", retain=True))
+    preview = Preview(changes=steps, counts={"replace": 1, "delete": 1, "same": 4})
+
+    check_preview(
+        preview, allowed=[AllowedChange(TABLE_TYPE, "legacy", "retain"), AllowedChange(TABLE_TYPE, "spare", "replace")]
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,9 +25,10 @@ from migrator.core.errors import (
     VerificationError,
 )
 from migrator.core.guard import PlannedChange, Preview
+from migrator.core.store import CHECKPOINTS, MemoryRecordStore
 from migrator.data.exportfiles import ExportLayout
 from migrator.data.verify import VerifyReport
-from migrator.engine.workspace import StateResource
+from migrator.engine.state import PendingCreate, StateResource
 from migrator.migration import Migration, client_token, export_prefix
 
 TABLE = "aws:dynamodb/table:Table"
@@ -55,10 +57,14 @@ class FakeStack:
         self.extra_changes: dict[int, tuple[PlannedChange, ...]] = {}
         self.fail_up: dict[int, Exception] = {}
         self.protected = {"legacy": True, "new": False}
+        self.records = MemoryRecordStore()  # the record store every Migration of this stack shares
+        self.pending: list[Any] = []  # pending creates an interrupted update left in the state
 
     @property
     def name(self) -> str:
         return self._name
+
+    project = "table-migration"
 
     def get_config(self) -> dict[str, Any]:
         return copy.deepcopy(self.config)
@@ -76,8 +82,8 @@ class FakeStack:
     def _target(self) -> int:
         return int(self.config["stage"])
 
-    def preview(self) -> Preview:
-        target = self._target()
+    def preview(self, config: Mapping[str, Any] | None = None) -> Preview:
+        target = int(config["stage"]) if config and "stage" in config else self._target()
         self.events.append(("preview", target))
         changes: list[PlannedChange] = []
         was = -1 if self.applied is None else self.applied
@@ -85,6 +91,9 @@ class FakeStack:
             changes.append(PlannedChange("urn:legacy", TABLE, "legacy", "delete", retain_on_delete=True))
         if target <= 1 and was >= 2:
             changes.append(PlannedChange("urn:new", TABLE, "new", "delete", retain_on_delete=False))
+        for change in changes:
+            if self.protected[change.name]:  # the engine refuses to preview deleting a protected resource
+                raise PulumiError(f"resource {change.urn} cannot be deleted because it is protected")
         return Preview(tuple(changes) + self.extra_changes.get(target, ()), {})
 
     def up(self, on_output: Callable[[str], None] | None = None) -> dict[str, Any]:
@@ -93,6 +102,8 @@ class FakeStack:
         if target in self.fail_up:
             raise self.fail_up.pop(target)
         self.applied = target
+        # What the program declares at that stage (the README's protection table).
+        self.protected = {"legacy": target <= 2, "new": target >= 3}
         return self.outputs()
 
     def outputs(self) -> dict[str, Any]:
@@ -102,6 +113,13 @@ class FakeStack:
             out["exportBucket"] = BUCKET
         return out
 
+    def pending_creates(self) -> list[Any]:
+        return list(self.pending)
+
+    def resolve_pending_creates(self, imports: Mapping[str, str], *, clear_rest: bool) -> None:
+        self.events.append(("resolve-pending", dict(imports), clear_rest))
+        self.pending = []
+
     def resources(self) -> list[StateResource]:
         found = []
         applied = -1 if self.applied is None else self.applied
@@ -110,10 +128,6 @@ class FakeStack:
         if applied >= 2:
             found.append(StateResource("urn:new", TABLE, "new", self.protected["new"], False, "MyNewTable"))
         return found
-
-    def unprotect(self, urn: str) -> None:
-        self.events.append(("unprotect", urn))
-        self.protected[urn.split(":")[-1]] = False
 
 
 @dataclass(frozen=True)
@@ -235,7 +249,14 @@ class World:
 
     def migration(self) -> Migration:
         """A new Migration, as a new process would make."""
-        return Migration(self.stack, progress=self.lines.append, clock=Clock(), data=self.data, lock_dir=self.lock_dir)
+        return Migration(
+            self.stack,
+            progress=self.lines.append,
+            clock=Clock(),
+            data=self.data,
+            lock_dir=self.lock_dir,
+            records=self.stack.records,
+        )
 
     def kinds(self) -> list[tuple[Any, ...]]:
         """The events without their details: (kind, first detail) for stack steps, kind for data steps."""
@@ -254,7 +275,7 @@ def world(tmp_path: Path) -> World:
 
 
 def progress_record(stack: FakeStack) -> dict[str, Any]:
-    return stack.config.get("progress") or {}
+    return stack.records.load("progress") or {}
 
 
 # --- up ---------------------------------------------------------------------------------------
@@ -269,7 +290,7 @@ def test_up_to_4_runs_every_stage_in_order_with_its_steps(world: World) -> None:
         ("set-stage", 1), ("preview", 1), ("up", 1), ("export",), ("transform",),
         ("set-stage", 2), ("preview", 2), ("up", 2), ("check-import",), ("locate",), ("verify-export",),
         ("verify-tables",), ("set-stage", 3), ("preview", 3), ("up", 3),
-        ("unprotect",), ("set-stage", 4), ("preview", 4), ("up", 4), ("deletion-protection",),
+        ("set-stage", 4), ("preview", 4), ("up", 4), ("deletion-protection",),
     ]  # fmt: skip
     assert result.stages_run == (0, 1, 2, 3, 4) and result.stage == 4
     record = progress_record(world.stack)
@@ -442,12 +463,28 @@ def test_a_failed_export_is_not_waited_on_again(world: World) -> None:
     assert retry[5] is None
 
 
-def test_stage_4_unprotects_the_legacy_table_and_keeps_it_in_aws(world: World) -> None:
+def test_stage_4_drops_the_legacy_table_without_any_unprotect_and_keeps_it_in_aws(world: World) -> None:
     world.data.protection = False
+    world.migration().up(3)
+    assert world.stack.protected["legacy"] is False  # stage 3 declares it unprotected
+    world.events.clear()
     world.migration().up(4)
-    assert ("unprotect", "urn:legacy") in world.events
-    assert world.events.index(("unprotect", "urn:legacy")) < world.events.index(("preview", 4))
-    assert ("protect", "MyTable") in world.events
+    assert world.kinds()[:3] == [("set-stage", 4), ("preview", 4), ("up", 4)]
+    assert ("protect", "MyTable") in world.events  # deletion protection turned back on in AWS
+
+
+def test_a_stack_left_at_stage_3_by_an_older_version_is_unprotected_by_an_update_first(world: World) -> None:
+    # Given stage 3 applied by 0.1, whose program kept the legacy table protected in the state
+    world.migration().up(3)
+    world.stack.protected["legacy"] = True
+    world.events.clear()
+    # when going to stage 4
+    world.migration().up(4)
+    # then stage 3 is applied again (previewed and guarded), which clears the flag, and stage 4 follows.
+    assert world.kinds()[:6] == [
+        ("set-stage", 3), ("preview", 3), ("up", 3), ("set-stage", 4), ("preview", 4), ("up", 4),
+    ]  # fmt: skip
+    assert any("still protected" in line for line in world.lines)
 
 
 def test_stage_4_fails_when_the_legacy_table_is_gone_from_aws(world: World) -> None:
@@ -478,12 +515,11 @@ def test_down_2_to_1_drops_the_new_table_and_forgets_the_import(world: World) ->
     world.data.from_export = report(identical=False, missing=1)
     with pytest.raises(VerificationError):
         world.migration().up(2)
-    world.stack.protected["new"] = True
     world.events.clear()
     # when going back to 1
     world.migration().down(1)
-    # then the new table is unprotected and dropped (allowed by the guard), the import forgotten
-    assert world.kinds()[:4] == [("unprotect",), ("set-stage", 1), ("preview", 1), ("up", 1)]
+    # then the new table (declared unprotected at stage 2) is dropped, allowed by the guard; the import forgotten
+    assert world.kinds()[:3] == [("set-stage", 1), ("preview", 1), ("up", 1)]
     assert "importSource" not in world.stack.config
     record = progress_record(world.stack)
     assert record["completedStage"] == 0 and record["exportArn"] is None and record["exportAttempt"] == 2
@@ -545,11 +581,21 @@ def test_plan_previews_the_target_and_changes_nothing(world: World) -> None:
     world.events.clear()
     plan = world.migration().plan(4)
     assert world.stack.config == before
-    assert ("up", 4) not in world.events and ("unprotect", "urn:legacy") not in world.events
+    assert ("up", 4) not in world.events
     assert plan.preview_stage == 4 and plan.guard_refusal is None
     assert [m.stage for m in plan.moves] == [4]
     assert "delete[retain]" in plan.text()
     assert plan.to_dict()["guard"] == {"ok": True, "refusal": None}
+
+
+def test_plan_never_writes_the_stage_into_the_stack_file(world: World) -> None:
+    # Given stage 1 done, when planning stage 2
+    world.migration().up(1)
+    world.events.clear()
+    plan = world.migration().plan(2)
+    # then stage 2 was previewed without ever being set in the stack config (a kill could leave it there).
+    assert plan.preview_stage == 2 and ("preview", 2) in world.events
+    assert [e for e in world.events if e[0] == "set-stage"] == []
 
 
 def test_plan_reports_a_guard_refusal_without_raising(world: World) -> None:
@@ -632,3 +678,123 @@ def test_a_failed_down_update_leaves_a_state_that_down_can_finish(world: World) 
     assert world.stack.applied == 2 and progress_record(world.stack)["downPending"] is None
     world.events.clear()
     assert world.migration().down(2).stages_run == () and world.events == []
+
+
+# --- the record lives in the record store, the stage in the working copy ------------------------------
+
+
+def test_the_progress_record_is_kept_in_the_record_store_not_in_the_stack_file(world: World) -> None:
+    world.migration().up(2)
+
+    assert "progress" not in world.stack.config and "lock" not in world.stack.config
+    assert progress_record(world.stack)["completedStage"] == 2
+
+
+@pytest.mark.parametrize("command", ["up", "plan", "status"])
+def test_a_stale_stack_file_is_refused_naming_down(world: World, command: str) -> None:
+    # Given stage 3 done, and a working copy whose stack file still says stage 1 (an old checkout)
+    world.migration().up(3)
+    world.stack.config["stage"] = "1"
+    before, events = copy.deepcopy(world.stack.config), len(world.events)
+
+    # when up, plan or status runs there
+    with pytest.raises(StageError) as caught:
+        if command == "status":
+            world.migration().status()
+        else:
+            getattr(world.migration(), command)(3)
+
+    # then it refuses (exit 2), says the stack file is behind the record, names `down`, and changes nothing.
+    assert caught.value.exit_code == EXIT_BAD_INPUT
+    assert "declares stage 1, but the migration record says stage 3 is done" in str(caught.value)
+    assert "roll the stack back" in str(caught.value) and "migrate down --stage 1" in str(caught.value)
+    assert world.stack.config == before and len(world.events) == events
+
+
+def test_down_goes_back_from_where_the_record_says_the_stack_is(world: World) -> None:
+    # Given stage 3 done, and a stale working copy at stage 2 from which going back to 2 is meant
+    world.migration().up(3)
+    world.stack.config["stage"] = "2"
+    world.events.clear()
+
+    result = world.migration().down(2)
+
+    # then the move 3→2 runs (with its warning) and the record agrees with the stack file again.
+    assert result.from_stage == 3 and result.stages_run == (2,) and "since cutover" in result.warnings[0]
+    assert ("up", 2) in world.events and progress_record(world.stack)["completedStage"] == 2
+    assert world.migration().status().stage == 2
+
+
+def test_a_record_left_in_stack_config_by_version_0_1_is_moved_to_the_record_store(world: World) -> None:
+    # Given a stack migrated to stage 2 by version 0.1: its record in stack config, none in the store
+    world.migration().up(2)
+    old = progress_record(world.stack)
+    world.stack.records = MemoryRecordStore()
+    world.stack.config["progress"] = json.dumps(old)
+
+    # when status reads it, nothing moves; when the next run starts, it moves once
+    assert world.migration().status().completed_stage == 2
+    assert "progress" in world.stack.config and world.stack.records.load("progress") is None
+    world.migration().up(3)
+
+    # then it continues from stage 2, and the record is in the store only.
+    assert progress_record(world.stack)["completedStage"] == 3
+    assert progress_record(world.stack)["exportArn"] == old["exportArn"]
+    assert "progress" not in world.stack.config
+    assert any("Moved the migration record from stack config table-migration:progress" in x for x in world.lines)
+
+
+# --- pending creates an interrupted update left --------------------------------------------------------
+
+
+def _pending(name: str, physical: str | None, type_: str = TABLE) -> PendingCreate:
+    return PendingCreate(f"urn:{name}", type_, name, physical)
+
+
+@pytest.mark.parametrize(("exists", "adopted", "clear"), [(True, {"urn:new": "MyNewTable"}, False), (None, {}, True)])
+def test_a_pending_create_of_the_new_table_is_resolved_before_the_next_preview(
+    world: World, exists: bool | None, adopted: dict[str, str], clear: bool
+) -> None:
+    # Given stage 1 done, and a pending create of the new table left by a killed stage 2 update
+    world.migration().up(1)
+    world.stack.pending = [_pending("new", "MyNewTable")]
+    world.data.protection = exists  # deletion_protection() answers None when the table does not exist
+    world.events.clear()
+
+    world.migration().up(2)
+
+    # then the table is adopted if it exists (else the pending create is cleared), before anything else
+    assert world.events[1] == ("resolve-pending", adopted, clear)
+    assert world.kinds()[2:5] == [("set-stage", 2), ("preview", 2), ("up", 2)]
+
+
+def test_a_pending_create_of_something_else_is_left_to_the_user(world: World) -> None:
+    world.migration().up(1)
+    world.stack.pending = [_pending("hello-world", "HelloWorld-unit", "aws:lambda/function:Function")]
+    with pytest.raises(PulumiError) as caught:
+        world.migration().up(2)
+    assert "pending creates of urn:hello-world" in str(caught.value) and "pulumi refresh --stack unit" in str(
+        caught.value
+    )
+    assert ("up", 2) not in world.events and world.stack.config["stage"] == "1"
+
+
+def test_plan_says_what_up_will_do_with_a_pending_create(world: World) -> None:
+    world.migration().up(1)
+    world.stack.pending = [_pending("new", "MyNewTable")]
+    plan = world.migration().plan(2)
+    assert any("MyNewTable pending: `migrate up` adopts it" in note for note in plan.notes)
+    assert world.stack.pending  # plan changes nothing
+
+
+def test_the_record_store_is_the_migration_s_port_for_checkpoints(world: World) -> None:
+    # A later step (an online cutover's replay) saves checkpoints often: one small write each,
+    # never a stack config write and never a rewrite of the progress record.
+    world.migration().up(2)
+    progress, writes = progress_record(world.stack), world.stack.records.writes
+    migration = world.migration()
+    for second in range(5):
+        migration.records.save(CHECKPOINTS, {"shard-0001": f"seq-{second}"})
+    assert world.stack.records.writes == writes + 5
+    assert migration.records.load(CHECKPOINTS) == {"shard-0001": "seq-4"}
+    assert progress_record(world.stack) == progress and "checkpoints" not in world.stack.config

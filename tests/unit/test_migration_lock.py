@@ -1,4 +1,4 @@
-"""One migration at a time per stack: the file lock, the lock record in stack config, stale locks."""
+"""One migration at a time per stack: the file lock, the lock entry in the record store, stale locks."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from migrator.core.errors import StackBusyError
+from migrator.core.store import LOCK, MemoryRecordStore
 from migrator.engine.lock import LOCK_KEY, StackLock
 from tests.unit.test_migration import World, example_config, make_world
 
@@ -22,7 +23,7 @@ def world(tmp_path: Path) -> World:
 
 
 class ConfigOnly:
-    """Just enough of a stack for the lock."""
+    """Just enough of a stack for the lock: a name and the stack config (where 0.1 kept its lock)."""
 
     def __init__(self, name: str = "unit", config: dict[str, Any] | None = None) -> None:
         self.name = name
@@ -31,9 +32,6 @@ class ConfigOnly:
     def get_config(self) -> dict[str, Any]:
         return dict(self.config)
 
-    def set_config(self, values: dict[str, Any]) -> None:
-        self.config.update(values)
-
     def remove_config(self, keys: Any) -> None:
         for key in keys:
             self.config.pop(key, None)
@@ -41,7 +39,7 @@ class ConfigOnly:
 
 def test_a_second_run_on_the_same_stack_stops_at_once(world: World) -> None:
     # Given a run holding the stack's lock
-    with StackLock(world.stack, command="up --stage 2", lock_dir=world.lock_dir):
+    with StackLock(world.stack, world.stack.records, command="up --stage 2", lock_dir=world.lock_dir):
         started = time.monotonic()
         # when a second run starts
         with pytest.raises(StackBusyError) as caught:
@@ -52,14 +50,26 @@ def test_a_second_run_on_the_same_stack_stops_at_once(world: World) -> None:
     assert world.events == []
     # and once the first run is done, the stack is free again
     world.migration().up(0)
-    assert LOCK_KEY not in world.stack.config
+    assert world.stack.records.load(LOCK) is None and LOCK_KEY not in world.stack.config
+
+
+def test_a_run_on_another_machine_sees_the_lock(tmp_path: Path) -> None:
+    # Given two machines (separate lock folders, separate stack files) sharing one record store
+    records = MemoryRecordStore()
+    here, there = ConfigOnly(), ConfigOnly()
+    with StackLock(here, records, command="up --stage 1", lock_dir=tmp_path / "a"):
+        # then the other machine's run stops at once; its stack file was never needed for that
+        with pytest.raises(StackBusyError, match="`migrate up --stage 1`"):
+            StackLock(there, records, command="up --stage 2", lock_dir=tmp_path / "b").acquire()
+        assert LOCK_KEY not in here.config and LOCK_KEY not in there.config
+    StackLock(there, records, command="up --stage 2", lock_dir=tmp_path / "b").acquire()
 
 
 def test_the_lock_is_released_when_a_step_fails(world: World) -> None:
     world.data.fail["export"] = RuntimeError("boom")
     with pytest.raises(RuntimeError):
         world.migration().up(1)
-    assert LOCK_KEY not in world.stack.config
+    assert world.stack.records.load(LOCK) is None
     world.migration().up(1)  # not busy
 
 
@@ -73,8 +83,8 @@ def _hold(path: str, ready: Any, release: Any) -> None:
 
 
 def test_the_file_lock_holds_across_processes(tmp_path: Path) -> None:
-    stack = ConfigOnly()
-    lock = StackLock(stack, command="status", lock_dir=tmp_path)
+    records = MemoryRecordStore()
+    lock = StackLock(ConfigOnly(), records, command="status", lock_dir=tmp_path)
     ready, release = multiprocessing.Event(), multiprocessing.Event()
     lock.path.parent.mkdir(parents=True, exist_ok=True)
     holder = multiprocessing.Process(target=_hold, args=(str(lock.path), ready, release))
@@ -83,54 +93,91 @@ def test_the_file_lock_holds_across_processes(tmp_path: Path) -> None:
         assert ready.wait(10)
         with pytest.raises(StackBusyError, match="another `migrate` run on this machine"):
             lock.acquire()
-        assert LOCK_KEY not in stack.config
+        assert records.load(LOCK) is None
     finally:
         release.set()
         holder.join(10)
     with lock:
-        assert stack.config[LOCK_KEY]["command"] == "status"
+        assert (records.load(LOCK) or {})["command"] == "status"
 
 
-def test_a_lock_record_of_a_live_run_elsewhere_blocks_with_the_command_to_clear_it(tmp_path: Path) -> None:
-    stack = ConfigOnly()
-    stack.config[LOCK_KEY] = {"host": "other-host", "pid": 1, "command": "up --stage 1", "started": time.time()}
+def test_a_lock_of_a_live_run_elsewhere_blocks_with_the_command_to_clear_it(tmp_path: Path) -> None:
+    records = MemoryRecordStore()
+    other = {"host": "other-host", "pid": 1, "command": "up --stage 1", "started": time.time(), "token": "t"}
+    records.save(LOCK, other)
     with pytest.raises(StackBusyError) as caught:
-        StackLock(stack, command="up --stage 2", lock_dir=tmp_path).acquire()
-    assert "pulumi config rm table-migration:lock --stack unit" in str(caught.value)
-    assert stack.config[LOCK_KEY]["host"] == "other-host"  # untouched
+        StackLock(ConfigOnly(), records, command="up --stage 2", lock_dir=tmp_path, clear_hint="run X").acquire()
+    assert "If that run is gone (its machine stopped), run X" in str(caught.value)
+    assert records.load(LOCK) == other  # untouched
 
 
 def test_a_lock_left_by_a_dead_process_on_this_host_is_taken_over(tmp_path: Path) -> None:
-    stack = ConfigOnly()
-    stack.config[LOCK_KEY] = {"host": socket.gethostname(), "pid": 999_999, "command": "up", "started": time.time()}
+    records = MemoryRecordStore()
+    dead = {"host": socket.gethostname(), "pid": 999_999, "command": "up", "started": time.time(), "token": "d"}
+    records.save(LOCK, dead)
     lines: list[str] = []
-    with StackLock(stack, command="up --stage 1", lock_dir=tmp_path, progress=lines.append, pid_alive=lambda _p: False):
-        assert stack.config[LOCK_KEY]["pid"] == os.getpid()
+    with StackLock(
+        ConfigOnly(),
+        records,
+        command="up --stage 1",
+        lock_dir=tmp_path,
+        progress=lines.append,
+        pid_alive=lambda _p: False,
+    ):
+        assert (records.load(LOCK) or {})["pid"] == os.getpid()
     assert any("no longer running" in line for line in lines)
-    assert LOCK_KEY not in stack.config
+    assert records.load(LOCK) is None
 
 
 def test_an_expired_lock_is_taken_over(tmp_path: Path) -> None:
-    stack = ConfigOnly()
-    stack.config[LOCK_KEY] = {"host": "other-host", "pid": 1, "command": "up", "started": time.time() - 3 * 86400}
+    records = MemoryRecordStore()
+    old = {"host": "other-host", "pid": 1, "command": "up", "started": time.time() - 3 * 86400, "token": "o"}
+    records.save(LOCK, old)
     lines: list[str] = []
-    with StackLock(stack, command="up --stage 1", lock_dir=tmp_path, progress=lines.append):
-        assert stack.config[LOCK_KEY]["host"] == socket.gethostname()
+    with StackLock(ConfigOnly(), records, command="up --stage 1", lock_dir=tmp_path, progress=lines.append):
+        assert (records.load(LOCK) or {})["host"] == socket.gethostname()
     assert any("72 h old" in line for line in lines)
 
 
-def test_release_leaves_a_lock_record_that_is_no_longer_ours(tmp_path: Path) -> None:
-    stack = ConfigOnly()
-    lock = StackLock(stack, command="up", lock_dir=tmp_path)
+def test_two_runs_taking_over_the_same_stale_lock_cannot_both_get_it(tmp_path: Path) -> None:
+    # Given a stale lock that two runs both judged stale: the second one's takeover names a token
+    # that is no longer there, so its conditional write fails
+    records = MemoryRecordStore()
+    old = {"host": "other-host", "pid": 1, "command": "up", "started": 0, "token": "old"}
+    records.save(LOCK, old)
+    first = StackLock(ConfigOnly(), records, command="up --stage 1", lock_dir=tmp_path / "a")
+    first.acquire()
+    assert records.put_if(LOCK, {"token": "second"}, current_token="old") is False
+    first.release()
+
+
+def test_release_leaves_a_lock_entry_that_is_no_longer_ours(tmp_path: Path) -> None:
+    records = MemoryRecordStore()
+    lock = StackLock(ConfigOnly(), records, command="up", lock_dir=tmp_path)
     lock.acquire()
-    stack.config[LOCK_KEY] = {"host": "h", "pid": 2, "command": "up", "started": 0, "token": "someone-else"}
+    records.save(LOCK, {"host": "h", "pid": 2, "command": "up", "started": 0, "token": "someone-else"})
     lock.release()
-    assert stack.config[LOCK_KEY]["token"] == "someone-else"
+    assert (records.load(LOCK) or {})["token"] == "someone-else"
+
+
+def test_a_lock_left_in_stack_config_by_version_0_1_is_honoured_then_dropped(tmp_path: Path) -> None:
+    # Given a 0.1 run elsewhere that holds its lock in stack config only
+    records, stack = MemoryRecordStore(), ConfigOnly()
+    stack.config[LOCK_KEY] = {"host": "other-host", "pid": 1, "command": "up --stage 1", "started": time.time()}
+    # then a run stops, names it and the command that clears it, and holds nothing afterwards
+    with pytest.raises(StackBusyError) as caught:
+        StackLock(stack, records, command="up --stage 2", lock_dir=tmp_path).acquire()
+    assert "pulumi config rm table-migration:lock --stack unit" in str(caught.value)
+    assert records.load(LOCK) is None and LOCK_KEY in stack.config
+    # and once that lock is stale, it is taken over and removed from the stack config.
+    stack.config[LOCK_KEY]["started"] = time.time() - 3 * 86400
+    with StackLock(stack, records, command="up --stage 2", lock_dir=tmp_path):
+        assert LOCK_KEY not in stack.config and records.load(LOCK) is not None
 
 
 def test_stacks_with_the_same_name_in_other_work_dirs_do_not_share_the_file_lock(tmp_path: Path) -> None:
-    a = StackLock(ConfigOnly("dev"), command="up", scope="/repo/a", lock_dir=tmp_path)
-    b = StackLock(ConfigOnly("dev"), command="up", scope="/repo/b", lock_dir=tmp_path)
+    a = StackLock(ConfigOnly("dev"), MemoryRecordStore(), command="up", scope="/repo/a", lock_dir=tmp_path)
+    b = StackLock(ConfigOnly("dev"), MemoryRecordStore(), command="up", scope="/repo/b", lock_dir=tmp_path)
     assert a.path != b.path
     with a, b:
         pass

@@ -18,7 +18,15 @@ def test_up_from_nothing_runs_every_stage_in_order() -> None:
     assert plans[1].after == (st.EXPORT, st.TRANSFORM, st.RECORD_IMPORT_SOURCE)
     assert plans[2].after == (st.CHECK_IMPORT, st.VERIFY_EXPORT)
     assert plans[3].before == (st.VERIFY_LIVE,) and plans[3].at_update == (st.MARK_TRAFFIC,)
-    assert plans[4].before == (st.UNPROTECT,) and plans[4].after == (st.CHECK_RETAINED, st.REPORT)
+    # no step unprotects anything: the program declares stage 3's legacy table unprotected
+    assert plans[4].before == () and plans[4].after == (st.CHECK_RETAINED, st.REPORT)
+
+
+def test_no_step_unprotects_a_table_out_of_band() -> None:
+    steps = {s for p in st.plan_up(-1, 4) for s in p.steps} | {
+        s for p in st.plan_down(3, 1, served_traffic=False) for s in p.steps
+    }
+    assert not any("unprotect" in s for s in steps) and not hasattr(st, "UNPROTECT")
 
 
 def test_up_starts_after_the_last_completed_stage() -> None:
@@ -73,7 +81,7 @@ def test_down_2_to_1_drops_the_new_table_when_it_never_served_traffic() -> None:
     (plan,) = st.plan_down(2, 1, served_traffic=False)
     assert plan.stage == 1
     assert plan.allowed == (AllowedChange(st.TABLE_TYPE, st.NEW, "delete"),)
-    assert plan.before == (st.UNPROTECT,) and plan.after == (st.FORGET_IMPORT,)
+    assert plan.before == () and plan.after == (st.FORGET_IMPORT,)
     assert plan.drops == (st.NEW,)
 
 

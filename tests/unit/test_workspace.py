@@ -30,10 +30,13 @@ from migrator.core.errors import (
 from migrator.engine.workspace import (
     PulumiWorkspace,
     StackPort,
+    cli_root,
     command_output,
+    diagnostics,
     error_lines,
     find_pulumi_cli,
     install_pulumi_cli,
+    pulumi_command,
 )
 
 Handler = Callable[[list[str]], CommandResult]
@@ -201,7 +204,66 @@ def test_the_cli_on_path_comes_first(no_cli: Path, tmp_path: Path) -> None:
     (no_cli / ".pulumi" / "bin").mkdir(parents=True)
     (no_cli / ".pulumi" / "bin" / "pulumi").write_text("#!/bin/sh\n")
 
-    assert find_pulumi_cli({"PATH": str(on_path.parent), "HOME": str(no_cli)}) == on_path.resolve()
+    assert find_pulumi_cli({"PATH": str(on_path.parent), "HOME": str(no_cli)}) == on_path
+
+
+def _stub_cli(path: Path) -> Path:
+    """An executable at ``path`` that answers ``pulumi version`` like the CLI does."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("#!/bin/sh\necho v3.272.0\n")
+    path.chmod(0o755)
+    return path
+
+
+def _link(link: Path, target: Path) -> Path:
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(target)
+    return link
+
+
+# Each layout: (the folder put on PATH, how to build it under tmp) -> what PulumiCommand must run.
+CLI_LAYOUTS = {
+    # get.pulumi.com's tarball unpacked: its folder is `pulumi/`, not `bin/`.
+    "tarball-folder-on-path": lambda t: (_stub_cli(t / "opt" / "pulumi" / "pulumi").parent, "pulumi"),
+    # asdf: a shell-script shim in ~/.asdf/shims.
+    "asdf-shim": lambda t: (_stub_cli(t / ".asdf" / "shims" / "pulumi").parent, "pulumi"),
+    # mise: shims are symlinks to the mise binary itself, which dispatches on its name.
+    "mise-shim": lambda t: (
+        _link(t / "mise" / "shims" / "pulumi", _stub_cli(t / "mise" / "bin" / "mise")).parent,
+        "pulumi",
+    ),
+    # Homebrew: bin/pulumi links into the Cellar, where the language plugins sit next to the binary.
+    "homebrew-symlink": lambda t: (
+        _link(
+            t / "brew" / "bin" / "pulumi", _stub_cli(t / "brew" / "Cellar" / "pulumi" / "3.272.0" / "bin" / "pulumi")
+        ).parent,
+        "brew/Cellar/pulumi/3.272.0/bin/pulumi",
+    ),
+    "plain-bin-folder": lambda t: (_stub_cli(t / "tools" / "bin" / "pulumi").parent, "tools/bin/pulumi"),
+}
+
+
+@pytest.mark.parametrize("layout", sorted(CLI_LAYOUTS))
+def test_the_cli_lookup_runs_the_cli_outside_a_bin_folder(
+    layout: str, no_cli: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a `pulumi` on PATH in this layout (a stub that answers `pulumi version`)
+    folder, runs = CLI_LAYOUTS[layout](tmp_path)
+    monkeypatch.setenv("PATH", f"{folder}:/usr/bin:/bin")
+
+    # when the workspace builds its PulumiCommand
+    command = pulumi_command()
+
+    # then it runs: `pulumi` from PATH where the CLI is not `…/bin/pulumi`, else that very binary.
+    assert command.command == (runs if runs == "pulumi" else str(tmp_path.resolve() / runs))
+    assert str(command.version) == "3.272.0"
+
+
+def test_the_cli_under_the_pulumi_home_runs_with_that_root(no_cli: Path) -> None:
+    binary = _stub_cli(no_cli / ".pulumi" / "bin" / "pulumi")
+
+    assert cli_root(binary) == no_cli / ".pulumi"
+    assert pulumi_command().command == str(binary)
 
 
 def test_install_without_network_is_our_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -412,13 +474,65 @@ def test_resources_come_from_the_exported_state(ws: PulumiWorkspace, command: Re
     assert resources[1].to_dict()["type"] == "aws:dynamodb/table:Table"
 
 
-def test_unprotect_runs_state_unprotect_for_the_stack(ws: PulumiWorkspace, command: RecordingCommand) -> None:
-    command.reply("state", "unprotect")
+NEW_URN = "urn:pulumi:dev::table-migration::table-migration:index:MigratingTable$aws:dynamodb/table:Table::new"
+INTERRUPTED = {
+    "version": 3,
+    "deployment": {
+        "resources": [{"urn": LEGACY_URN, "type": "aws:dynamodb/table:Table", "id": "MyTable", "custom": True}],
+        "pending_operations": [
+            {
+                "resource": {
+                    "urn": NEW_URN,
+                    "custom": True,
+                    "type": "aws:dynamodb/table:Table",
+                    "inputs": {"name": "MyNewTable", "hashKey": "UUID"},
+                },
+                "type": "creating",
+            },
+            {"resource": {"urn": LEGACY_URN, "type": "aws:dynamodb/table:Table"}, "type": "updating"},
+        ],
+    },
+}
 
-    ws.unprotect(LEGACY_URN)
 
-    assert command.calls[-1] == ["state", "unprotect", "--yes", "--stack", STACK, "--", LEGACY_URN]
-    assert command.envs[-1]["PULUMI_SKIP_UPDATE_CHECK"] == "true"
+def test_pending_creates_come_from_the_exported_state(ws: PulumiWorkspace, command: RecordingCommand) -> None:
+    command.reply("stack", "export", stdout=json.dumps(INTERRUPTED))
+
+    (pending,) = ws.pending_creates()
+
+    assert (pending.urn, pending.name, pending.physical_name) == (NEW_URN, "new", "MyNewTable")
+    assert command.calls[-1] == ["stack", "export", "--show-secrets", "--stack", STACK]
+
+
+def test_a_pending_create_is_adopted_by_a_refresh_with_its_id(ws: PulumiWorkspace, command: RecordingCommand) -> None:
+    command.reply("refresh")
+
+    ws.resolve_pending_creates({NEW_URN: "MyNewTable"}, clear_rest=False)
+
+    (refresh,) = command.find("refresh")
+    assert refresh[:3] == ["refresh", "--skip-preview", "--yes"]
+    # each --import-pending-creates takes one value: the URN, then its id (refresh.go's StringArray)
+    at = refresh.index("--import-pending-creates")
+    assert refresh[at : at + 4] == ["--import-pending-creates", NEW_URN, "--import-pending-creates", "MyNewTable"]
+    assert "--clear-pending-creates" not in refresh and refresh[-2:] == ["--stack", STACK]
+    assert command.cwds[-1] == command.cwds[0]  # the project folder
+
+
+def test_a_pending_create_of_a_table_that_was_never_made_is_cleared(
+    ws: PulumiWorkspace, command: RecordingCommand
+) -> None:
+    command.reply("refresh")
+
+    ws.resolve_pending_creates({}, clear_rest=True)
+    ws.resolve_pending_creates({}, clear_rest=False)  # nothing to do: no command
+
+    (refresh,) = command.find("refresh")
+    assert "--clear-pending-creates" in refresh and "--import-pending-creates" not in refresh
+
+
+def test_the_workspace_has_no_out_of_band_unprotect() -> None:
+    # The program declares protect per stage; nothing runs `pulumi state unprotect`.
+    assert not hasattr(PulumiWorkspace, "unprotect") and "unprotect" not in StackPort.__dict__
 
 
 # --- errors -------------------------------------------------------------------------------------
@@ -465,11 +579,71 @@ def test_a_failed_update_names_the_provider_error_not_the_whole_dump(
 
     text = str(caught.value)
     assert type(caught.value) is PulumiError
-    assert "Pulumi could not update stack dev: creating DynamoDB Table (MyNewTable): ResourceInUseException" in text
+    assert (
+        "Pulumi could not update stack dev: aws:dynamodb:Table (new): creating DynamoDB Table (MyNewTable): "
+        "ResourceInUseException" in text
+    )
     assert "hello-world updating" not in text
     assert "update failed" not in text
     assert len(text) < 700
     assert "safe to rerun" in caught.value.hint
+
+
+PROGRAM_FAILED = """Previewing update (demo):
+
+    pulumi:pulumi:Stack table-migration-demo running
+ +  aws:lambda:Function hello-world create error: failed to compute archive hash for "code"
+Diagnostics:
+  pulumi:pulumi:Stack (table-migration-demo):
+    error: Program failed with an unhandled exception:
+    Traceback (most recent call last):
+      File "/tmp/migrate-demo-1/project/__main__.py", line 5, in <module>
+        main()
+      File "/tmp/migrate-demo-1/project/stacks/app.py", line 150, in main
+        consumer = hello_world(config, table, provider)
+    Exception: failed to register resource hello-world: archive hash of "code" could not be computed
+
+    error: an unhandled error occurred: Program exited with non-zero exit code: 1
+
+  aws:lambda:Function (hello-world):
+    warning: a deprecated argument
+    error: failed to compute archive hash for "code": open /tmp/migrate-demo-1/project/migrator/core/derive.py: \
+no such file or directory
+
+Resources:
+    5 unchanged
+
+Duration: 3s
+"""
+
+
+def test_engine_errors_keep_their_reason_with_the_resource(ws: PulumiWorkspace, command: RecordingCommand) -> None:
+    # Given a preview that fails in the program: the CLI's own lines say only that the program failed
+    command.fail("preview", stdout=PROGRAM_FAILED, stderr="error: an unhandled error occurred: program failed:\n")
+
+    with pytest.raises(PulumiError) as caught:
+        ws.preview()
+
+    # then the error names each resource and its reason, as `pulumi up` shows them, trimmed:
+    text = str(caught.value)
+    assert "Pulumi could not preview stack dev: " in text
+    assert (
+        'aws:lambda:Function (hello-world): failed to compute archive hash for "code": open '
+        "/tmp/migrate-demo-1/project/migrator/core/derive.py: no such file or directory" in text
+    )
+    assert "pulumi:pulumi:Stack (table-migration-demo): Program failed with an unhandled exception: Exception: " in text
+    # the traceback frames, the generic exit-code line and the warning are left out.
+    assert "File " not in text and "non-zero exit code" not in text and "deprecated" not in text
+    assert len(text) < 900
+
+
+def test_a_long_diagnostic_is_trimmed() -> None:
+    stdout = "Diagnostics:\n  aws:dynamodb:Table (new):\n    error: " + "x" * 2000 + "\n"
+
+    (line,) = diagnostics(stdout)
+
+    assert line.startswith("aws:dynamodb:Table (new): xxx") and line.endswith("…")
+    assert len(line) < 340
 
 
 def test_a_missing_passphrase_is_bad_input(ws: PulumiWorkspace, command: RecordingCommand) -> None:

@@ -1,0 +1,77 @@
+"""The stack's state as ``pulumi stack export`` gives it: resources and pending creates. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class StateResource:
+    """One resource of the stack's state (``pulumi stack export``)."""
+
+    urn: str
+    type: str
+    name: str
+    protect: bool
+    retain_on_delete: bool
+    physical_id: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "protect": self.protect,
+            "retainOnDelete": self.retain_on_delete,
+            "physicalId": self.physical_id,
+        }
+
+
+def urn_name(urn: str) -> str:
+    """The resource name of a URN (its last ``::`` part)."""
+    return urn.rsplit("::", 1)[-1]
+
+
+@dataclass(frozen=True)
+class PendingCreate:
+    """A create an interrupted update left pending: the engine may or may not have made the resource."""
+
+    urn: str
+    type: str
+    name: str
+    physical_name: str | None  # the ``name`` input (a table's name), when the program gave one
+
+
+def pending_creates(deployment: Mapping[str, Any]) -> list[PendingCreate]:
+    """The pending creates of an exported deployment (``pending_operations`` of type ``creating``)."""
+    found = []
+    for op in deployment.get("pending_operations") or []:
+        resource = op.get("resource") or {}
+        if op.get("type") != "creating" or not resource.get("urn"):
+            continue
+        urn = str(resource["urn"])
+        name = (resource.get("inputs") or {}).get("name")
+        found.append(
+            PendingCreate(urn, str(resource.get("type", "")), urn_name(urn), name if isinstance(name, str) else None)
+        )
+    return found
+
+
+def state_resources(deployment: Mapping[str, Any]) -> list[StateResource]:
+    """The resources of an exported deployment (``pulumi stack export``'s ``deployment`` object)."""
+    found = []
+    for res in deployment.get("resources") or []:
+        urn = str(res.get("urn", ""))
+        found.append(
+            StateResource(
+                urn=urn,
+                type=str(res.get("type", "")),
+                name=urn_name(urn),
+                protect=bool(res.get("protect", False)),
+                retain_on_delete=bool(res.get("retainOnDelete", False)),
+                physical_id=res.get("id") or None,
+            )
+        )
+    return found
