@@ -14,6 +14,7 @@ from typing import Any
 
 from .derive import DeriveRule, parse_rules
 from .errors import ConfigError, DeriveSyntaxError
+from .online import OnlineConfig, parse_online
 
 NAMESPACE = "table-migration"
 STAGES = (0, 1, 2, 3, 4)
@@ -86,6 +87,7 @@ class MigrationConfig:
     endpoint: str | None = None
     region: str | None = None
     import_source: ImportSource | None = None
+    online: OnlineConfig = OnlineConfig()  # online, writers, freezeHook, catchUp (core/online.py)
 
     @property
     def stage_name(self) -> str:
@@ -134,6 +136,7 @@ def parse_config(values: Mapping[str, Any], *, region: str | None = None) -> Mig
         endpoint=_endpoint(short.get("endpoint")),
         region=region,
         import_source=import_source,
+        online=parse_online(short),
     )
 
 

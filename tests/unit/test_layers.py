@@ -101,8 +101,10 @@ def violations(root: Path) -> list[str]:
         for line, module in imports_of(path, root):
             if module.split(".")[0] == "typer" and not rel.startswith("migrator/cli/") and not rel.startswith("tests/"):
                 found.append(f"{rel}:{line} imports typer (only migrator/cli may)")
-            if module.startswith("pulumi.automation") and rel.startswith("migrator/") and rel != (
-                "migrator/engine/workspace.py"
+            if (
+                module.startswith("pulumi.automation")
+                and rel.startswith("migrator/")
+                and rel != ("migrator/engine/workspace.py")
             ):
                 found.append(f"{rel}:{line} imports {module} (only migrator/engine/workspace.py may)")
     for rel in ("migrator/__init__.py", "migrator/core/__init__.py"):
