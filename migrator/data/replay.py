@@ -272,22 +272,22 @@ class Replayer:
         finally:
             self.flush()
 
-    def quiet_probe(self, quiet_seconds: float) -> QuietProbe:
+    def quiet_probe(self, quiet_seconds: float, *, collect_keys: bool = False) -> QuietProbe:
         """A callable for the writers' in-flight wait: each call replays one pass and says whether the
         stream has had no new record for ``quiet_seconds``."""
-        return QuietProbe(self, quiet_seconds)
+        return QuietProbe(self, quiet_seconds, collect_keys=collect_keys)
 
 
 class QuietProbe:
     """Replays a pass per call; True once no record arrived for ``quiet_seconds``. ``result`` sums the passes."""
 
-    def __init__(self, replayer: Replayer, quiet_seconds: float) -> None:
-        self.replayer, self.quiet_seconds = replayer, quiet_seconds
+    def __init__(self, replayer: Replayer, quiet_seconds: float, *, collect_keys: bool = False) -> None:
+        self.replayer, self.quiet_seconds, self.collect_keys = replayer, quiet_seconds, collect_keys
         self.last_record = replayer.clock()
         self.result = ReplayResult()
 
     def __call__(self) -> bool:
-        done = self.replayer.run_pass()
+        done = self.replayer.run_pass(collect_keys=self.collect_keys)
         self.result = self.result.plus(done)
         now = self.replayer.clock()
         if done.records:
