@@ -218,8 +218,9 @@ def unfreeze(
                 lambda_client.put_function_concurrency(
                     FunctionName=writer.function, ReservedConcurrentExecutions=writer.reserved_concurrency
                 )
+        existing = {m["UUID"] for m in _mappings(lambda_client, writer.function)} if writer.enabled_mappings else set()
         for uuid in writer.enabled_mappings:
-            if not _set_mapping(lambda_client, uuid, enabled=True, sleep=sleep):
+            if uuid not in existing or not _set_mapping(lambda_client, uuid, enabled=True, sleep=sleep):
                 warnings.append(f"event source mapping {uuid} of {writer.function} no longer exists")
     _call_hook(hook_fn, state.hook, "unfreeze", context)
     return warnings
