@@ -103,7 +103,7 @@ class Replayer:
         self._emitter = _Emitter(on_checkpoint, clock, checkpoint_every, dict(checkpoints or {}))
         self._first = not checkpoints
         self.rejects = rejects if rejects is not None else MemoryRejects()
-        self.clock, self._sleep = clock, sleep
+        self.clock, self.sleep = clock, sleep
         self._page_limit = page_limit
         self._checked = False
 
@@ -204,7 +204,7 @@ class Replayer:
             plan = plan_batch(changes, self.source.item_map, current=self._read_back(changes))
             if plan.rejects:
                 self.rejects.write(plan.rejects, name=f"{shard.shard_id}-{changes[0].sequence}")
-            counts = write_plan(self._dynamodb, self.source.target_table, plan, sleep=self._sleep)
+            counts = write_plan(self._dynamodb, self.source.target_table, plan, sleep=self.sleep)
             tally.add_page(changes, plan, counts, applied_at=self.clock(), millis=page.millis_behind)
         else:
             tally.add_skipped(changes)
@@ -246,7 +246,7 @@ class Replayer:
                 if timeout is not None and self.clock() - started >= timeout:
                     return result.finished(caught_up=False)
                 if done.records < self._page_limit:
-                    self._sleep(poll_seconds)
+                    self.sleep(poll_seconds)
         finally:
             self.flush()
 
@@ -260,7 +260,7 @@ class Replayer:
                 result = result.plus(done)
                 empty = empty + 1 if done.records == 0 else 0
                 if empty < empty_passes:
-                    self._sleep(poll_seconds)
+                    self.sleep(poll_seconds)
             return result.finished(caught_up=True)
         finally:
             self.flush()

@@ -133,7 +133,8 @@ def run_window(
             ) from e
         raise
     if on_flipped is not None:
-        on_flipped()
+        with watch.part("flip"):  # recording "flipped" is part of the flip
+            on_flipped()
     try:
         with watch.part("unfreeze"):
             warnings = unfreeze(lambda_client, state, hook_fn=hook_fn, context=context, sleep=sleep)
