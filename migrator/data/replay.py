@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -155,24 +156,36 @@ class Replayer:
 
     def _read_shard(self, shard: Shard, listed: set[str], tally: Tally, *, apply: bool) -> None:
         after = start_after(shard, self._emitter.positions)
-        iterator: str | None = shard_iterator(self._streams, self.source.stream_arn, shard.shard_id, after)
         root = shard.parent_id not in listed
         check_oldest = self._first and root and after is None and self.source.export_time is not None
-        while iterator is not None:
-            page = self._page(shard, iterator, after)
-            if check_oldest:
-                self._check_oldest(page)
-                check_oldest = False
-            if page.records:
-                after = self._apply(shard, page, tally, apply=apply)
-            elif shard.shard_id not in self._emitter.positions:
-                self._emitter.advance(shard.shard_id, SEEN)
-            if page.next_iterator is None:  # a closed shard read to its end
-                self._emitter.advance(shard.shard_id, SHARD_END)
-                return
-            if not page.records:
-                return  # the open shard's current end
-            iterator = page.next_iterator
+        ahead: Future[Page] | None = None
+        # One thread reads the next page while this one writes the current page: the stream read and the
+        # table write overlap. Writes stay in order on this thread.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="replay-read") as reader:
+            try:
+                page = self._page(
+                    shard, shard_iterator(self._streams, self.source.stream_arn, shard.shard_id, after), after
+                )
+                while True:
+                    if check_oldest:
+                        self._check_oldest(page)
+                        check_oldest = False
+                    if page.records and page.next_iterator is not None:
+                        last = str(page.records[-1]["dynamodb"]["SequenceNumber"])
+                        ahead = reader.submit(self._page, shard, page.next_iterator, last)
+                    if page.records:
+                        after = self._apply(shard, page, tally, apply=apply)
+                    elif shard.shard_id not in self._emitter.positions:
+                        self._emitter.advance(shard.shard_id, SEEN)
+                    if page.next_iterator is None:  # a closed shard read to its end
+                        self._emitter.advance(shard.shard_id, SHARD_END)
+                        return
+                    if ahead is None:
+                        return  # the open shard's current end
+                    page, ahead = ahead.result(), None
+            finally:
+                if ahead is not None:
+                    ahead.cancel()
 
     def _page(self, shard: Shard, iterator: str, after: str | None) -> Page:
         try:
