@@ -218,7 +218,7 @@ class Replayer:
             if plan.rejects:
                 self.rejects.write(plan.rejects, name=f"{shard.shard_id}-{changes[0].sequence}")
             counts = write_plan(self._dynamodb, self.source.target_table, plan, sleep=self.sleep)
-            tally.add_page(changes, plan, counts, applied_at=self.clock(), millis=page.millis_behind)
+            tally.add_page(shard.shard_id, changes, plan, counts, applied_at=self.clock(), millis=page.millis_behind)
         else:
             tally.add_skipped(changes)
         self._emitter.advance(shard.shard_id, last)

@@ -16,9 +16,11 @@ MAX_REASONS = 5
 class PassResult:
     """One pass over every shard.
 
-    ``lag_seconds`` is the longest a record of this pass waited between its creation (its
-    ApproximateCreationDateTime, which AWS rounds to the second) and its write; 0 when the pass read
-    nothing. ``touched`` (when asked for) names each source key written and the target keys it touched.
+    ``lag_seconds``: for each shard, the time from the last record's creation (its
+    ApproximateCreationDateTime, which AWS rounds to the second) to its write, at the end of the pass;
+    the largest over shards, 0 when the pass read nothing. ``millis_behind`` is GetRecords'
+    MillisBehindLatest when the service gives it. ``touched`` (when asked for) names each source key
+    written and the target keys it touched.
     """
 
     records: int = 0
@@ -47,13 +49,20 @@ class Tally:
     rejects: int = 0
     duplicates: int = 0
     skipped: int = 0
-    lag: float = 0.0
+    lags: dict[str, float] = field(default_factory=dict)
     millis: int | None = None
     reasons: list[str] = field(default_factory=list)
     touched: list[KeyRef] = field(default_factory=list)
 
     def add_page(
-        self, changes: Sequence[Change], plan: BatchPlan, counts: WriteCounts, *, applied_at: float, millis: int | None
+        self,
+        shard_id: str,
+        changes: Sequence[Change],
+        plan: BatchPlan,
+        counts: WriteCounts,
+        *,
+        applied_at: float,
+        millis: int | None,
     ) -> None:
         self.records += len(changes)
         self.puts += counts.puts
@@ -61,9 +70,8 @@ class Tally:
         self.skipped_deletes += counts.skipped_deletes
         self.rejects += len(plan.rejects)
         self.duplicates += plan.duplicates
-        created = [c.created for c in changes if c.created is not None]
-        if created:
-            self.lag = max(self.lag, applied_at - min(created))
+        if changes[-1].created is not None:
+            self.lags[shard_id] = applied_at - changes[-1].created
         if millis is not None:
             self.millis = max(self.millis or 0, millis)
         self.reasons.extend(r["reason"] for r in plan.rejects[: MAX_REASONS - len(self.reasons)])
@@ -83,7 +91,7 @@ class Tally:
             rejects=self.rejects,
             duplicates=self.duplicates,
             skipped=self.skipped,
-            lag_seconds=max(0.0, self.lag),
+            lag_seconds=max([0.0, *self.lags.values()]),
             millis_behind=self.millis,
             seconds=seconds,
             reject_reasons=tuple(self.reasons),
