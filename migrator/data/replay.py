@@ -75,7 +75,7 @@ class _Emitter:
         now = self.clock()
         if not force and now - self.last < self.every:
             return
-        for shard_id in sorted(self.pending):
+        for shard_id in sorted(self.pending & set(self.positions)):
             self.callback(shard_id, self.positions[shard_id])
         self.pending.clear()
         self.last = now
@@ -97,6 +97,7 @@ class Replayer:
         sleep: Sleep = time.sleep,
         checkpoint_every: float = 1.0,
         page_limit: int = 1000,
+        describe_every: float = 10.0,
     ) -> None:
         self.source = source
         self.mode: ReplayMode = replay_mode(source.view_type, source.item_map, table=source.source_table)
@@ -107,6 +108,12 @@ class Replayer:
         self.clock, self.sleep = clock, sleep
         self._page_limit = page_limit
         self._checked = False
+        # DescribeStream and GetShardIterator are rate-limited and change little between passes: the shard
+        # list is read again after ``describe_every`` seconds or once a shard was read to its end (its
+        # children are listed by then); an open shard's last iterator serves the next pass.
+        self._describe_every = describe_every
+        self._listing: tuple[float, list[Shard]] | None = None
+        self._iterators: dict[str, tuple[str, str | None]] = {}
 
     @property
     def checkpoints(self) -> dict[str, str]:
@@ -123,7 +130,7 @@ class Replayer:
         """Read every shard to its current end once and apply what it holds (``apply`` False: only move on)."""
         started = self.clock()
         self._check_stream()
-        info, shards = describe_stream(self._streams, self.source.stream_arn)
+        shards = self._shards()
         positions = self._emitter.positions
         reasons = gaps(shards, positions)
         if reasons:
@@ -137,6 +144,11 @@ class Replayer:
         self._emitter.positions = prune(positions, shards)
         self._first = False
         return tally.result(self.clock() - started)
+
+    def _shards(self) -> list[Shard]:
+        if self._listing is None or self.clock() - self._listing[0] >= self._describe_every:
+            self._listing = (self.clock(), describe_stream(self._streams, self.source.stream_arn)[1])
+        return self._listing[1]
 
     def _parent_unfinished(self, shard: Shard, listed: set[str]) -> bool:
         parent = shard.parent_id
@@ -163,9 +175,7 @@ class Replayer:
         # table write overlap. Writes stay in order on this thread.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="replay-read") as reader:
             try:
-                page = self._page(
-                    shard, shard_iterator(self._streams, self.source.stream_arn, shard.shard_id, after), after
-                )
+                page = self._page(shard, self._iterator(shard.shard_id, after), after)
                 while True:
                     if check_oldest:
                         self._check_oldest(page)
@@ -179,13 +189,21 @@ class Replayer:
                         self._emitter.advance(shard.shard_id, SEEN)
                     if page.next_iterator is None:  # a closed shard read to its end
                         self._emitter.advance(shard.shard_id, SHARD_END)
+                        self._listing = None  # its children are listed now
                         return
-                    if ahead is None:
-                        return  # the open shard's current end
+                    if ahead is None:  # the open shard's current end: continue from here next pass
+                        self._iterators[shard.shard_id] = (page.next_iterator, after)
+                        return
                     page, ahead = ahead.result(), None
             finally:
                 if ahead is not None:
                     ahead.cancel()
+
+    def _iterator(self, shard_id: str, after: str | None) -> str:
+        kept = self._iterators.pop(shard_id, None)
+        if kept is not None and kept[1] == after:
+            return kept[0]
+        return shard_iterator(self._streams, self.source.stream_arn, shard_id, after)
 
     def _page(self, shard: Shard, iterator: str, after: str | None) -> Page:
         try:
@@ -263,7 +281,7 @@ class Replayer:
         finally:
             self.flush()
 
-    def drain(self, *, empty_passes: int = 2, poll_seconds: float = 0.1, collect_keys: bool = False) -> ReplayResult:
+    def drain(self, *, empty_passes: int = 2, poll_seconds: float = 0.2, collect_keys: bool = False) -> ReplayResult:
         """Pass after pass until ``empty_passes`` passes in a row found no record."""
         result = ReplayResult()
         empty = 0

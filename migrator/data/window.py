@@ -28,6 +28,7 @@ Clock = Callable[[], float]
 Sleep = Callable[[float], None]
 Recheck = Callable[[Sequence[KeyRef]], RecheckResult]
 PARTS = ("freeze", "inFlightWait", "drain", "recheck", "flip", "unfreeze")
+POLL = 0.2  # seconds between passes: DynamoDB Streams allows about 5 GetRecords calls a second per shard
 
 
 @dataclass
@@ -115,9 +116,9 @@ def run_window(
         # Quiet counts from the end of the freeze: an invocation already running may still write.
         probe = replayer.quiet_probe(quiet_seconds, collect_keys=True)
         with watch.part("inFlightWait"):
-            waited = wait_in_flight(state.in_flight_bound, probe, clock=clock, sleep=sleep)
+            waited = wait_in_flight(state.in_flight_bound, probe, clock=clock, sleep=sleep, poll_seconds=POLL)
         with watch.part("drain"):
-            replayed = probe.result.then(replayer.drain(collect_keys=True, poll_seconds=0.05))
+            replayed = probe.result.then(replayer.drain(collect_keys=True, poll_seconds=POLL))
         with watch.part("recheck"):
             checked = recheck(replayed.touched) if recheck is not None else None
         _stop_if_not_clean(replayed, checked)

@@ -49,7 +49,8 @@ def test_parents_are_read_before_children_across_describe_pages(moto, split):
     # Had a child come first, a would be back at version 1 and b would exist
     assert new_items(moto) == {"a": 2}
     assert done.records == 4
-    assert [shard for _, shard in split.calls][0] == "parent"
+    reads = [shard for call, shard in split.calls if call == "GetRecords"]
+    assert reads[0] == "parent"
     assert replayer.checkpoints["parent"] == SHARD_END
     assert {k for k, v in replayer.checkpoints.items() if v != SHARD_END} == {"child-1", "child-2"}
 
@@ -74,7 +75,7 @@ def test_a_rerun_resumes_every_shard_from_its_checkpoint(moto, split):
     again = make_replayer(moto, "Legacy", "New", FORWARD, streams=split, checkpoints=first.checkpoints)
     done = again.run_pass()
     assert done.records == 1 and new_items(moto) == {"a": 3}
-    assert "parent" not in {shard for _, shard in split.calls}
+    assert "parent" not in {shard for call, shard in split.calls if call == "GetRecords"}
 
 
 def test_an_expired_iterator_is_renewed_from_the_last_position(moto, split):
@@ -119,3 +120,28 @@ def test_the_first_pass_accepts_parents_trimmed_before_the_export(moto, split):
     replayer.run_pass()
     assert new_items(moto) == {"a": 2, "c": 1}
     assert str(uuid.uuid5(uuid.NAMESPACE_URL, "c")) in {i["UUID"]["S"] for i in scan_all(moto.dynamodb, "New")}
+
+
+def test_quiet_passes_reuse_the_shard_list_and_the_iterators(moto, split):
+    # Given a replayer that has read everything (the pass after a shard ended lists the shards again)
+    now = [0.0]
+    replayer = make_replayer(moto, "Legacy", "New", FORWARD, streams=split, clock=lambda: now[0], describe_every=10)
+    replayer.run_pass()
+    replayer.run_pass()
+    listing = [("DescribeStream", s) for s in ("", "child-1", "child-2")]  # three pages of one shard
+    assert [c for c in split.calls if c[0] == "DescribeStream"] == listing * 2
+    split.calls.clear()
+    # When two more passes find nothing new within the listing's lifetime
+    replayer.run_pass()
+    now[0] = 5.0
+    replayer.run_pass()
+    # Then each open shard costs one GetRecords per pass and nothing else
+    assert sorted(split.calls) == sorted([("GetRecords", "child-1"), ("GetRecords", "child-2")] * 2)
+    # And a record that arrives meanwhile is read from the kept iterator
+    split.add("child-2", "INSERT", key("d"), new=person("d", 1))
+    assert replayer.run_pass().records == 1 and new_items(moto) == {"a": 2, "d": 1}
+    # After the listing's lifetime the shards are listed again
+    split.calls.clear()
+    now[0] = 11.0
+    replayer.run_pass()
+    assert [c for c in split.calls if c[0] == "DescribeStream"]

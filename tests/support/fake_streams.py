@@ -55,6 +55,7 @@ class FakeStreams:
     # --- the API -------------------------------------------------------------------------------
 
     def describe_stream(self, StreamArn: str, ExclusiveStartShardId: str | None = None) -> dict:  # noqa: N803
+        self.calls.append(("DescribeStream", ExclusiveStartShardId or ""))
         ids = list(self.shards)
         start = ids.index(ExclusiveStartShardId) + 1 if ExclusiveStartShardId else 0
         page = ids[start : start + self.page_size]
@@ -81,6 +82,7 @@ class FakeStreams:
         return {"StreamDescription": description}
 
     def get_shard_iterator(self, StreamArn, ShardId, ShardIteratorType, SequenceNumber=None) -> dict:  # noqa: N803
+        self.calls.append(("GetShardIterator", ShardId))
         if ShardId not in self.shards:
             raise _error("ResourceNotFoundException", "GetShardIterator")
         shard = self.shards[ShardId]
