@@ -221,3 +221,11 @@ def test_the_in_flight_wait_stops_when_quiet_or_at_the_bound():
     now[0] = 0.0
     bounded = wait_in_flight(3, lambda: False, clock=lambda: now[0], sleep=sleep, poll_seconds=0.5)
     assert (bounded.reason, bounded.seconds) == ("timeout", 3.0)
+
+
+def test_a_record_of_another_format_is_refused_with_what_to_do():
+    from migrator.core.errors import MigrationError
+
+    with pytest.raises(MigrationError, match="format 2, not 1") as caught:
+        FreezeState.from_dict({"format": 2, "writers": []})
+    assert "by hand" in str(caught.value)
