@@ -52,7 +52,7 @@ def by_name(items: list[dict]) -> dict[str, bytes]:
 def test_online_cutover_and_back_loses_no_acknowledged_write(moto):
     db, lam = moto.dynamodb, moto.settings.client("lambda")
     initial = seed(moto, 150)
-    create_writer_function(moto.settings, "Writer", ENV, timeout=3)
+    create_writer_function(moto.settings, "Writer", ENV, timeout=10)  # the in-flight bound; quiet comes first
     streams = streams_client(moto.settings)
     writer = SimulatedConsumer(moto.settings, "Writer", initial, rate=40.0, seed=7, work_seconds=0.01).start()
     try:
