@@ -37,11 +37,11 @@ def consumer(moto, names, **kwargs) -> SimulatedConsumer:
 def test_acknowledged_writes_are_what_the_table_holds(moto):
     initial = seeded(moto)
     writer = consumer(moto, initial, seed=1)
-    writer.run(200)
-    assert writer.errors == [] and len(writer.acks) == 200
+    writer.run(120)
+    assert writer.errors == [] and len(writer.acks) == 120
     # The mix: 70% updates, 20% new items, 10% deletes (this seed gives close to it)
     counts = {a: sum(1 for x in writer.acks if x.action == a) for a in ("update", "insert", "delete")}
-    assert 120 <= counts["update"] <= 160 and 25 <= counts["insert"] <= 55 and 8 <= counts["delete"] <= 32
+    assert 70 <= counts["update"] <= 98 and 14 <= counts["insert"] <= 34 and 5 <= counts["delete"] <= 20
     # Every acknowledged write, and nothing else, is in the table
     held = {i["Name"]["S"]: i for i in scan_all(moto.dynamodb, "Legacy")}
     final = writer.final_items(initial)
