@@ -3,10 +3,14 @@
 Event: ``{"name": "alice", "ttl_days": 7, "attributes": {"Created": 1700000000}}`` (``ttl_days`` and
 ``attributes`` optional). The item is built in the legacy shape (``NAME_ATTRIBUTE`` = name, plus the
 attributes and the TTL); when the active table is the new one, ``KEY_DERIVE`` carries the derive rules
-that compute its key, the same code the migrator used to rewrite the export.
+that compute its key, the same code the migrator used to rewrite the export. ``"action": "delete"``
+deletes the item the same event would have put (its key built the same way) instead of writing it.
 
 Environment (set by the stack): ``TABLE_NAME``, ``PARTITION_KEY``, ``SORT_KEY`` (optional),
 ``NAME_ATTRIBUTE``, ``NAME_TYPE`` (S or N), ``TTL_ATTRIBUTE`` (optional), ``KEY_DERIVE`` (optional JSON).
+``TABLE_SCHEMAS`` (optional JSON) keys each table's name to its ``partitionKey``, ``sortKey``,
+``ttlAttribute`` and ``derive``; the entry of ``TABLE_NAME`` wins over the single-table variables, so
+changing ``TABLE_NAME`` alone moves the function to the other table (what an online cutover does).
 """
 
 from __future__ import annotations
@@ -49,15 +53,21 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         """Read the settings from the function's environment."""
-        keys = (env["PARTITION_KEY"],) + ((env["SORT_KEY"],) if env.get("SORT_KEY") else ())
-        rules = parse_rules(json.loads(env["KEY_DERIVE"])) if env.get("KEY_DERIVE") else ()
+        table = env["TABLE_NAME"]
+        schema = json.loads(env["TABLE_SCHEMAS"]).get(table) if env.get("TABLE_SCHEMAS") else None
+        if schema is not None:
+            partition, sort = schema["partitionKey"], schema.get("sortKey")
+            ttl, derive = schema.get("ttlAttribute"), schema.get("derive")
+        else:
+            partition, sort, ttl = env["PARTITION_KEY"], env.get("SORT_KEY"), env.get("TTL_ATTRIBUTE")
+            derive = json.loads(env["KEY_DERIVE"]) if env.get("KEY_DERIVE") else None
         return cls(
-            table_name=env["TABLE_NAME"],
-            key_names=keys,
-            name_attribute=env.get("NAME_ATTRIBUTE") or env["PARTITION_KEY"],
+            table_name=table,
+            key_names=(partition,) + ((sort,) if sort else ()),
+            name_attribute=env.get("NAME_ATTRIBUTE") or env.get("PARTITION_KEY") or partition,
             name_type=env.get("NAME_TYPE") or "S",
-            ttl_attribute=env.get("TTL_ATTRIBUTE") or None,
-            deriver=Deriver(rules),
+            ttl_attribute=ttl or None,
+            deriver=Deriver(parse_rules(derive) if derive else ()),
         )
 
 
@@ -113,6 +123,25 @@ def put_and_read(dynamodb: Any, settings: Settings, event: Mapping[str, Any], *,
     return {"table": settings.table_name, "key": key, "item": _from_wire(stored) if stored else None}
 
 
+def delete(dynamodb: Any, settings: Settings, event: Mapping[str, Any]) -> dict:
+    """Delete the item the event names from the active table (its key built as for a put)."""
+    item = build_item(settings, event, now=0)
+    key = {k: item[k] for k in settings.key_names}
+    dynamodb.delete_item(TableName=settings.table_name, Key=_to_wire(key))
+    log.info("deleted item", extra={"table": settings.table_name, "key": key})
+    return {"table": settings.table_name, "key": key, "item": None}
+
+
+def handle(dynamodb: Any, settings: Settings, event: Mapping[str, Any]) -> dict:
+    """Run the event's action ("put", the default, or "delete") on the active table."""
+    action = event.get("action", "put")
+    if action == "put":
+        return put_and_read(dynamodb, settings, event)
+    if action == "delete":
+        return delete(dynamodb, settings, event)
+    raise BadEventError(f'"action" must be "put" or "delete", not {action!r}')
+
+
 @functools.lru_cache(maxsize=1)
 def _client() -> Any:
     # One client per execution environment, reused across invocations.
@@ -121,4 +150,4 @@ def _client() -> Any:
 
 def handler(event: Mapping[str, Any], context: Any) -> dict:
     """Lambda entry point."""
-    return put_and_read(_client(), Settings.from_env(os.environ), event)
+    return handle(_client(), Settings.from_env(os.environ), event)

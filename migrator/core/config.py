@@ -14,6 +14,7 @@ from typing import Any
 
 from .derive import DeriveRule, parse_rules
 from .errors import ConfigError, DeriveSyntaxError
+from .online import OnlineConfig, parse_online
 
 # KeyAttribute, TableSpec and KEY_TYPES moved to tablespec; imported from here too.
 from .tablespec import KEY_TYPES, KeyAttribute, TableSpec  # noqa: F401
@@ -63,6 +64,7 @@ class MigrationConfig:
     endpoint: str | None = None
     region: str | None = None
     import_source: ImportSource | None = None
+    online: OnlineConfig = OnlineConfig()  # online, writers, freezeHook, catchUp (core/online.py)
 
     @property
     def stage_name(self) -> str:
@@ -91,7 +93,8 @@ def parse_config(values: Mapping[str, Any], *, region: str | None = None) -> Mig
         elif ":" not in k:
             short[k] = v
     stage = parse_stage(short.get("stage", "0"))
-    legacy, new = _tables(short, stage)
+    online = parse_online(short)
+    legacy, new = _tables(short, stage, online=online.online)
     derive = _derive(short.get("derive"), new)
     import_source = _import_source(short.get("importSource"), required=stage >= 2)
     return MigrationConfig(
@@ -103,6 +106,7 @@ def parse_config(values: Mapping[str, Any], *, region: str | None = None) -> Mig
         endpoint=_endpoint(short.get("endpoint")),
         region=region,
         import_source=import_source,
+        online=online,
     )
 
 
@@ -229,7 +233,7 @@ def _endpoint(raw: Any) -> str | None:
 # --- the table specs: legacyTable, newTable (design.md §4; the fields live in tablespec_parse) ---------
 
 
-def _tables(short: Mapping[str, Any], stage: int) -> tuple[TableSpec, TableSpec | None]:
+def _tables(short: Mapping[str, Any], stage: int, *, online: bool) -> tuple[TableSpec, TableSpec | None]:
     legacy_object = _table_object(short, "legacyTable", required=True)
     assert legacy_object is not None
     legacy = resolve_legacy(legacy_object)
@@ -242,7 +246,7 @@ def _tables(short: Mapping[str, Any], stage: int) -> tuple[TableSpec, TableSpec 
             f"is the legacy table's name {legacy.name!r}.",
             hint="Give the new table a name of its own.",
         )
-    return legacy, resolve_new(new_object, legacy, online=_online(short.get("online")))
+    return legacy, resolve_new(new_object, legacy, online=online)
 
 
 def _table_object(short: Mapping[str, Any], name: str, *, required: bool) -> ParsedTable | None:
@@ -258,9 +262,3 @@ def _table_object(short: Mapping[str, Any], name: str, *, required: bool) -> Par
             raise ConfigError(config_key, "is missing.", hint=hint)
         return None
     return parse_table(obj, config_key, role=name)
-
-
-def _online(raw: Any) -> bool:
-    """``table-migration:online`` as far as the new table's stream needs it: absent means online."""
-    # The key itself (its validation, the write-stop mode) belongs to the online mode's own parsing.
-    return _text(raw).strip().lower() != "false" if raw is not None else True

@@ -109,3 +109,23 @@ class GuardError(MigrationError):
 
 class StageError(BadInputError):
     """A stage move that is not allowed (outside 0..4, backwards with ``up``, unsafe ``down``)."""
+
+
+# --- online migration -----------------------------------------------------------------------
+
+
+class ReplayImpossibleError(BadInputError):
+    """A replay that cannot be done with this stream or these derive rules; the message says why."""
+
+
+class StreamGapError(DataError):
+    """The stream no longer holds every write since the export (trimmed, replaced, or started too late)."""
+
+    default_hint = (
+        "Start again from a new export of the legacy table; between stages, run `migrate catch-up` at least "
+        "daily, since a stream keeps its records for 24 hours."
+    )
+
+
+class FreezeError(MigrationError):
+    """Freezing, flipping or unfreezing the writers failed; the message says in which state they are."""

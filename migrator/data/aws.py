@@ -46,7 +46,13 @@ class AwsSettings:
 
     def client(self, service: str) -> Any:
         """A boto3 client for ``service`` with adaptive retries and a pool large enough for parallel scans."""
-        config = Config(retries={"mode": "adaptive", "max_attempts": 10}, max_pool_connections=64)
+        options: dict[str, Any] = {}
+        if service == "dynamodbstreams":
+            # Account-based endpoints (https://<account>.ddb.<region>...) exist for DynamoDB, not for its
+            # Streams API; with them resolved, moto answers stream calls 404. Streams stay on the
+            # regional endpoint, which is where AWS serves them anyway.
+            options["account_id_endpoint_mode"] = "disabled"
+        config = Config(retries={"mode": "adaptive", "max_attempts": 10}, max_pool_connections=64, **options)
         return boto3.session.Session().client(
             service, region_name=self.region, endpoint_url=self.endpoint_url, config=config
         )

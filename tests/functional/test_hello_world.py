@@ -155,3 +155,49 @@ def test_the_lambda_archive_runs_on_its_own(moto, tmp_path):
     payload = json.loads(out.stdout)
     assert payload["derive"].startswith(str(tmp_path))
     assert payload["result"]["key"] == {"UUID": {"S": str(uuid.uuid5(uuid.NAMESPACE_URL, "carol"))}}
+
+
+SCHEMAS = json.dumps(
+    {
+        "MyTable": {"partitionKey": "Name", "ttlAttribute": "ExpiresAt"},
+        "MyNewTable": {"partitionKey": "UUID", "ttlAttribute": "ExpiresAt", "derive": {"UUID": "uuid5(Name)"}},
+    }
+)
+
+
+def test_delete_removes_the_item_the_same_event_would_put(moto, monkeypatch, handler_module):
+    create_table(moto.dynamodb, "MyNewTable", ("UUID", "S"))
+    use_env(monkeypatch, moto, NEW_ENV)
+    handler_module.handler({"name": "alice"}, None)
+    handler_module.handler({"name": "bob"}, None)
+    result = handler_module.handler({"name": "alice", "action": "delete"}, None)
+    assert result == {
+        "table": "MyNewTable",
+        "key": {"UUID": {"S": str(uuid.uuid5(uuid.NAMESPACE_URL, "alice"))}},
+        "item": None,
+    }
+    names = [i["Name"]["S"] for i in moto.dynamodb.scan(TableName="MyNewTable")["Items"]]
+    assert names == ["bob"]
+
+
+def test_table_schemas_let_table_name_alone_move_the_function(moto, monkeypatch, handler_module):
+    # Given both tables and an environment that describes both; only TABLE_NAME differs between the stages
+    create_table(moto.dynamodb, "MyTable", ("Name", "S"))
+    create_table(moto.dynamodb, "MyNewTable", ("UUID", "S"))
+    env = {"TABLE_NAME": "MyTable", "NAME_ATTRIBUTE": "Name", "NAME_TYPE": "S", "TABLE_SCHEMAS": SCHEMAS}
+    before = handler_module.handle(moto.dynamodb, handler_module.Settings.from_env(env), {"name": "a"})
+    after = handler_module.handle(
+        moto.dynamodb, handler_module.Settings.from_env({**env, "TABLE_NAME": "MyNewTable"}), {"name": "a"}
+    )
+    # Then the same event is keyed for whichever table TABLE_NAME names
+    assert before["key"] == {"Name": {"S": "a"}} and "UUID" not in before["item"]
+    assert after["key"] == {"UUID": {"S": str(uuid.uuid5(uuid.NAMESPACE_URL, "a"))}}
+    assert after["item"]["Name"] == {"S": "a"} and "ExpiresAt" in after["item"]
+
+
+def test_an_unknown_action_writes_nothing(moto, handler_module):
+    create_table(moto.dynamodb, "MyTable", ("Name", "S"))
+    settings = handler_module.Settings.from_env(LEGACY_ENV)
+    with pytest.raises(handler_module.BadEventError, match='"action" must be'):
+        handler_module.handle(moto.dynamodb, settings, {"name": "a", "action": "update"})
+    assert moto.dynamodb.scan(TableName="MyTable")["Count"] == 0
