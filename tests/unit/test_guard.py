@@ -11,6 +11,7 @@ from migrator.core.guard import (
     PlannedChange,
     Preview,
     check_preview,
+    effective_kind,
     refused_changes,
 )
 
@@ -70,24 +71,61 @@ def test_an_import_table_change_gets_the_ignore_changes_hint() -> None:
     assert "ignore_changes=['importTable']" in caught.value.hint
 
 
+def allowed_outright(preview: Preview, allowance: AllowedChange) -> None:
+    """Assert the guard's decision is "allowed", for the one allowance's own reason: without it, refused."""
+    (change,) = preview.table_changes()
+    assert allowance.allows(change) is True
+    assert refused_changes(preview, allowed=[allowance]) == []
+    assert check_preview(preview, allowed=[allowance]) is None  # no GuardError
+    assert refused_changes(preview, allowed=[]) == [change]
+
+
 def test_a_planned_replace_is_allowed() -> None:
     preview = Preview(changes=tuple(replacement("new", "MyNewTable", ("hashKey",))))
 
-    check_preview(preview, allowed=[AllowedChange(TABLE_TYPE, "new", "replace")])
+    allowed_outright(preview, AllowedChange(TABLE_TYPE, "new", "replace"))
+
+
+def test_an_engine_replace_op_names_a_replace_allowance_too() -> None:
+    preview = Preview(changes=tuple(replacement("new", "MyNewTable", ("hashKey",))))
+
+    allowed_outright(preview, AllowedChange(TABLE_TYPE, "new", "create-replacement"))
 
 
 def test_a_planned_delete_is_allowed() -> None:
     # given: a stage that plans to delete the new table for real (e.g. going back before it held data)
     preview = Preview(changes=(table("new", "delete", physical="MyNewTable"),))
 
-    check_preview(preview, allowed=[AllowedChange(TABLE_TYPE, "new", "delete")])
+    allowed_outright(preview, AllowedChange(TABLE_TYPE, "new", "delete"))
+
+
+def test_a_planned_delete_also_allows_keeping_the_table() -> None:
+    # given: the new table's state has retainOnDelete: keeping it is never worse than deleting it
+    preview = Preview(changes=(table("new", "delete", physical="MyNewTable", retain=True),))
+
+    allowed_outright(preview, AllowedChange(TABLE_TYPE, "new", "delete"))
 
 
 def test_retaining_the_legacy_table_is_allowed_when_the_stage_plans_it() -> None:
     # given: stage 4 drops the legacy table from the program; its state has retainOnDelete
     preview = Preview(changes=(table("legacy", "delete", physical="MyTable", retain=True),))
 
-    check_preview(preview, allowed=[AllowedChange(TABLE_TYPE, "legacy", "retain")])
+    allowed_outright(preview, AllowedChange(TABLE_TYPE, "legacy", "retain"))
+
+
+@pytest.mark.parametrize(
+    ("allowance", "change"),
+    [
+        ("retain", table("legacy", "delete", physical="MyTable", retain=False)),
+        ("replace", table("new", "delete", physical="MyNewTable")),
+        ("delete", table("new", "replace", physical="MyNewTable")),
+        ("retain", table("legacy", "discard", physical="MyTable", retain=True)),
+    ],
+)
+def test_an_allowance_covers_only_its_own_kind(allowance: str, change: PlannedChange) -> None:
+    # A discard drops a resource from state whatever its retainOnDelete: it is a delete, not a retain.
+    assert AllowedChange(TABLE_TYPE, change.name, allowance).allows(change) is False
+    assert refused_changes(Preview((change,)), allowed=[AllowedChange(TABLE_TYPE, change.name, allowance)]) == [change]
 
 
 def test_a_real_delete_of_the_legacy_table_is_refused_when_only_a_retain_is_planned() -> None:
@@ -112,17 +150,45 @@ def test_an_unplanned_retain_is_refused() -> None:
     assert "only stage 4 (retire)" in caught.value.hint
 
 
-def test_an_allowance_for_one_table_does_not_cover_the_other() -> None:
+@pytest.mark.parametrize(
+    ("allowed_table", "other", "op", "retain"),
+    [
+        # `down --stage 1` may delete `new`; that must not let `legacy` be deleted with it.
+        ("new", "legacy", "delete", False),
+        ("legacy", "new", "delete", False),
+        # stage 4 may drop `legacy` from the stack; that must not let `new` leave too.
+        ("legacy", "new", "delete", True),
+        ("new", "legacy", "replace", False),
+    ],
+)
+def test_an_allowance_for_one_table_does_not_cover_the_same_change_to_the_other(
+    allowed_table: str, other: str, op: str, retain: bool
+) -> None:
+    # given: the same kind of change to both tables, and an allowance for one of them
+    physical = {"legacy": "MyTable", "new": "MyNewTable"}
     preview = Preview(
         changes=(
-            table("legacy", "delete", physical="MyTable", retain=True),
-            table("new", "delete", physical="MyNewTable"),
+            table(allowed_table, op, physical=physical[allowed_table], retain=retain),
+            table(other, op, physical=physical[other], retain=retain),
         )
     )
+    allowance = AllowedChange(TABLE_TYPE, allowed_table, effective_kind(op, retain_on_delete=retain))
 
-    refused = refused_changes(preview, allowed=[AllowedChange(TABLE_TYPE, "legacy", "retain")])
+    # when / then: only the other table's change is refused, and the refusal names it
+    refused = refused_changes(preview, allowed=[allowance])
+    assert [(c.name, c.kind) for c in refused] == [(other, effective_kind(op, retain_on_delete=retain))]
+    with pytest.raises(GuardError) as caught:
+        check_preview(preview, allowed=[allowance])
+    assert f"{physical[other]} (resource '{other}')" in str(caught.value)
+    assert physical[allowed_table] + " " not in str(caught.value)
 
-    assert [c.name for c in refused] == ["new"]
+
+def test_an_allowance_for_another_resource_type_does_not_cover_a_table_of_the_same_name() -> None:
+    change = table("legacy", "delete", physical="MyTable")
+    bucket = AllowedChange("aws:s3/bucket:Bucket", "legacy", "delete")
+
+    assert bucket.allows(change) is False
+    assert refused_changes(Preview((change,)), allowed=[bucket]) == [change]
 
 
 def test_replacements_of_other_resource_types_are_ignored() -> None:

@@ -632,3 +632,39 @@ def test_a_failed_down_update_leaves_a_state_that_down_can_finish(world: World) 
     assert world.stack.applied == 2 and progress_record(world.stack)["downPending"] is None
     world.events.clear()
     assert world.migration().down(2).stages_run == () and world.events == []
+
+
+@pytest.mark.parametrize(
+    ("progress", "problem"),
+    [
+        ("{completedStage: 2", "is not JSON"),
+        (["completedStage", 2], "is not an object"),
+        ({"completedStage": "two"}, "completedStage is not a whole number"),
+    ],
+)
+@pytest.mark.parametrize(
+    "command",
+    [
+        lambda m: m.up(3),
+        lambda m: m.down(1),
+        lambda m: m.status(),
+        lambda m: m.plan(3),
+    ],
+    ids=["up", "down", "status", "plan"],
+)
+def test_a_broken_progress_record_is_bad_input_and_changes_nothing(
+    world: World, command: Callable[[Migration], Any], progress: Any, problem: str
+) -> None:
+    # Given stage 2 done, then the migrator's record damaged by hand
+    world.migration().up(2)
+    world.stack.config["progress"] = progress
+    before = copy.deepcopy(world.stack.config)
+    world.events.clear()
+
+    # when any command reads it, then it stops with exit 2, naming the key and the fix, before changing anything
+    with pytest.raises(ConfigError) as caught:
+        command(world.migration())
+    assert caught.value.exit_code == EXIT_BAD_INPUT
+    assert str(caught.value).startswith(f"Config table-migration:progress: {problem}")
+    assert "pulumi config rm table-migration:progress" in str(caught.value)
+    assert world.stack.config == before and world.events == []

@@ -7,7 +7,6 @@ import pytest
 from migrator.core import stages as st
 from migrator.core.errors import EXIT_BAD_INPUT, GuardError, StageError
 from migrator.core.guard import AllowedChange, PlannedChange, Preview, check_preview
-from migrator.core.record import Record
 
 
 def test_up_from_nothing_runs_every_stage_in_order() -> None:
@@ -113,20 +112,3 @@ def test_stage_plan_to_dict_lists_the_steps_around_the_update() -> None:
     data = plan.to_dict()
     assert [s["step"] for s in data["steps"]] == [st.VERIFY_LIVE, "preview", st.MARK_TRAFFIC, "update"]
     assert data["name"] == "cutover" and data["from"] == 2
-
-
-def test_record_without_progress_reruns_the_declared_stage_steps() -> None:
-    assert Record.from_config(None, declared_stage=2).completed_stage == 1
-    assert Record.from_config(None, declared_stage=0).completed_stage == -1
-
-
-def test_record_round_trips_through_config_json() -> None:
-    record = Record(completed_stage=2, export_arn="arn:x", export_attempt=2, served_traffic=True).completed(3, "t")
-    again = Record.from_config(record.to_config(), declared_stage=3)
-    assert again == record
-
-
-@pytest.mark.parametrize(("declared", "completed"), [(1, 3), (3, 1)])
-def test_record_that_cannot_go_with_the_declared_stage_is_refused(declared: int, completed: int) -> None:
-    with pytest.raises(StageError, match="pulumi config set table-migration:stage"):
-        Record.from_config({"completedStage": completed}, declared_stage=declared)
