@@ -182,6 +182,9 @@ class MockEngineStack:
     state: dict[str, Held] = field(default_factory=dict)
     last_outputs: dict[str, Any] = field(default_factory=dict)
     updates: int = 0  # how many ``up()`` calls finished
+    # Called with each step ``up()`` has just applied. A test raises there to kill the update half way:
+    # the steps applied so far stay in the state (and in AWS), as in an interrupted engine's checkpoint.
+    after_step: Callable[[Step], None] | None = None
     _busy: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _clients: dict[tuple[AwsSettings, str], Any] = field(default_factory=dict, repr=False)
 
@@ -228,6 +231,8 @@ class MockEngineStack:
                 if on_output is not None and step.op != "same":
                     on_output(f"{step.op} {step.urn}")
                 self._apply(step)
+                if self.after_step is not None:
+                    self.after_step(step)
             # Physical names are the mocks' names (see _physical_name), so the outputs need no rewriting.
             self.last_outputs = dict(declaration.outputs)
             self.updates += 1
