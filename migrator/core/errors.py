@@ -44,6 +44,10 @@ class ConfigError(BadInputError):
         super().__init__(f"Config {key}: {problem}", hint=hint)
 
 
+class RecordError(BadInputError):
+    """The migrator's own record of a stack is damaged (edited by hand, or written by something else)."""
+
+
 class DeriveSyntaxError(BadInputError):
     """A derive expression or ``module:function`` hook that cannot be used."""
 

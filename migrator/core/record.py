@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .config import key
-from .errors import ConfigError, StageError
+from .errors import RecordError, StageError
 
 RECORD_KEY = "progress"
 
@@ -85,25 +85,20 @@ class Record:
         if raw is None or raw == "":
             return cls(completed_stage=declared_stage - 1)
         obj = _object(raw)
-        try:
-            completed = int(obj.get("completedStage", declared_stage - 1))
-            attempt = int(obj.get("exportAttempt") or 1)
-        except (TypeError, ValueError):
-            raise _broken("completedStage/exportAttempt are not numbers") from None
         record = cls(
-            completed_stage=completed,
-            export_arn=obj.get("exportArn") or None,
-            export_attempt=attempt,
-            export=obj.get("export") or None,
-            transform=obj.get("transform") or None,
-            import_check=obj.get("importCheck") or None,
-            verify=dict(obj.get("verify") or {}),
-            drift_accepted=obj.get("driftAccepted") or None,
-            served_traffic=bool(obj.get("servedTraffic", False)),
-            stage_times=dict(obj.get("stageTimes") or {}),
-            report=obj.get("report") or None,
-            down_pending=_int_or_none(obj.get("downPending")),
-            import_source=obj.get("importSource") or None,
+            completed_stage=_whole(obj, "completedStage", declared_stage - 1),
+            export_arn=_text(obj, "exportArn"),
+            export_attempt=_whole(obj, "exportAttempt", None) or 1,
+            export=_mapping(obj, "export"),
+            transform=_mapping(obj, "transform"),
+            import_check=_mapping(obj, "importCheck"),
+            verify=_mapping(obj, "verify") or {},
+            drift_accepted=_mapping(obj, "driftAccepted"),
+            served_traffic=_flag(obj, "servedTraffic"),
+            stage_times=_mapping(obj, "stageTimes") or {},
+            report=_mapping(obj, "report"),
+            down_pending=_whole(obj, "downPending", None),
+            import_source=_mapping(obj, "importSource"),
         )
         if check:
             record.check_against(declared_stage)
@@ -134,11 +129,47 @@ class Record:
         )
 
 
-def _int_or_none(value: Any) -> int | None:
-    try:
-        return None if value is None else int(value)
-    except (TypeError, ValueError):
-        raise _broken("downPending is not a number") from None
+def _whole(obj: Mapping[str, Any], name: str, default: int | None) -> int | None:
+    """``obj[name]`` as an int (a JSON number or its text), ``default`` when absent or null; else a broken record."""
+    value = obj.get(name)
+    if value is None:
+        return default
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            pass
+    raise _broken(f"{name} is not a whole number ({value!r})")
+
+
+def _mapping(obj: Mapping[str, Any], name: str) -> dict[str, Any] | None:
+    """``obj[name]`` as a dict, None when absent, null or empty; anything but an object is a broken record."""
+    value = obj.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise _broken(f"{name} is not an object ({type(value).__name__})")
+    return dict(value) or None
+
+
+def _flag(obj: Mapping[str, Any], name: str) -> bool:
+    value = obj.get(name)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise _broken(f"{name} is not true or false ({value!r})")
+    return value
+
+
+def _text(obj: Mapping[str, Any], name: str) -> str | None:
+    value = obj.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise _broken(f"{name} is not a string ({value!r})")
+    return value
 
 
 def _plain(value: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -156,10 +187,9 @@ def _object(raw: Any) -> Mapping[str, Any]:
     return raw
 
 
-def _broken(problem: str) -> ConfigError:
-    return ConfigError(
-        "the migration record (progress)",
-        f"{problem}; the migrator writes it, it is not edited by hand.",
+def _broken(problem: str) -> RecordError:
+    return RecordError(
+        f"The migration record (progress): {problem}; the migrator writes it, it is not edited by hand.",
         hint="Restore it from the record table's point-in-time backups, or delete the entry to make the migrator "
         "rerun the declared stage's steps.",
     )

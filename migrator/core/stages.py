@@ -232,13 +232,12 @@ def _down_move(stage: int, *, served_traffic: bool, legacy_name: str, new_name: 
             from_stage=2,
             drops=(NEW,),
         )
-    if stage == 1:
-        raise StageError(
-            "Cannot go back from stage 1 to 0: stage 1 only added point-in-time recovery and the export bucket, "
-            "which holds the export; removing them undoes nothing and would orphan the exported data.",
-            hint="Stay at stage 1; `migrate up` continues from there.",
-        )
-    raise StageError("Stage 0 is the first stage; there is nothing before it.", hint="Use `migrate up --stage 1`.")
+    # Stage 1 (plan_down never moves from stage 0: its target is a stage, so 0 at the lowest).
+    raise StageError(
+        "Cannot go back from stage 1 to 0: stage 1 only added point-in-time recovery and the export bucket, "
+        "which holds the export; removing them undoes nothing and would orphan the exported data.",
+        hint="Stay at stage 1; `migrate up` continues from there.",
+    )
 
 
 def stage_name(stage: int) -> str:

@@ -37,8 +37,11 @@ class RecordStore(Protocol):
         """Where the entries live, for messages (e.g. ``DynamoDB table table-migration-records``)."""
         ...
 
-    def load(self, kind: str) -> dict[str, Any] | None:
-        """The entry of ``kind``, or None when there is none (reading never creates anything)."""
+    def load(self, kind: str) -> Any:
+        """The entry of ``kind`` (a dict), or None when there is none (reading never creates anything).
+
+        An entry that is not JSON comes back as its text, for its reader to refuse with the fix.
+        """
         ...
 
     def save(self, kind: str, value: Mapping[str, Any]) -> None:
@@ -64,6 +67,19 @@ def check_kind(kind: str) -> str:
     return kind
 
 
+def decode(text: str) -> Any:
+    """A stored entry's value: its JSON, or the text itself when it is not JSON (a damaged entry)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def token_of(entry: Any) -> str | None:
+    """The ``token`` of an entry, None when it has none (or is damaged)."""
+    return entry.get("token") if isinstance(entry, Mapping) else None
+
+
 def as_json(value: Mapping[str, Any]) -> str:
     """The stored text of an entry: compact JSON (and a check that it is plain JSON)."""
     return json.dumps(dict(value), separators=(",", ":"), sort_keys=True)
@@ -82,10 +98,10 @@ class MemoryRecordStore:
     def where(self) -> str:
         return self._where
 
-    def load(self, kind: str) -> dict[str, Any] | None:
+    def load(self, kind: str) -> Any:
         with self._lock:
             text = self._entries.get(check_kind(kind))
-        return None if text is None else json.loads(text)
+        return None if text is None else decode(text)
 
     def save(self, kind: str, value: Mapping[str, Any]) -> None:
         text = as_json(value)
@@ -97,7 +113,7 @@ class MemoryRecordStore:
         text = as_json(value)
         with self._lock:
             stored = self._entries.get(check_kind(kind))
-            token = None if stored is None else json.loads(stored).get("token")
+            token = None if stored is None else token_of(decode(stored))
             if (stored is None) != (current_token is None) or (stored is not None and token != current_token):
                 return False
             self._entries[kind] = text
@@ -107,7 +123,7 @@ class MemoryRecordStore:
     def delete_if(self, kind: str, *, token: str) -> bool:
         with self._lock:
             stored = self._entries.get(check_kind(kind))
-            if stored is None or json.loads(stored).get("token") != token:
+            if stored is None or token_of(decode(stored)) != token:
                 return False
             del self._entries[kind]
             self.writes += 1
@@ -116,4 +132,9 @@ class MemoryRecordStore:
     def snapshot(self) -> dict[str, Any]:
         """Every entry, decoded (a deep copy)."""
         with self._lock:
-            return copy.deepcopy({k: json.loads(v) for k, v in self._entries.items()})
+            return copy.deepcopy({k: decode(v) for k, v in self._entries.items()})
+
+    def store_text(self, kind: str, text: str) -> None:
+        """Keep ``text`` as the entry of ``kind`` as it is: what a hand-edited or damaged entry looks like."""
+        with self._lock:
+            self._entries[check_kind(kind)] = text

@@ -13,12 +13,11 @@ does not exist yet answers "no entry" and creates nothing (``migrate status`` ch
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from ..core.errors import AwsError, NotFoundError
-from ..core.store import as_json, check_kind
+from ..core.store import as_json, check_kind, decode
 from .aws import AwsSettings, aws_errors
 
 DEFAULT_TABLE = "table-migration-records"
@@ -47,7 +46,7 @@ class DynamoRecordStore:
     def _key(self, kind: str) -> dict[str, Any]:
         return {"pk": {"S": self.scope}, "sk": {"S": check_kind(kind)}}
 
-    def load(self, kind: str) -> dict[str, Any] | None:
+    def load(self, kind: str) -> Any:
         """The entry of ``kind`` (a strongly consistent read), or None; a missing table is no entry."""
         try:
             with aws_errors(f"read the migration record {kind} of {self.scope}", what=f"table {self.table}"):
@@ -55,7 +54,7 @@ class DynamoRecordStore:
         except NotFoundError:
             return None
         body = item.get("Item", {}).get("body", {}).get("S")
-        return None if body is None else json.loads(body)
+        return None if body is None else decode(body)
 
     def save(self, kind: str, value: Mapping[str, Any]) -> None:
         """Write the entry of ``kind`` whole: one PutItem."""

@@ -255,6 +255,9 @@ class MockEngineStack:
     updates: int = 0  # how many ``up()`` calls finished
     work_dir: Path | None = REPOSITORY  # the project folder the program runs from (None: stacks.app.main)
     backend: EngineBackend = field(default_factory=EngineBackend)  # pass one to share state between working copies
+    # Called with each step ``up()`` has just applied. A test raises there to kill the update half way:
+    # the steps applied so far stay in the state (and in AWS), as in an interrupted engine's checkpoint.
+    after_step: Callable[[Step], None] | None = None
     _busy: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _clients: dict[tuple[AwsSettings, str], Any] = field(default_factory=dict, repr=False)
 
@@ -308,6 +311,8 @@ class MockEngineStack:
                 if on_output is not None and step.op != "same":
                     on_output(f"{step.op} {step.urn}")
                 self._apply(step)
+                if self.after_step is not None:
+                    self.after_step(step)
             # Physical names are the mocks' names (see _physical_name), so the outputs need no rewriting.
             self.last_outputs.clear()
             self.last_outputs.update(declaration.outputs)

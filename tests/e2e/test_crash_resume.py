@@ -1,8 +1,13 @@
 """A crash after each step, then a rerun of the same command: it finishes, with every item and one export.
 
-One migration dies at every step in turn: each rerun must resume past the last crash and reach the
-next one, and the last rerun must finish. A crash between AWS starting the export and the migrator
-recording it has a test of its own.
+One migration dies at every step in turn, including half way through the engine's updates: each
+rerun must resume past the last crash and reach the next one, and the last rerun must finish. The
+export runs for a while, as on AWS (:mod:`tests.e2e.slow_exports`), so the rerun after a crash finds
+it in progress and must wait on it by its recorded ARN. A crash between AWS starting the export and
+the migrator recording it has a test of its own.
+
+The stage 4 step that unprotects the legacy table in the stack's state has no crash point: that step
+is going away (the program will declare the legacy table unprotected from stage 3 on).
 """
 
 from __future__ import annotations
@@ -19,12 +24,18 @@ from migrator.data.records import DynamoRecordStore
 from migrator.migration import Migration
 from tests.conftest import Moto
 from tests.e2e.conftest import export_count, fast_data_plane, missing_from_new, stack_records
-from tests.e2e.mock_engine import MockEngineStack
+from tests.e2e.mock_engine import MockEngineStack, Step
+from tests.e2e.slow_exports import DESCRIBE, LIST, START, SlowExports
 
 ITEMS = 100
 
-# Every point where the process dies, in the order a migration 0→4 reaches them.
+# Every point where the process dies, in the order a migration 0→4 reaches them. "stage N update:
+# after k changes" is inside the engine's update, once it applied k resource steps (of those still to
+# apply: a rerun's update has only the rest) and before the next one. Which steps come first varies,
+# as in the engine, which runs independent steps in any order.
 CRASH_POINTS = (
+    "stage 1 update: after 1 change",  # e.g. point-in-time recovery on, and no bucket yet
+    "stage 1 update: after 2 changes",  # the rerun's update, killed again: 3 of the 6 steps applied
     "after the update of stage 1",
     "export started, recorded",
     "after export",
@@ -35,9 +46,14 @@ CRASH_POINTS = (
     "after verify of the import",
     "before recording stage 2",
     "after live verify",
+    "after mark-traffic",
+    "stage 3 update: after 1 change",  # e.g. the new table protected, the consumer not moved yet
+    "stage 3 update: after 1 change",  # the rerun's update, killed again: 2 of the 3 steps applied
     "after the update of stage 3",
     "before recording stage 3",
     "after the update of stage 4",
+    "after check-retained",
+    "after report",
     "before recording stage 4",
 )
 
@@ -101,24 +117,44 @@ class CrashingDataPlane:
         self.crasher.reached("after live verify")
         return result
 
+    def deletion_protection(self, table: str) -> Any:
+        result = self.inner.deletion_protection(table)
+        self.crasher.reached("after check-retained")
+        return result
+
 
 def crash_in_the_engine(engine: MockEngineStack, crasher: Crasher, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Report each finished update, and each stage about to be recorded as done, to ``crasher``."""
+    """Report each step of an update, each finished update and each record the steps save to ``crasher``."""
     real_up, real_save = engine.up, DynamoRecordStore.save
 
+    applied: list[Step] = []
+
+    def after_step(step: Step) -> None:
+        if step.op != "same":
+            applied.append(step)
+            count = f"{len(applied)} change{'s' if len(applied) > 1 else ''}"
+            crasher.reached(f"stage {engine.config['stage']} update: after {count}")
+
     def up(on_output: Any = None) -> dict[str, Any]:
+        applied.clear()
         outputs = real_up(on_output)
         crasher.reached(f"after the update of stage {engine.config['stage']}")
         return outputs
 
     def save(store: DynamoRecordStore, kind: str, value: Mapping[str, Any]) -> None:
-        if kind == "progress":
-            done = value.get("completedStage")
-            current = (store.load("progress") or {}).get("completedStage")
-            if done is not None and done != current:
-                crasher.reached(f"before recording stage {done}")
+        before = (store.load("progress") or {}) if kind == "progress" else {}
+        done = value.get("completedStage") if kind == "progress" else None
+        if done is not None and done != before.get("completedStage"):
+            crasher.reached(f"before recording stage {done}")
         real_save(store, kind, value)
+        if kind != "progress":
+            return
+        if value.get("servedTraffic") and not before.get("servedTraffic"):
+            crasher.reached("after mark-traffic")
+        if value.get("report") and not before.get("report"):
+            crasher.reached("after report")
 
+    monkeypatch.setattr(engine, "after_step", after_step)
     monkeypatch.setattr(engine, "up", up)
     monkeypatch.setattr(DynamoRecordStore, "save", save)
 
@@ -148,18 +184,33 @@ def leave_lock_of_a_killed_run(engine: MockEngineStack, moto: Moto) -> None:
     stack_records(moto, engine).save("lock", {**owner, "token": "killed"})
 
 
+@pytest.fixture
+def exports(monkeypatch: pytest.MonkeyPatch) -> SlowExports:
+    """Exports that stay in progress for a while, and the log of every export call moto answers."""
+    return SlowExports(reads=2).install(monkeypatch)
+
+
 def test_a_crash_after_each_step_then_a_rerun_finishes(
     engine: MockEngineStack,
     moto: Moto,
     seed: Callable[..., Any],
     make_migration: Callable[..., Migration],
     monkeypatch: pytest.MonkeyPatch,
+    exports: SlowExports,
 ) -> None:
     # Given 100 legacy items, when `up --stage 4` dies at every step in turn and is run again each time
     items = seed(engine, moto, ITEMS)
     result = _run_until_done(CRASH_POINTS, engine, moto, make_migration, monkeypatch)
 
-    # then the last run finishes: every item, one export, the stack at stage 4.
+    # then one export was started, and every run after its start was recorded waited on it by that
+    # ARN, never by listing the table's exports; the first look at it, after the crash, found it still
+    # in progress, so the rerun resumed a running export.
+    (arn,) = exports.started()
+    after_start = exports.calls[exports.operations().index(START) + 1 :]
+    assert LIST not in [call.operation for call in after_start]
+    assert {call.arn for call in after_start} == {arn}
+    assert (after_start[0].operation, after_start[0].status) == (DESCRIBE, "IN_PROGRESS")
+    # and the last run finished: every item, the stack at stage 4.
     _finished(result, engine, moto, items)
 
 
@@ -169,12 +220,18 @@ def test_a_crash_before_the_started_export_is_recorded_does_not_export_twice(
     seed: Callable[..., Any],
     make_migration: Callable[..., Migration],
     monkeypatch: pytest.MonkeyPatch,
+    exports: SlowExports,
 ) -> None:
     # Given 100 legacy items, when the process dies after AWS started the export but before it was recorded
     items = seed(engine, moto, ITEMS)
     result = _run_until_done(("export started, not recorded",), engine, moto, make_migration, monkeypatch)
 
-    # then the rerun finds that export instead of starting another.
+    # then the rerun finds that export, still in progress, among the table's exports instead of starting another,
+    (arn,) = exports.started()
+    after_start = exports.calls[exports.operations().index(START) + 1 :]
+    assert [call.operation for call in after_start[:2]] == [LIST, DESCRIBE]
+    assert (after_start[1].arn, after_start[1].status) == (arn, "IN_PROGRESS")
+    # and finishes.
     _finished(result, engine, moto, items)
 
 

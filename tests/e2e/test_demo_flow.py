@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -13,11 +14,12 @@ from tests.e2e.conftest import (
     LEGACY,
     NEW,
     SEEDED_ITEMS,
-    STACK,
     both_identical,
+    count_items,
     export_count,
     missing_from_new,
     moto_snapshot,
+    scan_all,
 )
 from tests.e2e.mock_engine import MockEngineStack, program_under_mocks
 
@@ -28,54 +30,77 @@ def _consumer_table(engine: MockEngineStack) -> str:
     return function.declared.inputs["environment"]["variables"]["TABLE_NAME"]
 
 
-def _check_outputs(engine: MockEngineStack, stage: int, outputs: dict[str, Any]) -> None:
-    """The stack outputs of design.md §4 at ``stage``, as the result and the stack both report them."""
-    assert outputs == engine.outputs()
-    assert int(outputs["stage"]) == stage
-    assert outputs["activeTableName"] == (NEW if stage >= 3 else LEGACY)
-    assert outputs["legacyTableName"] == LEGACY
-    assert outputs.get("newTableName") == (NEW if stage >= 2 else None)
-    assert bool(outputs.get("exportBucket")) == (stage >= 1)
-    (function,) = [r for r in engine.resources() if r.name == "hello-world"]
-    assert outputs["consumerFunctionName"] == function.physical_id
+LEGACY_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/MyTable"
+NEW_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/MyNewTable"
+BUCKET = re.compile(r"export-bucket-[0-9a-f]{7}")  # named by the engine (the mocks): the resource name + a suffix
+
+
+def _expected_outputs(stage: int, bucket: str) -> dict[str, Any]:
+    """The stack outputs of design.md §4 for the example at ``stage``, written out."""
+    legacy = {"legacyTableName": "MyTable", "legacyTableArn": LEGACY_ARN}
+    new = {"newTableName": "MyNewTable", "newTableArn": NEW_ARN}
+    consumer = {"consumerFunctionName": "HelloWorld-e2e"}
+    on_legacy = {"activeTableName": "MyTable", "activeTableArn": LEGACY_ARN}
+    on_new = {"activeTableName": "MyNewTable", "activeTableArn": NEW_ARN}
+    return {
+        0: {"stage": 0, **on_legacy, **legacy, **consumer},
+        1: {"stage": 1, **on_legacy, **legacy, "exportBucket": bucket, **consumer},
+        2: {"stage": 2, **on_legacy, **legacy, **new, "exportBucket": bucket, **consumer},
+        3: {"stage": 3, **on_new, **legacy, **new, "exportBucket": bucket, **consumer},
+        4: {"stage": 4, **on_new, "legacyTableName": "MyTable", **new, "exportBucket": bucket, **consumer},
+    }[stage]
+
+
+def _check_outputs(engine: MockEngineStack, moto: Moto, stage: int, outputs: Mapping[str, Any]) -> None:
+    """The result's and the stack's outputs are the contract's, and name what is in AWS."""
+    bucket = str(outputs.get("exportBucket", ""))
+    assert dict(outputs) == _expected_outputs(stage, bucket)
+    assert engine.outputs() == _expected_outputs(stage, bucket)
+    if stage >= 1:
+        assert BUCKET.fullmatch(bucket), bucket
+        assert [b["Name"] for b in moto.s3.list_buckets()["Buckets"]] == [bucket]
+    for table, arn in ((LEGACY, LEGACY_ARN), (NEW, NEW_ARN)):
+        if arn in outputs.values():
+            assert moto.dynamodb.describe_table(TableName=table)["Table"]["TableArn"] == arn
 
 
 def test_the_example_goes_from_stage_0_to_4(
     engine: MockEngineStack, moto: Moto, deployed: list[dict[str, Any]], make_migration: Callable[..., Migration]
 ) -> None:
     # Given stage 0 deployed and 2,000 legacy items
-    _check_outputs(engine, 0, engine.outputs())
+    _check_outputs(engine, moto, 0, engine.outputs())
     migration = make_migration()
 
     # when stage 1 runs: PITR and the bucket, one export, the transformed copy recorded as importSource
     one = migration.up(1)
-    _check_outputs(engine, 1, dict(one.outputs))
+    _check_outputs(engine, moto, 1, one.outputs)
     assert one.stages_run[-1] == 1 and engine.get_config()["stage"] == "1"
     bucket = one.outputs["exportBucket"]
-    assert engine.outputs()["exportBucket"] == bucket
     assert moto_snapshot(moto)["tables"][LEGACY]["pitr"] == "ENABLED"
-    source = engine.get_config()["importSource"]
-    assert source["bucket"] == bucket
-    assert source["keyPrefix"].startswith(f"transformed/{STACK}/{NEW}/") and source["keyPrefix"].endswith("data/")
-    assert int(source["itemCount"]) == SEEDED_ITEMS
+    assert engine.get_config()["importSource"] == {
+        "bucket": bucket,
+        "keyPrefix": "transformed/e2e/MyNewTable/data/",
+        "compression": "GZIP",
+        "itemCount": 2000,
+    }
     assert export_count(moto.dynamodb) == 1
 
     # when stage 2 runs: the new table imported next to the legacy one, still unused
     two = migration.up(2)
-    _check_outputs(engine, 2, dict(two.outputs))
+    _check_outputs(engine, moto, 2, two.outputs)
     assert (two.outputs["newTableName"], two.outputs["activeTableName"]) == (NEW, LEGACY)
     assert _consumer_table(engine) == LEGACY
     assert missing_from_new(moto.dynamodb, deployed) == ([], [])
 
     # when stage 3 runs: the consumer moves to the new table, which is now deletion-protected
     three = migration.up(3)
-    _check_outputs(engine, 3, dict(three.outputs))
+    _check_outputs(engine, moto, 3, three.outputs)
     assert three.outputs["activeTableName"] == NEW and _consumer_table(engine) == NEW
     assert moto_snapshot(moto)["tables"][NEW]["deletionProtection"] is True
 
     # when stage 4 runs: the legacy table leaves the stack
     four = migration.up(4)
-    _check_outputs(engine, 4, dict(four.outputs))
+    _check_outputs(engine, moto, 4, four.outputs)
 
     # then every item is in the new table, the legacy table is kept in AWS with deletion protection
     # but is out of the stack's state, there was exactly one export, and the report says so.
@@ -127,10 +152,18 @@ def test_migrate_demo_runs_all_five_stages_on_the_engine_double(moto: Moto, tmp_
     # when the demo runs
     result = run_demo(items=200, open_stack=open_stack, lock_dir=tmp_path)
 
-    # then it went through stages 0→4 and its report says both verifications found the tables identical.
+    # then it went through stages 0→4,
     assert result.stages == (0, 1, 2, 3, 4) and result.items == 200
     (stack,) = stacks
     assert stack.get_config()["stage"] == "4" and stack.outputs()["activeTableName"] == "MyNewTable"
+    # the legacy table (kept, deletion-protected) holds the 200 seeded items, and the new table holds
+    # exactly each of them with UUID = uuid5(Name), by a scan of both tables here,
+    legacy = scan_all(moto.dynamodb, "MyTable")
+    assert sorted(item["Name"]["S"] for item in legacy) == [f"user-{i:06d}" for i in range(200)]
+    assert moto_snapshot(moto)["tables"]["MyTable"]["deletionProtection"] is True
+    assert missing_from_new(moto.dynamodb, legacy) == ([], [])
+    assert count_items(moto.dynamodb, "MyNewTable") == 200
+    # and its report says the same.
     assert result.report["verify"]["export"]["identical"] is True
     assert result.report["verify"]["live"]["identical"] is True
     assert result.report["importCheck"]["importedCount"] == 200

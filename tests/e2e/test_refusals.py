@@ -16,6 +16,7 @@ import migrator.cli.stack as cli_stack
 from migrator.cli import app
 from migrator.core.errors import DriftError, GuardError, StackBusyError, StackNotFoundError, StageError
 from migrator.migration import Migration
+from tests.cli_result import exited, no_crash
 from tests.conftest import Moto
 from tests.e2e.conftest import (
     LEGACY,
@@ -69,7 +70,7 @@ def _unchanged(engine: MockEngineStack, moto: Moto) -> Callable[[], None]:
 
 
 def _one_error_line(result: Any) -> str:
-    assert "Traceback" not in result.output and "Traceback" not in result.stderr
+    no_crash(result)
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1, result.stderr
     return errors[0]
@@ -109,7 +110,7 @@ def test_the_guard_refuses_a_planned_replacement_and_changes_nothing(
 
     # then `plan` shows the refusal and changes nothing,
     planned = cli("plan", "--stage", "3", "--json")
-    assert planned.exit_code == 0, planned.output
+    exited(planned, 0)
     guard = json.loads(planned.stdout)["guard"]
     assert guard["ok"] is False and NEW in guard["refusal"]
     assert (engine.state, engine.updates, moto_snapshot(moto)) == (state, updates, snapshot)
@@ -126,7 +127,7 @@ def test_the_guard_refuses_a_planned_replacement_and_changes_nothing(
 
     # Through the CLI: exit 1, one line that says what the preview would do, still nothing changed.
     result = cli("up", "--stage", "3")
-    assert result.exit_code == 1, result.output
+    exited(result, 1)
     assert "replace" in _one_error_line(result)
     assert (engine.state, engine.updates, moto_snapshot(moto)) == (state, updates, snapshot)
     assert engine.get_config()["stage"] == "2"
@@ -150,14 +151,14 @@ def test_drift_is_refused_at_cutover_unless_allowed(
     with pytest.raises(DriftError, match="allow-drift"):
         make_migration().up(3)
     refused = cli("up", "--stage", "3")
-    assert refused.exit_code == 1, refused.output
+    exited(refused, 1)
     assert "--allow-drift" in _one_error_line(refused)
     assert engine.get_config()["stage"] == "2" and engine.outputs()["activeTableName"] == LEGACY
     assert (moto_snapshot(moto), engine.updates) == (snapshot, updates)
 
     # and with --allow-drift it cuts over; the late write stays only in the legacy table.
     accepted = cli("up", "--stage", "3", "--allow-drift")
-    assert accepted.exit_code == 0, accepted.output
+    exited(accepted, 0)
     assert engine.get_config()["stage"] == "3" and engine.outputs()["activeTableName"] == NEW
     assert missing_from_new(moto.dynamodb, at_stage_2) == ([], [])
 
@@ -196,7 +197,7 @@ def test_down_from_3_to_2_then_not_to_1_once_the_new_table_served_traffic(
     with pytest.raises(StageError, match="served traffic"):
         make_migration().down(1)
     refused = cli("down", "--stage", "1")
-    assert refused.exit_code == 2, refused.output
+    exited(refused, 2)
     assert "served traffic" in _one_error_line(refused)
     unchanged()
 
@@ -207,13 +208,13 @@ def test_going_back_from_4_or_from_1_is_refused(
     seed(engine, moto, 50)
     make_migration().up(1)
     unchanged = _unchanged(engine, moto)
-    assert cli("down", "--stage", "0").exit_code == 2
+    exited(cli("down", "--stage", "0"), 2)
     unchanged()
 
     make_migration().up(4)
     unchanged = _unchanged(engine, moto)
     result = cli("down", "--stage", "3")
-    assert result.exit_code == 2, result.output
+    exited(result, 2)
     assert "stage 4" in _one_error_line(result)
     unchanged()
 
@@ -239,7 +240,7 @@ def test_bad_input_exits_2_with_one_line_and_changes_nothing(
     for args, says in BAD_INPUT:
         # when `migrate` is called with bad input, then it exits 2 with one line that names the problem
         result = cli(*args)
-        assert result.exit_code == 2, (args, result.output)
+        exited(result, 2)
         assert says in _one_error_line(result), args
         unchanged()
 
@@ -254,7 +255,7 @@ def test_missing_config_exits_2_naming_the_key(
 
     result = cli("up", "--stage", "1")
 
-    assert result.exit_code == 2, result.output
+    exited(result, 2)
     assert "table-migration:legacyTable" in _one_error_line(result)
     unchanged()
 
@@ -306,5 +307,5 @@ def test_a_second_run_stops_at_once(held_run: Any, make_migration: Callable[...,
 def test_a_second_run_through_the_cli_stops_at_once(held_run: Any, engine: MockEngineStack, cli: Any) -> None:
     # The CLI locks its own file (scoped to its work dir); the lock record in stack config still stops it.
     result = cli("up", "--stage", "2")
-    assert result.exit_code == 1, result.output
+    exited(result, 1)
     assert "busy" in _one_error_line(result)

@@ -20,7 +20,11 @@ from migrator.core.errors import BadInputError, StackNotFoundError
 from migrator.core.guard import PlannedChange
 from migrator.engine.cli_lookup import find_pulumi_cli
 from migrator.migration import Migration
+from tests.cli_result import exited
 from tests.unit.test_migration import TABLE, World, make_world, report
+
+# This checkout (tests/unit/ is two levels below it): where the commands find Pulumi.yaml by default.
+REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -47,41 +51,58 @@ def runner() -> CliRunner:
     return CliRunner()
 
 
-def run(runner: CliRunner, *args: str) -> Any:
-    result = runner.invoke(app, list(args))
-    assert "Traceback" not in result.output + result.stderr
-    return result
+def run(runner: CliRunner, *args: str, code: int) -> Any:
+    """``migrate *args``; assert it exited with ``code`` on purpose (no exception escaped it)."""
+    return exited(runner.invoke(app, list(args)), code)
 
 
-def test_up_json_prints_one_object_and_exits_0(world: World, runner: CliRunner) -> None:
-    result = run(runner, "up", "--stage", "2", "--json")
-    assert result.exit_code == 0, result.stderr
+def test_up_json_prints_one_object_and_exits_0(
+    world: World, runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a working directory outside the repository, and no --stack or --work-dir
+    monkeypatch.chdir(tmp_path)
+    result = run(runner, "up", "--stage", "2", "--json", code=0)
     data = json.loads(result.stdout)
     assert data["stage"] == 2 and data["stagesRun"] == [0, 1, 2] and data["stack"] == "unit"
     assert "Stage 1 (export)" in result.stderr  # progress on stderr, not in the JSON
-    assert world.opened == [("dev", cli_stack.default_work_dir().resolve(), False)]  # type: ignore[attr-defined]
+    # then the stack is dev, in this repository (not in the working directory)
+    assert world.opened == [("dev", REPOSITORY, False)]  # type: ignore[attr-defined]
 
 
 def test_stack_and_work_dir_reach_the_factory(world: World, runner: CliRunner, tmp_path: Path) -> None:
-    result = run(runner, "status", "--stack", "prod", "--work-dir", str(tmp_path))
-    assert result.exit_code == 0
+    run(runner, "status", "--stack", "prod", "--work-dir", str(tmp_path), code=0)
     assert world.opened == [("prod", tmp_path.resolve(), False)]  # type: ignore[attr-defined]
 
 
 def test_pulumi_stack_env_is_the_default(world: World, runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PULUMI_STACK", "staging")
-    run(runner, "status")
-    assert world.opened[0][0] == "staging"  # type: ignore[attr-defined]
+    run(runner, "status", code=0)
+    assert world.opened == [("staging", REPOSITORY, False)]  # type: ignore[attr-defined]
 
 
-def test_default_work_dir_is_the_repository_with_pulumi_yaml() -> None:
-    assert (cli_stack.default_work_dir() / "Pulumi.yaml").is_file()
+def test_default_work_dir_is_this_repository_wherever_the_command_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert cli_stack.default_work_dir() == REPOSITORY
+    assert (REPOSITORY / "Pulumi.yaml").is_file()
+
+
+def test_default_work_dir_of_an_installed_package_is_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the package installed outside any checkout (no Pulumi.yaml two levels above migrator/cli/)
+    installed = tmp_path / "site-packages" / "migrator" / "cli" / "stack.py"
+    monkeypatch.setattr(cli_stack, "__file__", str(installed))
+    (tmp_path / "project").mkdir()
+    monkeypatch.chdir(tmp_path / "project")
+    # then the project is the folder the command runs in
+    assert cli_stack.default_work_dir() == tmp_path / "project"
 
 
 @pytest.mark.parametrize("stage", ["5", "-1"])
 def test_a_stage_outside_0_to_4_exits_2_and_changes_nothing(world: World, runner: CliRunner, stage: str) -> None:
-    result = run(runner, "up", "--stage", stage, "--yes")
-    assert result.exit_code == 2
+    result = run(runner, "up", "--stage", stage, "--yes", code=2)
     assert "is not a stage" in result.stderr
     assert world.stack.config["stage"] == "0" and world.events == []
 
@@ -91,40 +112,39 @@ def test_a_stage_outside_0_to_4_is_refused_before_the_stack_is_opened(
     world: World, runner: CliRunner, command: str
 ) -> None:
     # Without the pulumi CLI, opening the stack would fail first and hide the real mistake.
-    result = run(runner, command, "--stage", "7", *(["--yes"] if command != "plan" else []))
-    assert result.exit_code == 2
+    result = run(runner, command, "--stage", "7", *(["--yes"] if command != "plan" else []), code=2)
     assert "7 is not a stage" in result.stderr
     assert world.opened == []  # type: ignore[attr-defined]
 
 
 def test_going_backwards_with_up_exits_2_and_names_down(world: World, runner: CliRunner) -> None:
-    run(runner, "up", "--stage", "2")
-    result = run(runner, "up", "--stage", "1")
-    assert result.exit_code == 2 and "migrate down --stage 1" in result.stderr
+    run(runner, "up", "--stage", "2", code=0)
+    result = run(runner, "up", "--stage", "1", code=2)
+    assert "migrate down --stage 1" in result.stderr
 
 
 def test_cutover_without_yes_and_without_a_terminal_refuses(world: World, runner: CliRunner) -> None:
-    run(runner, "up", "--stage", "2")
+    run(runner, "up", "--stage", "2", code=0)
     world.events.clear()
-    result = run(runner, "up", "--stage", "3")
-    assert result.exit_code == 2 and "Pass --yes" in result.stderr
+    result = run(runner, "up", "--stage", "3", code=2)
+    assert "Pass --yes" in result.stderr
     assert world.stack.config["stage"] == "2" and [e for e in world.events if e[0] == "up"] == []
-    assert run(runner, "up", "--stage", "3", "--yes").exit_code == 0
+    run(runner, "up", "--stage", "3", "--yes", code=0)
 
 
 def test_guard_refusal_exits_1(world: World, runner: CliRunner) -> None:
     world.stack.extra_changes[0] = (PlannedChange("urn:legacy", TABLE, "legacy", "replace"),)
-    result = run(runner, "up", "--stage", "0")
-    assert result.exit_code == 1 and "error: Refusing to update the stack" in result.stderr
+    result = run(runner, "up", "--stage", "0", code=1)
+    assert "error: Refusing to update the stack" in result.stderr
 
 
 def test_drift_exits_1_and_allow_drift_goes_on(world: World, runner: CliRunner) -> None:
-    run(runner, "up", "--stage", "2")
+    run(runner, "up", "--stage", "2", code=0)
     world.data.live = report(identical=False, missing=4)
-    refused = run(runner, "up", "--stage", "3", "--yes")
-    assert refused.exit_code == 1 and "--allow-drift" in refused.stderr
-    accepted = run(runner, "up", "--stage", "3", "--yes", "--allow-drift", "--json")
-    assert accepted.exit_code == 0 and json.loads(accepted.stdout)["warnings"]
+    refused = run(runner, "up", "--stage", "3", "--yes", code=1)
+    assert "--allow-drift" in refused.stderr
+    accepted = run(runner, "up", "--stage", "3", "--yes", "--allow-drift", "--json", code=0)
+    assert json.loads(accepted.stdout)["warnings"]
 
 
 def test_unknown_stack_exits_2(world: World, runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -132,35 +152,59 @@ def test_unknown_stack_exits_2(world: World, runner: CliRunner, monkeypatch: pyt
         raise StackNotFoundError(f"Stack {stack} does not exist.", hint="Create it with `pulumi stack init`.")
 
     monkeypatch.setattr(cli_stack, "open_stack", missing)
-    result = run(runner, "status", "--stack", "nope")
-    assert result.exit_code == 2 and "pulumi stack init" in result.stderr
+    result = run(runner, "status", "--stack", "nope", code=2)
+    assert "pulumi stack init" in result.stderr
 
 
 def test_status_in_words_and_json(world: World, runner: CliRunner) -> None:
-    run(runner, "up", "--stage", "1")
-    text = run(runner, "status")
-    assert text.exit_code == 0 and "stage 1 (export), done" in text.stdout
-    data = json.loads(run(runner, "status", "--json").stdout)
+    run(runner, "up", "--stage", "1", code=0)
+    text = run(runner, "status", code=0)
+    assert "stage 1 (export), done" in text.stdout
+    data = json.loads(run(runner, "status", "--json", code=0).stdout)
     assert data["completedStage"] == 1 and data["importSource"]["itemCount"] == 3
 
 
 def test_plan_json_changes_nothing(world: World, runner: CliRunner) -> None:
-    run(runner, "up", "--stage", "1")
+    run(runner, "up", "--stage", "1", code=0)
     before = json.dumps(world.stack.config, sort_keys=True)
-    result = run(runner, "plan", "--stage", "2", "--json")
-    assert result.exit_code == 0
+    result = run(runner, "plan", "--stage", "2", "--json", code=0)
     data = json.loads(result.stdout)
     assert data["target"] == 2 and data["previewStage"] == 2 and data["guard"]["ok"] is True
     assert json.dumps(world.stack.config, sort_keys=True) == before
 
 
 def test_down_needs_confirmation_then_goes_back(world: World, runner: CliRunner) -> None:
-    run(runner, "up", "--stage", "3", "--yes")
-    assert run(runner, "down", "--stage", "2").exit_code == 2
-    result = run(runner, "down", "--stage", "2", "--yes")
-    assert result.exit_code == 0 and "since cutover" in result.stdout
-    refused = run(runner, "down", "--stage", "1", "--yes")
-    assert refused.exit_code == 2 and "served traffic" in refused.stderr
+    run(runner, "up", "--stage", "3", "--yes", code=0)
+    run(runner, "down", "--stage", "2", code=2)
+    result = run(runner, "down", "--stage", "2", "--yes", code=0)
+    assert "since cutover" in result.stdout
+    refused = run(runner, "down", "--stage", "1", "--yes", code=2)
+    assert "served traffic" in refused.stderr
+
+
+@pytest.mark.parametrize("command", [("status",), ("up", "--stage", "3", "--yes"), ("plan", "--stage", "3")])
+@pytest.mark.parametrize(
+    ("progress", "problem"),
+    [("not json at all", "is not JSON"), ({"completedStage": "two"}, "completedStage is not a whole number")],
+)
+def test_a_broken_progress_record_exits_2_with_one_line_naming_the_fix(
+    world: World, runner: CliRunner, command: tuple[str, ...], progress: Any, problem: str
+) -> None:
+    # Given stage 2 done, then the migrator's record damaged by hand
+    run(runner, "up", "--stage", "2", code=0)
+    world.stack.records.store_text("progress", progress if isinstance(progress, str) else json.dumps(progress))
+    before, stored = json.dumps(world.stack.config, sort_keys=True), world.stack.records.snapshot()
+    world.events.clear()
+
+    # when a command reads it, then exit 2 with one error line naming the record and the fix, and nothing changed
+    result = run(runner, *command, code=2)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.stderr
+    assert errors[0].startswith(f"error: The migration record (progress): {problem}")
+    assert "delete the entry" in errors[0]
+    assert result.stdout == ""
+    assert json.dumps(world.stack.config, sort_keys=True) == before and world.events == []
+    assert world.stack.records.snapshot() == stored
 
 
 @pytest.fixture
@@ -201,9 +245,9 @@ def test_demo_without_the_pulumi_cli_exits_2_and_leaves_nothing(
     monkeypatch.setattr(local, "moto_server", no_server)
     roots = _installer(monkeypatch, lambda root: pytest.fail("the installer ran despite --no-install"))
     # when running the demo
-    result = run(runner, "demo", "--items", "10", "--no-install")
+    result = run(runner, "demo", "--items", "10", "--no-install", code=2)
     # then it says exactly why, exits 2, and left nothing behind
-    assert result.exit_code == 2 and roots == []
+    assert roots == []
     assert "the demo drives the real Pulumi engine; the pulumi CLI is not installed" in result.stderr
     assert "get.pulumi.com" in result.stderr
     assert list((tmp_path / "tmp").iterdir()) == [] and list(no_cli_anywhere.iterdir()) == []
@@ -226,8 +270,8 @@ def test_the_demo_installs_the_missing_cli_and_says_so_in_one_line(
         raise BadInputError("stopped after the CLI check (test)")
 
     monkeypatch.setattr(local, "moto_server", stop_here)
-    # when running the demo
-    result = run(runner, "demo", "--items", "10")
+    # when running the demo (it stops, exit 2, at the stub's bad input right after the CLI check)
+    result = run(runner, "demo", "--items", "10", code=2)
     # then it installed the SDK's version into ~/.pulumi/versions/<version>, said so once, and went on
     root = no_cli_anywhere / ".pulumi" / "versions" / pulumi_version
     assert roots == [str(root)]
@@ -249,10 +293,10 @@ def test_a_failed_cli_download_exits_2_with_the_message_and_leaves_nothing(
     roots = _installer(monkeypatch, offline)
     monkeypatch.setattr(local, "moto_server", lambda: pytest.fail("the demo started moto without a pulumi CLI"))
 
-    result = run(runner, "demo", "--items", "10")
+    result = run(runner, "demo", "--items", "10", code=2)
 
     # then: exit 2 with today's message, and nothing left in HOME or the temp folder
-    assert result.exit_code == 2 and len(roots) == 1
+    assert len(roots) == 1
     assert "the demo drives the real Pulumi engine; the pulumi CLI is not installed" in result.stderr
     assert list(no_cli_anywhere.iterdir()) == [] and list((tmp_path / "tmp").iterdir()) == []
 
@@ -260,12 +304,11 @@ def test_a_failed_cli_download_exits_2_with_the_message_and_leaves_nothing(
 @pytest.mark.parametrize("command", [("status",), ("plan", "--stage", "3"), ("up", "--stage", "3", "--yes")])
 def test_a_stale_stack_file_exits_2_naming_down(world: World, runner: CliRunner, command: tuple[str, ...]) -> None:
     # Given stage 2 done, and this working copy's stack file back at stage 0 (an old checkout)
-    run(runner, "up", "--stage", "2")
+    run(runner, "up", "--stage", "2", code=0)
     world.stack.config["stage"] = "0"
     before = json.dumps(world.stack.config, sort_keys=True)
 
-    result = run(runner, *command)
+    result = run(runner, *command, code=2)
 
-    assert result.exit_code == 2
     assert "migrate down --stage 0" in result.stderr and "roll the stack back" in result.stderr
     assert json.dumps(world.stack.config, sort_keys=True) == before

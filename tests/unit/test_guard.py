@@ -13,6 +13,7 @@ from migrator.core.guard import (
     PlannedChange,
     Preview,
     check_preview,
+    effective_kind,
     refused_changes,
 )
 
@@ -72,24 +73,61 @@ def test_an_import_table_change_gets_the_ignore_changes_hint() -> None:
     assert "ignore_changes=['importTable']" in caught.value.hint
 
 
+def allowed_outright(preview: Preview, allowance: AllowedChange) -> None:
+    """Assert the guard's decision is "allowed", for the one allowance's own reason: without it, refused."""
+    (change,) = preview.table_changes()
+    assert allowance.allows(change) is True
+    assert refused_changes(preview, allowed=[allowance]) == []
+    assert check_preview(preview, allowed=[allowance]) is None  # no GuardError
+    assert refused_changes(preview, allowed=[]) == [change]
+
+
 def test_a_planned_replace_is_allowed() -> None:
     preview = Preview(changes=tuple(replacement("new", "MyNewTable", ("hashKey",))))
 
-    check_preview(preview, allowed=[AllowedChange(TABLE_TYPE, "new", "replace")])
+    allowed_outright(preview, AllowedChange(TABLE_TYPE, "new", "replace"))
+
+
+def test_an_engine_replace_op_names_a_replace_allowance_too() -> None:
+    preview = Preview(changes=tuple(replacement("new", "MyNewTable", ("hashKey",))))
+
+    allowed_outright(preview, AllowedChange(TABLE_TYPE, "new", "create-replacement"))
 
 
 def test_a_planned_delete_is_allowed() -> None:
     # given: a stage that plans to delete the new table for real (e.g. going back before it held data)
     preview = Preview(changes=(table("new", "delete", physical="MyNewTable"),))
 
-    check_preview(preview, allowed=[AllowedChange(TABLE_TYPE, "new", "delete")])
+    allowed_outright(preview, AllowedChange(TABLE_TYPE, "new", "delete"))
+
+
+def test_a_planned_delete_also_allows_keeping_the_table() -> None:
+    # given: the new table's state has retainOnDelete: keeping it is never worse than deleting it
+    preview = Preview(changes=(table("new", "delete", physical="MyNewTable", retain=True),))
+
+    allowed_outright(preview, AllowedChange(TABLE_TYPE, "new", "delete"))
 
 
 def test_retaining_the_legacy_table_is_allowed_when_the_stage_plans_it() -> None:
     # given: stage 4 drops the legacy table from the program; its state has retainOnDelete
     preview = Preview(changes=(table("legacy", "delete", physical="MyTable", retain=True),))
 
-    check_preview(preview, allowed=[AllowedChange(TABLE_TYPE, "legacy", "retain")])
+    allowed_outright(preview, AllowedChange(TABLE_TYPE, "legacy", "retain"))
+
+
+@pytest.mark.parametrize(
+    ("allowance", "change"),
+    [
+        ("retain", table("legacy", "delete", physical="MyTable", retain=False)),
+        ("replace", table("new", "delete", physical="MyNewTable")),
+        ("delete", table("new", "replace", physical="MyNewTable")),
+        ("retain", table("legacy", "discard", physical="MyTable", retain=True)),
+    ],
+)
+def test_an_allowance_covers_only_its_own_kind(allowance: str, change: PlannedChange) -> None:
+    # A discard drops a resource from state whatever its retainOnDelete: it is a delete, not a retain.
+    assert AllowedChange(TABLE_TYPE, change.name, allowance).allows(change) is False
+    assert refused_changes(Preview((change,)), allowed=[AllowedChange(TABLE_TYPE, change.name, allowance)]) == [change]
 
 
 def test_a_real_delete_of_the_legacy_table_is_refused_when_only_a_retain_is_planned() -> None:
@@ -114,17 +152,45 @@ def test_an_unplanned_retain_is_refused() -> None:
     assert "only stage 4 (retire)" in caught.value.hint
 
 
-def test_an_allowance_for_one_table_does_not_cover_the_other() -> None:
+@pytest.mark.parametrize(
+    ("allowed_table", "other", "op", "retain"),
+    [
+        # `down --stage 1` may delete `new`; that must not let `legacy` be deleted with it.
+        ("new", "legacy", "delete", False),
+        ("legacy", "new", "delete", False),
+        # stage 4 may drop `legacy` from the stack; that must not let `new` leave too.
+        ("legacy", "new", "delete", True),
+        ("new", "legacy", "replace", False),
+    ],
+)
+def test_an_allowance_for_one_table_does_not_cover_the_same_change_to_the_other(
+    allowed_table: str, other: str, op: str, retain: bool
+) -> None:
+    # given: the same kind of change to both tables, and an allowance for one of them
+    physical = {"legacy": "MyTable", "new": "MyNewTable"}
     preview = Preview(
         changes=(
-            table("legacy", "delete", physical="MyTable", retain=True),
-            table("new", "delete", physical="MyNewTable"),
+            table(allowed_table, op, physical=physical[allowed_table], retain=retain),
+            table(other, op, physical=physical[other], retain=retain),
         )
     )
+    allowance = AllowedChange(TABLE_TYPE, allowed_table, effective_kind(op, retain_on_delete=retain))
 
-    refused = refused_changes(preview, allowed=[AllowedChange(TABLE_TYPE, "legacy", "retain")])
+    # when / then: only the other table's change is refused, and the refusal names it
+    refused = refused_changes(preview, allowed=[allowance])
+    assert [(c.name, c.kind) for c in refused] == [(other, effective_kind(op, retain_on_delete=retain))]
+    with pytest.raises(GuardError) as caught:
+        check_preview(preview, allowed=[allowance])
+    assert f"{physical[other]} (resource '{other}')" in str(caught.value)
+    assert physical[allowed_table] + " " not in str(caught.value)
 
-    assert [c.name for c in refused] == ["new"]
+
+def test_an_allowance_for_another_resource_type_does_not_cover_a_table_of_the_same_name() -> None:
+    change = table("legacy", "delete", physical="MyTable")
+    bucket = AllowedChange("aws:s3/bucket:Bucket", "legacy", "delete")
+
+    assert bucket.allows(change) is False
+    assert refused_changes(Preview((change,)), allowed=[bucket]) == [change]
 
 
 def test_replacements_of_other_resource_types_are_ignored() -> None:
@@ -145,7 +211,10 @@ def test_replacements_of_other_resource_types_are_ignored() -> None:
         )
     )
 
-    check_preview(preview, allowed=[])
+    # then: no table is deleted or replaced, so there is nothing to refuse
+    assert preview.table_changes() == []
+    assert refused_changes(preview, allowed=[]) == []
+    assert check_preview(preview, allowed=[]) is None
 
 
 def test_every_replace_family_op_counts_as_replace() -> None:
@@ -156,8 +225,9 @@ def test_every_replace_family_op_counts_as_replace() -> None:
 
 
 def test_an_unknown_allowance_op_is_a_programming_error() -> None:
-    with pytest.raises(ValueError, match="op must be one of"):
+    with pytest.raises(ValueError) as caught:
         AllowedChange(TABLE_TYPE, "new", "update")
+    assert str(caught.value) == "AllowedChange op must be one of replace, delete, retain, not 'update'"
 
 
 def test_summary_text_counts_and_lists_each_resource_once() -> None:
@@ -222,3 +292,180 @@ def test_a_summary_that_matches_the_events_passes() -> None:
     check_preview(
         preview, allowed=[AllowedChange(TABLE_TYPE, "legacy", "retain"), AllowedChange(TABLE_TYPE, "spare", "replace")]
     )
+
+
+# --- the refusal's exact words: what would happen, to which table, and what to do ---------------------
+
+KEYS_HINT = (
+    "A DynamoDB table's key schema and name cannot change in place: revert that change in the stack config "
+    "(legacyTable/newTable); to change the keys again, migrate to another new table."
+)
+IMPORT_HINT = (
+    "importTable must not change once the table exists: keep ignore_changes=['importTable'] on it and "
+    "leave table-migration:importSource as the migrator wrote it."
+)
+REVERT_HINT = "Revert the program or stack config change that causes the replacement, then run `migrate plan` again."
+RETAIN_HINT = (
+    "Check table-migration:stage and the table names in the stack config: only stage 4 (retire) drops the "
+    "legacy table from the stack."
+)
+DELETE_HINT = (
+    "Put the table back in the program (check table-migration:stage and the table names in the stack config); "
+    "a table that must leave the stack needs retainOnDelete first."
+)
+
+
+@pytest.mark.parametrize(
+    ("change", "problem", "hint"),
+    [
+        (
+            table("new", "replace", physical="MyNewTable", keys=("hashKey", "attributes")),
+            "stage 3 (cutover) does not plan to replace DynamoDB table MyNewTable (resource 'new'), but the preview "
+            "would (a change to hashKey, attributes forces it)",
+            KEYS_HINT,
+        ),
+        (
+            table("new", "replace", physical="MyNewTable", keys=("importTable",)),
+            "stage 3 (cutover) does not plan to replace DynamoDB table MyNewTable (resource 'new'), but the preview "
+            "would (a change to importTable forces it)",
+            IMPORT_HINT,
+        ),
+        (
+            table("new", "replace", physical="MyNewTable", keys=("billingMode",)),
+            "stage 3 (cutover) does not plan to replace DynamoDB table MyNewTable (resource 'new'), but the preview "
+            "would (a change to billingMode forces it)",
+            REVERT_HINT,
+        ),
+        (
+            table("new", "replace", physical="MyNewTable"),
+            "stage 3 (cutover) does not plan to replace DynamoDB table MyNewTable (resource 'new'), but the preview "
+            "would",
+            REVERT_HINT,
+        ),
+        (
+            table("legacy", "delete", physical="MyTable", retain=True),
+            "stage 3 (cutover) does not plan to drop DynamoDB table MyTable (resource 'legacy') from the stack, but "
+            "the preview would",
+            RETAIN_HINT,
+        ),
+        (
+            table("legacy", "discard", physical="MyTable", retain=True),
+            "stage 3 (cutover) does not plan to delete DynamoDB table MyTable (resource 'legacy'), but the preview "
+            "would (op discard; retainOnDelete is not set in its state, so its data would be lost)",
+            DELETE_HINT,
+        ),
+    ],
+)
+def test_a_refusal_says_exactly_what_would_happen_and_what_to_do(
+    change: PlannedChange, problem: str, hint: str
+) -> None:
+    with pytest.raises(GuardError) as caught:
+        check_preview(Preview((change,)), stage="stage 3 (cutover)")
+
+    assert caught.value.message == f"Refusing to update the stack: {problem}. Nothing was changed."
+    assert caught.value.hint == hint
+    assert caught.value.exit_code == 1
+
+
+def test_several_refusals_are_listed_in_one_message_with_each_hint_once() -> None:
+    # given: both tables replaced because of their keys and a third table deleted, none of it planned
+    preview = Preview(
+        changes=(
+            table("legacy", "replace", physical="MyTable", keys=("hashKey",)),
+            table("new", "replace", physical="MyNewTable", keys=("rangeKey",)),
+            table("other", "delete", physical="Other"),
+        )
+    )
+
+    with pytest.raises(GuardError) as caught:
+        check_preview(preview)
+
+    assert caught.value.message == (
+        "Refusing to update the stack: "
+        "this stage does not plan to replace DynamoDB table MyTable (resource 'legacy'), but the preview would "
+        "(a change to hashKey forces it); "
+        "this stage does not plan to replace DynamoDB table MyNewTable (resource 'new'), but the preview would "
+        "(a change to rangeKey forces it); "
+        "this stage does not plan to delete DynamoDB table Other (resource 'other'), but the preview would "
+        "(op delete; retainOnDelete is not set in its state, so its data would be lost). Nothing was changed."
+    )
+    assert caught.value.hint == f"{KEYS_HINT} {DELETE_HINT}"
+
+
+def test_a_table_without_a_known_cloud_name_is_named_by_its_resource_name() -> None:
+    change = PlannedChange(f"{STACK}{TABLE_TYPE}::new", TABLE_TYPE, "new", "delete")
+    assert change.label == "'new'"
+    assert table("new", "delete", physical="new").label == "'new'"
+    assert table("new", "delete", physical="MyNewTable").label == "MyNewTable (resource 'new')"
+
+
+def test_planned_change_to_dict_uses_the_json_names() -> None:
+    change = table("new", "create-replacement", physical="MyNewTable", keys=("hashKey", "attributes"))
+
+    assert change.to_dict() == {
+        "urn": f"{STACK}{COMPONENT}{TABLE_TYPE}::new",
+        "type": TABLE_TYPE,
+        "name": "new",
+        "op": "create-replacement",
+        "kind": "replace",
+        "retainOnDelete": False,
+        "physicalId": "MyNewTable",
+        "replaceKeys": ["hashKey", "attributes"],
+    }
+
+
+def test_the_summary_names_a_replacement_s_cause_even_when_a_later_step_carries_it() -> None:
+    # given: the engine's replacement steps, only the second of which lists the properties that force it
+    preview = Preview(
+        changes=(
+            table("new", "create-replacement", physical="MyNewTable"),
+            table("new", "replace", physical="MyNewTable", keys=("hashKey", "attributes")),
+            table("new", "delete-replaced", physical="MyNewTable"),
+        )
+    )
+
+    (main,) = preview.table_changes()
+
+    assert (main.op, main.replace_keys) == ("create-replacement", ("hashKey", "attributes"))
+    assert preview.summary_text().splitlines()[1] == (
+        f"  +- replace        {TABLE_TYPE}  MyNewTable (resource 'new')  (because of hashKey, attributes)"
+    )
+
+
+def test_only_a_replacement_borrows_the_keys_another_of_its_steps_reports() -> None:
+    # given: a resource whose steps are a keyed update and a delete; the delete decides, as it was reported
+    preview = Preview(
+        changes=(
+            table("old", "update", physical="Old", keys=("billingMode",)),
+            table("old", "delete", physical="Old"),
+        )
+    )
+
+    (main,) = preview.table_changes()
+
+    assert main == table("old", "delete", physical="Old")
+
+
+def test_the_summary_shows_each_kind_with_its_symbol() -> None:
+    preview = Preview(
+        changes=(
+            table("a", "create", physical="A"),
+            table("b", "update", physical="B", keys=("tags",)),
+            table("c", "delete", physical="C"),
+            table("d", "delete", physical="D", retain=True),
+            table("e", "read-replacement", physical="E"),
+            table("f", "discard-replaced", physical="F"),
+            table("g", "update", physical="G"),
+        )
+    )
+
+    assert preview.summary_text().splitlines() == [
+        "Preview: 1 to create, 2 to update, 1 to replace, 2 to delete, 1 read-replacement",
+        f"  +  create         {TABLE_TYPE}  A (resource 'a')",
+        f"  ~  update         {TABLE_TYPE}  B (resource 'b')",
+        f"  -  delete         {TABLE_TYPE}  C (resource 'c')",
+        f"  -  delete[retain] {TABLE_TYPE}  D (resource 'd')",
+        f"  *  read-replacement {TABLE_TYPE}  E (resource 'e')",
+        f"  +- replace        {TABLE_TYPE}  F (resource 'f')",
+        f"  ~  update         {TABLE_TYPE}  G (resource 'g')",
+    ]

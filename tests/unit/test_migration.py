@@ -21,6 +21,7 @@ from migrator.core.errors import (
     ExportFailedError,
     GuardError,
     PulumiError,
+    RecordError,
     StageError,
     VerificationError,
 )
@@ -798,3 +799,39 @@ def test_the_record_store_is_the_migration_s_port_for_checkpoints(world: World) 
     assert world.stack.records.writes == writes + 5
     assert migration.records.load(CHECKPOINTS) == {"shard-0001": "seq-4"}
     assert progress_record(world.stack) == progress and "checkpoints" not in world.stack.config
+
+
+@pytest.mark.parametrize(
+    ("progress", "problem"),
+    [
+        ("{completedStage: 2", "is not JSON"),
+        (["completedStage", 2], "is not an object"),
+        ({"completedStage": "two"}, "completedStage is not a whole number"),
+    ],
+)
+@pytest.mark.parametrize(
+    "command",
+    [
+        lambda m: m.up(3),
+        lambda m: m.down(1),
+        lambda m: m.status(),
+        lambda m: m.plan(3),
+    ],
+    ids=["up", "down", "status", "plan"],
+)
+def test_a_broken_progress_record_is_bad_input_and_changes_nothing(
+    world: World, command: Callable[[Migration], Any], progress: Any, problem: str
+) -> None:
+    # Given stage 2 done, then the migrator's record damaged by hand
+    world.migration().up(2)
+    world.stack.records.store_text("progress", progress if isinstance(progress, str) else json.dumps(progress))
+    before, stored = copy.deepcopy(world.stack.config), world.stack.records.snapshot()
+    world.events.clear()
+
+    # when any command reads it, then it stops with exit 2, naming the key and the fix, before changing anything
+    with pytest.raises(RecordError) as caught:
+        command(world.migration())
+    assert caught.value.exit_code == EXIT_BAD_INPUT
+    assert str(caught.value).startswith(f"The migration record (progress): {problem}")
+    assert "delete the entry" in str(caught.value)
+    assert world.stack.config == before and world.stack.records.snapshot() == stored and world.events == []

@@ -255,6 +255,30 @@ def test_oversized_partitions_are_split_and_still_exact(tmp_path: Path, monkeypa
     assert sorted(report.samples) == [b'[["S","n2999"]]', b'[["S","n7"]]']
 
 
+def test_a_partition_too_large_to_hold_is_split_until_it_fits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given room for one digest per partition, and 40 keys of which two are written twice
+    from migrator.data import dupes
+
+    monkeypatch.setattr(dupes, "MAX_PARTITION_BYTES", dupes.DIGEST_SIZE)
+    splits: list[int] = []
+    real_split = dupes._split
+
+    def split(paths: list[Path], depth: int, candidates: set[int], workdir: Path) -> None:
+        splits.append(depth)
+        real_split(paths, depth, candidates, workdir)
+
+    monkeypatch.setattr(dupes, "_split", split)
+    keys = [canonical_key((("S", f"k{n}"),)) for n in range(40)]
+    spill = DigestSpill(tmp_path, "t")
+    spill.add_many([*keys, keys[3], keys[39]])
+    spill.close()
+
+    # When checked, then partitions were split (a duplicate's two equal digests down to the depth limit)
+    report = find_duplicates(tmp_path)
+    assert (report.duplicate_keys, sorted(report.samples)) == (2, [b'[["S","k3"]]', b'[["S","k39"]]'])
+    assert 0 in splits and max(splits) == 5
+
+
 def test_same_uuid_key_from_the_batch_and_the_full_path_is_a_duplicate(tmp_path: Path) -> None:
     # Given one Name twice: once on a plain line (batch), once on a line with a map (full path)
     lines = [line({"Name": {"S": "dup"}}), line({"M1": {"M": {}}, "Name": {"S": "dup"}, "X": {"S": "q\\"}})]
