@@ -58,8 +58,9 @@ def test_up_refuses_going_backwards_and_names_down() -> None:
 
 def test_only_stage_4_may_drop_the_legacy_table_and_only_as_a_retain() -> None:
     plans = st.plan_up(-1, 4)
-    retain = PlannedChange("urn:legacy", st.TABLE_TYPE, st.LEGACY, "delete", retain_on_delete=True)
-    real_delete = PlannedChange("urn:legacy", st.TABLE_TYPE, st.LEGACY, "delete", retain_on_delete=False)
+    urn = "urn:pulumi:dev::table-migration::table-migration:index:MigratingTable$aws:dynamodb/table:Table::t-legacy"
+    retain = PlannedChange(urn, st.TABLE_TYPE, "t-legacy", "delete", retain_on_delete=True)
+    real_delete = PlannedChange(urn, st.TABLE_TYPE, "t-legacy", "delete", retain_on_delete=False)
     # Given the stage 4 allowances, a retained delete of legacy passes and a real delete does not
     check_preview(Preview((retain,)), allowed=plans[4].allowed)
     with pytest.raises(GuardError, match="delete"):
@@ -138,3 +139,11 @@ def test_record_round_trips_through_config_json() -> None:
 def test_record_that_cannot_go_with_the_declared_stage_is_refused(declared: int, completed: int) -> None:
     with pytest.raises(StageError, match="pulumi config set table-migration:stage"):
         Record.from_config({"completedStage": completed}, declared_stage=declared)
+
+
+def test_a_new_table_loaded_by_writing_is_loaded_at_stage_2_instead_of_checked() -> None:
+    (two,) = st.plan_up(1, 2, load_write=True)
+    assert two.after == (st.LOAD, st.VERIFY_EXPORT)
+    assert "BatchWriteItem" in two.to_dict()["steps"][-2]["text"]
+    (imported,) = st.plan_up(1, 2)
+    assert imported.after == (st.CHECK_IMPORT, st.VERIFY_EXPORT)
