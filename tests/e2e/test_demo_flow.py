@@ -82,8 +82,8 @@ def test_the_example_goes_from_stage_0_to_4(
     assert missing_from_new(moto.dynamodb, deployed) == ([], [])
     tables = moto_snapshot(moto)["tables"]
     assert tables[LEGACY]["items"] == SEEDED_ITEMS and tables[LEGACY]["deletionProtection"] is True
-    assert "legacy" not in {r.name for r in engine.resources()}
-    assert {r.name for r in engine.resources() if r.type == "aws:dynamodb/table:Table"} == {"new"}
+    assert "table-legacy" not in {r.name for r in engine.resources()}
+    assert {r.name for r in engine.resources() if r.type == "aws:dynamodb/table:Table"} == {"table-new"}
     assert four.outputs["activeTableName"] == NEW and four.outputs["legacyTableName"] == LEGACY
     assert engine.get_config()["stage"] == "4" and "lock" not in engine.get_config()
     assert export_count(moto.dynamodb) == 1
