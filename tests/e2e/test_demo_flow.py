@@ -134,5 +134,8 @@ def test_migrate_demo_runs_all_five_stages_on_the_engine_double(moto: Moto, tmp_
     assert result.report["verify"]["export"]["identical"] is True
     assert result.report["verify"]["live"]["identical"] is True
     assert result.report["importCheck"]["importedCount"] == 200
+    # and the new table has the demo's index, as DescribeTable shows it after stage 4
+    assert result.report["newTableIndexes"] == ["ByScore (global): Score (N), Created (N); KEYS_ONLY"]
+    assert "MyNewTable indexes: ByScore (global): Score (N), Created (N); KEYS_ONLY" in result.text()
     # (the same reading of the report as the real-engine test's)
     assert both_identical(result.text()), result.text()
