@@ -38,6 +38,9 @@ may not be replaced"). ``strict_import=True`` models the engines before 3.174: a
 import in the update ("inputs to import do not match the existing resource"), the preview only warns.
 Afterwards the state holds the table with its import id. Tables are created with their whole spec
 (:mod:`tests.e2e.engine_tables`): indexes with their projection, billing, stream, encryption, class, tags.
+The program gets back the ids of the resources the state holds (by URN or through an alias), as the engine
+gives a program its existing resources' outputs: a renamed bucket keeps its name, and so do its children's
+``bucket`` inputs.
 It proves the program and the orchestrator agree on config keys,
 prefixes and names; it does not replace the real-engine test.
 """
