@@ -163,6 +163,7 @@ class ProgramMocks(pulumi_mocks.Mocks):
             state["arn"] = f"arn:aws:iam::{ACCOUNT}:role/{state['name']}"
             return state["name"], state
         if kind == "aws:lambda/function:Function":
+            state.setdefault("name", self._auto_name(args.name, kind))
             state["arn"] = f"arn:aws:lambda:{self.region}:{ACCOUNT}:function:{state['name']}"
             return state["name"], state
         return self.known.get((kind, args.name), f"{args.name}-id"), state
