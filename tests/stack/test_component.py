@@ -102,7 +102,10 @@ def test_legacy_aliases_name_the_table_s_place_before_the_component() -> None:
     assert {"name": "legacy", "type": "", "stack": "", "project": "", "parentUrn": "", "noParent": False} in found
 
 
-def test_legacy_opts_pass_through_but_never_switch_off_the_migration_s_safety(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("user_protect", [True, False])
+def test_legacy_opts_pass_through_but_never_switch_off_the_migration_s_safety(
+    monkeypatch: pytest.MonkeyPatch, user_protect: bool
+) -> None:
     warnings: list[str] = []
     monkeypatch.setattr(pulumi.log, "warn", lambda message, *a, **k: warnings.append(message))
 
@@ -111,7 +114,7 @@ def test_legacy_opts_pass_through_but_never_switch_off_the_migration_s_safety(mo
         MigratingTable(
             "orders",
             legacy_opts=pulumi.ResourceOptions(
-                protect=False,
+                protect=user_protect,
                 retain_on_delete=False,
                 import_="SomethingElse",
                 parent=other,
