@@ -121,27 +121,7 @@ def _every_item_with_its_indexes(moto: Moto, items: list[dict[str, Any]]) -> Non
     assert kinds["Count"] == len([i for i in items if i["Kind"]["S"] == "error"])
 
 
-def test_load_write_migrates_every_item_with_the_local_index_in_place(moto: Moto, tmp_path: Path) -> None:
-    # Given Events at stage 1 with load: write (the new table keeps the local index)
-    engine, items = _stage_1(moto, tmp_path)
-    lines: list[str] = []
-
-    # when stage 2 runs
-    migration_of(engine, moto, tmp_path, lines).up(2)
-
-    # then the program made the table empty (no ImportTable) and the load filled it: every item, both indexes
-    new = next(h for h in engine.state.values() if h.declared.name == "table-new")
-    assert "importTable" not in new.declared.inputs
-    _every_item_with_its_indexes(moto, items)
-    record = stack_records(moto, engine).load("progress") or {}
-    check = record["importCheck"]
-    assert check["method"] == "write" and check["importedCount"] == check["expectedCount"] == ITEMS
-    assert record["verify"]["export"]["identical"] is True and record["completedStage"] == 2
-    assert "  step: write the export into the new table (BatchWriteItem, resumable), then count its items" in lines
-    assert not any("check the import" in line for line in lines)
-
-
-def test_a_crash_during_the_load_is_resumed_by_the_rerun(
+def test_load_write_migrates_every_item_with_the_local_index_in_place_through_a_crash_mid_load(
     moto: Moto, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given Events at stage 1 with load: write, and a load that checkpoints every batch and dies at its third
@@ -168,9 +148,18 @@ def test_a_crash_during_the_load_is_resumed_by_the_rerun(
 
     # when `migrate up --stage 2` runs again (the process that died is gone)
     monkeypatch.setattr(load_module._Loader, "write", real_write)
-    migration_of(engine, moto, tmp_path).up(2)
+    lines: list[str] = []
+    migration_of(engine, moto, tmp_path, lines).up(2)
 
-    # then it resumed after the last checkpoint and finished: every item, counted and verified
+    # then it loaded instead of checking an import: the program made the table empty (no ImportTable)
+    assert "  step: write the export into the new table (BatchWriteItem, resumable), then count its items" in lines
+    assert not any("check the import" in line for line in lines)
+    new = next(h for h in engine.state.values() if h.declared.name == "table-new")
+    assert "importTable" not in new.declared.inputs
+    # and it resumed after the last checkpoint and finished: every item with both indexes, counted and verified
     _every_item_with_its_indexes(moto, items)
-    check = (stack_records(moto, engine).load("progress") or {})["importCheck"]
-    assert check["itemsWritten"] == ITEMS - 50 and check["importedCount"] == ITEMS
+    record = stack_records(moto, engine).load("progress") or {}
+    check = record["importCheck"]
+    assert check["method"] == "write" and check["importedCount"] == check["expectedCount"] == ITEMS
+    assert check["itemsWritten"] == ITEMS - 50
+    assert record["verify"]["export"]["identical"] is True and record["completedStage"] == 2
