@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import inspect
 import json
 import threading
 import time
@@ -474,13 +475,16 @@ class MockEngineStack:
 
     def _declare(self, overrides: Mapping[str, Any] | None = None) -> Declaration:
         config = {**self.get_config(), **{k: _config_value(v) for k, v in (overrides or {}).items()}}
-        # The program gets the ids of the resources the state holds, as the engine gives it their outputs.
-        ids = {urn: held.physical_id for urn, held in self.state.items()}
+        # The program gets the ids of the resources the state holds, as the engine gives it their outputs
+        # (a program callable without an ``ids`` parameter runs without them).
+        extra: dict[str, Any] = {}
+        if "ids" in inspect.signature(self.program).parameters:
+            extra["ids"] = {urn: held.physical_id for urn, held in self.state.items()}
         try:
             if self.work_dir is None:
-                declaration = self.program(config, self.name, ids=ids)
+                declaration = self.program(config, self.name, **extra)
             else:
-                declaration = self.program(config, self.name, work_dir=self.work_dir, ids=ids)
+                declaration = self.program(config, self.name, work_dir=self.work_dir, **extra)
         except Exception as e:  # the engine reports any failure of the program as a failed preview/update
             raise PulumiError(
                 f"The program of stack {self.name} failed: {e}", hint="Fix the stack config it names."
