@@ -57,8 +57,12 @@ def plan_init(
     derive: tuple[str, ...],
     current: Mapping[str, Any],
     region: str,
+    adopt: bool = False,
 ) -> InitPlan:
-    """The config for ``live`` (pure); checked with :func:`parse_config` as stage 1 would read it."""
+    """The config for ``live`` (pure); checked with :func:`parse_config` as stage 1 would read it.
+
+    ``adopt``: the table is not managed by Pulumi yet; stage 0 imports it into the stack.
+    """
     legacy = live.spec
     choices: list[str] = []
     not_carried = list(live.not_carried)
@@ -95,6 +99,12 @@ def plan_init(
     except DeriveSyntaxError as e:
         raise BadInputError(f"--derive: {e.message}", hint=e.hint) from None
     values: dict[str, Any] = {"legacyTable": spec_to_config(legacy), "newTable": new}
+    if adopt:
+        values["legacyTable"]["adopt"] = True
+        choices.append(
+            f"legacyTable.adopt is true: stage 0 imports {legacy.name} into the stack as it is (no other Pulumi "
+            "stack may manage it)"
+        )
     if rules:
         values["derive"] = {rule.target: rule.text for rule in rules}
     if "stage" not in current:

@@ -38,6 +38,13 @@ LEGACY_TABLE = "MyTable"
 NEW_TABLE = "MyNewTable"
 TTL = "ExpiresAt"
 PROJECT_FILES = ("__main__.py", "stacks", "functions")
+# The demo table's global secondary index; the new table inherits it, and the final report shows it there.
+DEMO_INDEX = {
+    "name": "ByScore",
+    "partitionKey": {"name": "Score", "type": "N"},
+    "sortKey": {"name": "Created", "type": "N"},
+    "projection": "KEYS_ONLY",
+}
 PULUMI_MISSING = (
     "the demo drives the real Pulumi engine; the pulumi CLI is not installed: install it with "
     "`curl -fsSL https://get.pulumi.com | sh` (or `brew install pulumi`), or, where the network allows, "
@@ -47,7 +54,8 @@ PULUMI_MISSING = (
 
 
 def demo_config(endpoint: str) -> dict[str, Any]:
-    """The README's example at stage 0 (MyTable Name:S → MyNewTable UUID:S, UUID = uuid5(Name)) on ``endpoint``."""
+    """The README's example at stage 0 (MyTable Name:S → MyNewTable UUID:S, UUID = uuid5(Name)) on ``endpoint``,
+    with a global secondary index on Score and Created that the new table inherits."""
     return {
         "aws:region": DEMO_REGION,
         "stage": "0",
@@ -55,6 +63,8 @@ def demo_config(endpoint: str) -> dict[str, Any]:
             "name": LEGACY_TABLE,
             "partitionKey": {"name": "Name", "type": "S"},
             "ttlAttribute": "ExpiresAt",
+            # Every sample item has a Score and a Created time: "the items with score N, oldest first".
+            "globalSecondaryIndexes": [DEMO_INDEX],
         },
         "newTable": {"name": NEW_TABLE, "partitionKey": {"name": "UUID", "type": "S"}, "ttlAttribute": "ExpiresAt"},
         "derive": {"UUID": "uuid5(Name)"},

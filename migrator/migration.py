@@ -21,11 +21,14 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from .core import stages as st
+from .core.adoption import check_adoption
 from .core.config import MigrationConfig, key, parse_config, parse_stage
 from .core.errors import ConfigError, GuardError, MigrationError, PulumiError, StackBusyError
 from .core.guard import check_preview
 from .core.record import RECORD_KEY, Record
 from .core.store import LOCK, PROGRESS, RecordStore
+from .core.tablespec import LOAD_WRITE
+from .core.urns import check_one_migration, role_of
 from .data.aws import AwsSettings
 from .data.dataplane import AwsDataPlane, DataPlane
 from .data.records import DEFAULT_TABLE as DEFAULT_RECORD_TABLE
@@ -87,7 +90,7 @@ class Migration:
         st.check_stage(stage)
         with self._lock(f"up --stage {stage}"):
             config, record = self._read(adopt=True)
-            moves = st.plan_up(record.completed_stage, stage, needs_transform=self._needs_transform(config))
+            moves = st.plan_up(record.completed_stage, stage, **self._up_options(config))
             start, warnings, outputs = record.completed_stage, [], {}
             for move in moves:
                 run = self._prepare(move, allow_drift=allow_drift)
@@ -198,7 +201,7 @@ class Migration:
         st.check_stage(stage)
         with self._lock(f"plan --stage {stage}"):
             config, record = self._read()
-            moves = tuple(st.plan_up(record.completed_stage, stage, needs_transform=self._needs_transform(config)))
+            moves = tuple(st.plan_up(record.completed_stage, stage, **self._up_options(config)))
             preview = preview_stage = refusal = None
             notes: list[str] = []
             if moves:
@@ -301,9 +304,11 @@ class Migration:
         """Set the stage, preview, guard, update; on a refused or failed preview put the stage back."""
         move = run.plan
         self._settle_pending_creates()
+        self._check_adoptable(run)
         self._stack.set_config({"stage": str(move.stage), **self._import_source_to_set(move.stage, run.record)})
         try:
             preview = self._stack.preview()
+            self._check_program(preview, run.config)
             check_preview(preview, allowed=move.allowed, stage=f"stage {move.stage} ({move.name})")
         except MigrationError:
             if run.declared != move.stage:
@@ -335,7 +340,8 @@ class Migration:
         pending = self._stack.pending_creates()
         if not pending:
             return
-        others = [p for p in pending if p.type != st.TABLE_TYPE or not p.physical_name]
+        # Only the migration's own tables (the MigratingTable's children, by URN) are adopted or cleared.
+        others = [p for p in pending if role_of(p.urn) not in (st.LEGACY, st.NEW) or not p.physical_name]
         if others:
             names = ", ".join(p.urn for p in others)
             raise PulumiError(
@@ -364,7 +370,7 @@ class Migration:
         drops = set(run.plan.drops)
         if run.plan.direction != "up" or not drops:
             return
-        held = [r for r in self._stack.resources() if r.type == st.TABLE_TYPE and r.name in drops and r.protect]
+        held = [r for r in self._stack.resources() if r.type == st.TABLE_TYPE and role_of(r.urn) in drops and r.protect]
         if not held:
             return
         earlier = dataclasses.replace(
@@ -403,15 +409,39 @@ class Migration:
             raise
         except PulumiError as e:
             return None, None, [f"the preview of stage {stage} failed: {e}"]
+        check_one_migration(preview.resources, stack=self._stack.name)
         refusal = None
         try:
+            check_adoption(preview, self._read()[0].legacy, stack=self._stack.name)
             check_preview(preview, allowed=allowed, stage=f"stage {stage}")
-        except GuardError as e:
+        except (GuardError, ConfigError) as e:
             refusal = str(e)
         return preview, refusal, []
 
     def _needs_transform(self, config: MigrationConfig) -> bool:
         return config.needs_transform if config.new is not None else True
+
+    def _up_options(self, config: MigrationConfig) -> dict[str, bool]:
+        load_write = config.new is not None and config.new.load == LOAD_WRITE
+        return {"needs_transform": self._needs_transform(config), "load_write": load_write}
+
+    def _check_program(self, preview: Any, config: MigrationConfig) -> None:
+        """What the preview says of the program itself: one MigratingTable; an adopted table imported unchanged."""
+        check_one_migration(preview.resources, stack=self._stack.name)
+        check_adoption(preview, config.legacy, stack=self._stack.name)
+
+    def _check_adoptable(self, run: StageRun) -> None:
+        """Stage 0 with ``legacyTable.adopt`` imports the live table: it must exist (else bad input, exit 2)."""
+        legacy = run.config.legacy
+        if run.plan.stage != 0 or not legacy.adopt:
+            return
+        if self._dp().deletion_protection(legacy.name) is None:
+            raise ConfigError(
+                key("legacyTable") + ".adopt",
+                f"is true, but table {legacy.name} does not exist in {run.config.region}: there is nothing to adopt. "
+                "Nothing was changed.",
+                hint="Check legacyTable.name and aws:region; to let the stack create the table instead, remove adopt.",
+            )
 
     def _dp(self) -> DataPlane:
         if self._data is None:

@@ -44,7 +44,12 @@ def report_text(report: Mapping[str, Any]) -> str:
             f"{transform.get('rejects')} rejects"
         )
     check = report.get("importCheck") or {}
-    if check:
+    if check.get("method") == "write":
+        lines.append(
+            f"  load (BatchWriteItem): {check.get('itemsWritten')} items written, the table holds "
+            f"{check.get('importedCount')} (expected {check.get('expectedCount')}), {check.get('retries')} retries"
+        )
+    elif check:
         lines.append(
             f"  import: {check.get('status')}, {check.get('importedCount')} items, {check.get('errorCount')} errors"
         )
@@ -56,6 +61,9 @@ def report_text(report: Mapping[str, Any]) -> str:
             f"  drift accepted at cutover: {drift.get('missing_count')} missing, {drift.get('extra_count')} extra, "
             f"{drift.get('changed_count')} changed"
         )
+    if "newTableIndexes" in report:
+        indexes = report.get("newTableIndexes") or []
+        lines.append(f"  {report.get('newTable')} indexes: " + ("; ".join(indexes) if indexes else "none"))
     retained = report.get("legacyRetained") or {}
     lines.append(
         f"  {report.get('legacyTable')} left the stack and is kept in AWS "

@@ -19,7 +19,9 @@ from .core.config import ImportSource, MigrationConfig
 from .core.derive import Deriver
 from .core.errors import DataError, DriftError, ExportFailedError, PulumiError, VerificationError
 from .core.record import Record
+from .core.urns import EXPORT_BUCKET, role_of
 from .data.dataplane import DataPlane
+from .spec_view import global_index_text, local_index_text
 
 if TYPE_CHECKING:  # the workspace imports pulumi.automation; here only the protocol is needed
     from .engine.workspace import StackPort
@@ -101,6 +103,7 @@ class Steps:
             st.TRANSFORM: self._transform,
             st.RECORD_IMPORT_SOURCE: self._record_import_source,
             st.CHECK_IMPORT: self._check_import,
+            st.LOAD: self._load,
             st.VERIFY_EXPORT: self._verify_export,
             st.CHECK_RETAINED: self._check_retained,
             st.REPORT: self._report,
@@ -147,7 +150,7 @@ class Steps:
         self._save(run.record)
 
     def _export(self, run: StageRun) -> None:
-        bucket = run.outputs.get("exportBucket")
+        bucket = run.outputs.get("exportBucket") or run.config.export_bucket or self._bucket_in_state()
         if not bucket:
             raise PulumiError(
                 "The stack has no exportBucket output after stage 1's update.",
@@ -227,6 +230,28 @@ class Steps:
         )
         self._save(run.record)
 
+    def _load(self, run: StageRun) -> None:
+        """``newTable.load: write``: the program made the table empty; write the export into it (resumable)."""
+        source = run.config.import_source
+        assert source is not None  # parse_config requires it from stage 2
+        layout = self._dp().locate(source.bucket, source.key_prefix)
+        result = self._dp().load(layout, table=self._new(run).name, expected_items=source.item_count)
+        # Kept where the import check goes, so status and the final report show it the same way.
+        run.record = run.record.with_(
+            import_check={
+                "method": "write",
+                "status": "COMPLETED",
+                "importedCount": result.table_items,
+                "errorCount": 0,
+                "expectedCount": result.expected_items,
+                "itemsWritten": result.items_written,
+                "filesSkipped": result.files_skipped,
+                "retries": result.retries,
+                "consumedWriteUnits": result.consumed_units,
+            }
+        )
+        self._save(run.record)
+
     def _verify_export(self, run: StageRun) -> None:
         source = run.config.import_source
         assert source is not None
@@ -268,6 +293,7 @@ class Steps:
             "verify": dict(record.verify),
             "driftAccepted": record.drift_accepted,
             "legacyRetained": {"table": run.config.legacy.name, "deletionProtection": True},
+            "newTableIndexes": self._indexes(self._new(run).name),
             "stageTimes": {**record.stage_times, "4": self._now()},
         }
         run.record = record.with_(report=report)
@@ -290,6 +316,19 @@ class Steps:
         )
         self._stack.remove_config(["importSource"])
         self._save(run.record)
+
+    def _indexes(self, table: str) -> list[str]:
+        """The secondary indexes ``table`` has in AWS now (DescribeTable), one line each."""
+        spec = self._dp().describe(table)
+        if spec is None:
+            return []
+        found = [f"{i.name} (global): {global_index_text(i)}" for i in spec.global_indexes]
+        return found + [f"{i.name} (local): {local_index_text(i)}" for i in spec.local_indexes]
+
+    def _bucket_in_state(self) -> str | None:
+        """The MigratingTable's export bucket, from the stack's state (for a program that exports no outputs)."""
+        found = [r.physical_id for r in self._stack.resources() if role_of(r.urn) == EXPORT_BUCKET]
+        return found[0] if len(found) == 1 else None
 
     def _new(self, run: StageRun) -> Any:
         assert run.config.new is not None  # parse_config requires newTable from stage 1

@@ -161,6 +161,6 @@ def main() -> None:
     config = load_config()
     provider = endpoint_provider(config)
     component_opts = pulumi.ResourceOptions(providers=[provider]) if provider is not None else None
-    table = MigratingTable("table", config, component_opts)
+    table = MigratingTable("table", config, opts=component_opts)
     consumer = hello_world(config, table, provider)
     export_outputs(config, table, consumer)

@@ -44,6 +44,12 @@ def init_command(
     ] = None,
     work_dir: WorkDirOpt = None,
     force: Annotated[bool, typer.Option("--force", help="Replace the stack's migration config if it has one.")] = False,
+    adopt: Annotated[
+        bool,
+        typer.Option(
+            "--adopt", help="The table is not managed by Pulumi (CDK, console, Terraform): stage 0 imports it."
+        ),
+    ] = False,
     json_output: JsonOpt = False,
     endpoint: EndpointOpt = None,
     region: RegionOpt = None,
@@ -75,6 +81,7 @@ def init_command(
             derive=tuple(derive or ()),
             current=current,
             region=settings.region,
+            adopt=adopt,
         )
         if port is None:
             port = stack_commands.open_stack(stack, folder, create=True)

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .errors import GuardError
-
-TABLE_TYPE = "aws:dynamodb/table:Table"
+from .urns import TABLE_TYPE as TABLE_TYPE  # re-exported: the guard's callers name the type with it
+from .urns import role_of
 
 # Every engine step op (pulumi.automation.events.OpType) that creates a second copy of a resource
 # and removes the first one: all of them mean "replace" for a table, whatever the step order.
@@ -68,8 +68,9 @@ def effective_kind(op: str, *, retain_on_delete: bool = False) -> str:
 class PlannedChange:
     """One step of a preview for one resource.
 
-    ``name`` is the Pulumi resource name (the URN's last part, e.g. ``legacy``); ``physical_id`` the
-    cloud name when known (``MyTable``); ``replace_keys`` the properties that force a replacement.
+    ``name`` is the Pulumi resource name (the URN's last part, e.g. ``table-legacy``); ``physical_id`` the
+    cloud name when known (``MyTable``); ``replace_keys`` the properties that force a replacement;
+    ``diffs`` the properties an update (or a replacement) changes.
     """
 
     urn: str
@@ -79,6 +80,7 @@ class PlannedChange:
     retain_on_delete: bool = False
     physical_id: str | None = None
     replace_keys: tuple[str, ...] = ()
+    diffs: tuple[str, ...] = ()
 
     @property
     def kind(self) -> str:
@@ -102,20 +104,24 @@ class PlannedChange:
             "retainOnDelete": self.retain_on_delete,
             "physicalId": self.physical_id,
             "replaceKeys": list(self.replace_keys),
+            "diffs": list(self.diffs),
         }
 
 
 @dataclass(frozen=True)
 class AllowedChange:
-    """A destructive change the stage plans: ``op`` is ``replace``, ``delete`` or ``retain``.
+    """A destructive change the stage plans to the migration's table in ``role`` (``legacy`` or ``new``):
+    ``op`` is ``replace``, ``delete`` or ``retain``.
 
-    ``delete`` also allows a retain (keeping the table is never worse than deleting it); ``retain``
-    allows only a delete whose state has ``retainOnDelete``. Engine op names are accepted too
-    (``create-replacement`` means ``replace``).
+    The table is found by its URN, as a child of the ``MigratingTable`` component (:func:`~.urns.role_of`),
+    never by its name alone: a user's own table called ``legacy`` is not allowed anything. ``delete``
+    also allows a retain (keeping the table is never worse than deleting it); ``retain`` allows only a
+    delete whose state has ``retainOnDelete``. Engine op names are accepted too (``create-replacement``
+    means ``replace``).
     """
 
     type: str
-    name: str
+    role: str
     op: str
 
     def __post_init__(self) -> None:
@@ -124,8 +130,8 @@ class AllowedChange:
             raise ValueError(f"AllowedChange op must be one of {', '.join(_KINDS)}, not {self.op!r}")
 
     def allows(self, change: PlannedChange) -> bool:
-        """True when ``change`` is this planned change (same type and name, a kind this allows)."""
-        if change.type != self.type or change.name != self.name:
+        """True when ``change`` is this planned change (the migration's table in this role, a kind this allows)."""
+        if change.type != self.type or role_of(change.urn) != self.role:
             return False
         allowed = effective_kind(self.op)
         kind = change.kind
@@ -134,10 +140,15 @@ class AllowedChange:
 
 @dataclass(frozen=True)
 class Preview:
-    """What an update would do: every non-``same`` step, and the engine's count per op."""
+    """What an update would do: every non-``same`` step, and the engine's count per op.
+
+    ``resources`` lists the URN of every resource the preview stepped over, ``same`` included: what
+    the program declares (the migrator counts the ``MigratingTable`` components in it).
+    """
 
     changes: tuple[PlannedChange, ...] = ()
     counts: dict[str, int] = field(default_factory=dict)
+    resources: tuple[str, ...] = ()
 
     def by_resource(self) -> list[tuple[str, list[PlannedChange]]]:
         """Steps grouped by URN, in first-seen order (a replacement has several steps per resource)."""

@@ -2,8 +2,9 @@
 
 Each stage says what the stack declares, which migrator steps run before and after its update,
 and which destructive table changes its preview may show (as guard :class:`~migrator.core.guard.AllowedChange`s
-against the program's logical names). ``plan_up``/``plan_down`` turn "from here to stage N" into
-the list of stage moves to run, or refuse with a :class:`StageError` that says why and what to do.
+for the migration's tables, found by their URN as children of the ``MigratingTable``: :mod:`migrator.core.urns`).
+``plan_up``/``plan_down`` turn "from here to stage N" into the list of stage moves to run, or refuse
+with a :class:`StageError` that says why and what to do.
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ from typing import Any
 from .config import STAGE_NAMES, STAGES
 from .errors import StageError
 from .guard import TABLE_TYPE, AllowedChange
-
-LEGACY = "legacy"  # the program's logical name of the legacy table
-NEW = "new"  # the program's logical name of the new table
+from .urns import LEGACY as LEGACY  # the role of the legacy table: the MigratingTable's child <name>-legacy
+from .urns import NEW as NEW  # the role of the new table: <name>-new
 
 # Steps the executor knows; the stage table below only names them.
 VERIFY_LIVE = "verify-live"
@@ -25,6 +25,7 @@ EXPORT = "export"
 TRANSFORM = "transform"
 RECORD_IMPORT_SOURCE = "record-import-source"
 CHECK_IMPORT = "check-import"
+LOAD = "load"  # in place of CHECK_IMPORT when the new table is loaded by writing (newTable.load: write)
 VERIFY_EXPORT = "verify-export"
 CHECK_RETAINED = "check-retained"
 REPORT = "report"
@@ -39,6 +40,7 @@ STEP_TEXT = {
     TRANSFORM: "rewrite the export for the new key schema (derive rules)",
     RECORD_IMPORT_SOURCE: "record importSource in stack config",
     CHECK_IMPORT: "check the import (COMPLETED, no errors, every item)",
+    LOAD: "write the export into the new table (BatchWriteItem, resumable), then count its items",
     VERIFY_EXPORT: "verify the new table against the export, item by item",
     CHECK_RETAINED: "check that the legacy table is still in AWS with deletion protection on",
     REPORT: "write the final report",
@@ -121,7 +123,7 @@ class StagePlan:
             "from": self.from_stage,
             "declares": self.declares,
             "steps": [{"step": s, "text": STEP_TEXT.get(s, s)} for s in self.steps],
-            "allowedTableChanges": [{"name": a.name, "op": a.op} for a in self.allowed],
+            "allowedTableChanges": [{"table": a.role, "op": a.op} for a in self.allowed],
             "warning": self.warning,
         }
 
@@ -136,11 +138,14 @@ def check_stage(stage: int) -> int:
     return stage
 
 
-def plan_up(current_completed: int, target: int, *, needs_transform: bool = True) -> list[StagePlan]:
+def plan_up(
+    current_completed: int, target: int, *, needs_transform: bool = True, load_write: bool = False
+) -> list[StagePlan]:
     """The stages ``current_completed + 1 .. target``, in order; empty when ``target`` is already done.
 
     ``current_completed`` is the last stage whose steps finished (-1: none yet, not even stage 0's update).
-    Going backwards is refused: that is ``migrate down``.
+    ``load_write``: the new table is created empty and loaded by writing, so stage 2 loads it instead of
+    checking an import. Going backwards is refused: that is ``migrate down``.
     """
     check_stage(target)
     if target < current_completed:
@@ -151,6 +156,8 @@ def plan_up(current_completed: int, target: int, *, needs_transform: bool = True
     plans = []
     for row in STAGE_TABLE[current_completed + 1 : target + 1]:
         after = tuple(s for s in row.after if needs_transform or s != TRANSFORM)
+        if load_write:
+            after = tuple(LOAD if s == CHECK_IMPORT else s for s in after)
         drops = (LEGACY,) if row.number == 4 else ()
         plans.append(
             StagePlan(

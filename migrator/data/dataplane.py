@@ -11,10 +11,13 @@ from typing import Any, Protocol
 
 from ..core.derive import Deriver
 from ..core.errors import NotFoundError
+from ..core.tablespec import TableSpec
 from .aws import AwsSettings, aws_errors
+from .describe import spec_from_description
 from .export import ExportResult, run_export
 from .exportfiles import ExportLayout, locate_export
 from .imports import ImportCheck, check_import
+from .load import LoadResult, load_export
 from .transform import DeriverSpec, TransformResult, transform_export
 from .verify import VerifyReport, verify_export, verify_tables
 
@@ -49,6 +52,10 @@ class DataPlane(Protocol):
 
     def check_import(self, *, table: str, expected_items: int) -> ImportCheck: ...
 
+    def load(self, source: ExportLayout, *, table: str, expected_items: int) -> LoadResult:
+        """Write the export's items into the existing ``table`` (resumable), then count them."""
+        ...
+
     def verify_export(self, source: ExportLayout, *, target_table: str) -> VerifyReport: ...
 
     def verify_tables(self, *, source_table: str, target_table: str, deriver: Deriver | None) -> VerifyReport: ...
@@ -59,6 +66,10 @@ class DataPlane(Protocol):
 
     def protect(self, table: str) -> None:
         """Turn deletion protection on."""
+        ...
+
+    def describe(self, table: str) -> TableSpec | None:
+        """The table as it is in AWS (keys, billing, indexes), or None when it does not exist."""
         ...
 
 
@@ -130,6 +141,16 @@ class AwsDataPlane:
             poll_seconds=self._poll,
         )
 
+    def load(self, source: ExportLayout, *, table: str, expected_items: int) -> LoadResult:
+        return load_export(
+            self._client("dynamodb"),
+            self._client("s3"),
+            source,
+            table=table,
+            expected_items=expected_items,
+            progress=self._progress,
+        )
+
     def verify_export(self, source: ExportLayout, *, target_table: str) -> VerifyReport:
         return verify_export(self.settings, source, target_table=target_table, progress=self._progress)
 
@@ -154,3 +175,12 @@ class AwsDataPlane:
     def protect(self, table: str) -> None:
         with aws_errors(f"turn deletion protection on for table {table}", what=f"table {table}"):
             self._client("dynamodb").update_table(TableName=table, DeletionProtectionEnabled=True)
+
+    def describe(self, table: str) -> TableSpec | None:
+        client = self._client("dynamodb")
+        try:
+            with aws_errors(f"describe table {table}", what=f"table {table}"):
+                described = client.describe_table(TableName=table)["Table"]
+        except NotFoundError:
+            return None
+        return spec_from_description(described, {}, {}, {})[0]

@@ -359,6 +359,7 @@ def planned_change(event: EngineEvent) -> PlannedChange | None:
         retain_on_delete=bool(old is not None and old.retain_on_delete),
         physical_id=physical,
         replace_keys=tuple(meta.keys or ()),
+        diffs=tuple(meta.diffs or ()),
     )
 
 
@@ -369,13 +370,17 @@ def _input_name(state: Any) -> str | None:
 
 
 class PreviewCollector:
-    """``on_event`` callback for a preview: keeps each resource step once, in order."""
+    """``on_event`` callback for a preview: keeps each resource step once, in order, and every URN stepped over."""
 
     def __init__(self) -> None:
         self._changes: list[PlannedChange] = []
         self._seen: set[tuple[str, str]] = set()
+        self._urns: dict[str, None] = {}  # every resource the program declares (``same`` steps included)
 
     def __call__(self, event: EngineEvent) -> None:
+        pre = event.resource_pre_event
+        if pre is not None and pre.metadata.urn:
+            self._urns.setdefault(pre.metadata.urn)
         change = planned_change(event)
         if change is not None and (change.urn, change.op) not in self._seen:
             self._seen.add((change.urn, change.op))
@@ -384,7 +389,7 @@ class PreviewCollector:
     def preview(self, *, counts: Mapping[Any, int] | None = None) -> Preview:
         """The collected :class:`Preview`; ``counts`` is the engine's summary (op → count)."""
         plain = {str(getattr(op, "value", op)): int(n) for op, n in (counts or {}).items()}
-        return Preview(changes=tuple(self._changes), counts=plain)
+        return Preview(changes=tuple(self._changes), counts=plain, resources=tuple(self._urns))
 
 
 # --- errors -------------------------------------------------------------------------------------

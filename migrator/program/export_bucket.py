@@ -25,14 +25,24 @@ def tls_only_policy(bucket_arn: str) -> dict[str, object]:
     }
 
 
-def export_bucket(name: str, opts: pulumi.ResourceOptions) -> aws.s3.Bucket:
+def export_bucket(name: str, opts: pulumi.ResourceOptions, *, old_name: str | None = None) -> aws.s3.Bucket:
     """Declare the bucket ``name`` and its access block, ownership, encryption and policy children.
 
     The bucket and its settings are retained when they leave the stack and the bucket is never
-    emptied by Pulumi: it holds the only copy of the export outside DynamoDB.
+    emptied by Pulumi: it holds the only copy of the export outside DynamoDB. ``old_name``: the name
+    the bucket had before (its children were named from it too); each resource gets an ``Alias`` of
+    its old name, so a stack made with the old names keeps its bucket.
     """
+
+    def named(suffix: str, options: pulumi.ResourceOptions) -> pulumi.ResourceOptions:
+        if old_name is None:
+            return options
+        return pulumi.ResourceOptions.merge(
+            options, pulumi.ResourceOptions(aliases=[pulumi.Alias(name=old_name + suffix)])
+        )
+
     keep = pulumi.ResourceOptions(retain_on_delete=True)
-    bucket = aws.s3.Bucket(name, force_destroy=False, opts=pulumi.ResourceOptions.merge(opts, keep))
+    bucket = aws.s3.Bucket(name, force_destroy=False, opts=named("", pulumi.ResourceOptions.merge(opts, keep)))
     child = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(parent=bucket, retain_on_delete=True))
     access = aws.s3.BucketPublicAccessBlock(
         f"{name}-public-access",
@@ -41,13 +51,13 @@ def export_bucket(name: str, opts: pulumi.ResourceOptions) -> aws.s3.Bucket:
         block_public_policy=True,
         ignore_public_acls=True,
         restrict_public_buckets=True,
-        opts=child,
+        opts=named("-public-access", child),
     )
     aws.s3.BucketOwnershipControls(
         f"{name}-ownership",
         bucket=bucket.id,
         rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-        opts=child,
+        opts=named("-ownership", child),
     )
     # SSE-S3 rather than KMS: DynamoDB export and ImportTable then need no key policy or
     # kms:Decrypt grant for whoever runs the migration, and emulators support it.
@@ -61,13 +71,13 @@ def export_bucket(name: str, opts: pulumi.ResourceOptions) -> aws.s3.Bucket:
                 )
             )
         ],
-        opts=child,
+        opts=named("-encryption", child),
     )
     # S3 rejects a policy change that races the public access block change on the same bucket.
     aws.s3.BucketPolicy(
         f"{name}-tls-only",
         bucket=bucket.id,
         policy=bucket.arn.apply(lambda arn: json.dumps(tls_only_policy(arn))),
-        opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[access])),
+        opts=named("-tls-only", pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[access]))),
     )
     return bucket

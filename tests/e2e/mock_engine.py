@@ -24,6 +24,23 @@ returns; a process killed meanwhile leaves it in the state, where later updates 
 a refresh resolves it (``--import-pending-creates`` / ``--clear-pending-creates``). ImportTable into
 a table that exists fails with ResourceInUseException, as on AWS. Working copies (this class: their
 own stack config) share the state through an :class:`EngineBackend`.
+
+URNs are the engine's (the parent's whole qualified type in front). Aliases follow the engine's rules
+(:mod:`tests.e2e.engine_aliases`): a resource whose URN is not in the state takes over the old entry one
+of its aliases names, so a renamed resource is neither created nor deleted. ``import`` (the
+``import_`` resource option, on a table) follows the import step (``pkg/resource/deploy/step.go``,
+``step_generator.go``, Pulumi 3.174 and later): a resource is imported when the state does not hold it
+with that id; the provider reads the live table (a table that does not exist fails the preview and the
+update: ``resource '<id>' does not exist``); the declaration is then diffed against what was read, and a
+difference becomes an ``update`` after the ``import`` in the same deployment, or, for a create-only input,
+a replacement the engine refuses in the update ("previously-imported resources that still specify an ID
+may not be replaced"). ``strict_import=True`` models the engines before 3.174: any difference fails the
+import in the update ("inputs to import do not match the existing resource"), the preview only warns.
+Afterwards the state holds the table with its import id. Tables are created with their whole spec
+(:mod:`tests.e2e.engine_tables`): indexes with their projection, billing, stream, encryption, class, tags.
+The program gets back the ids of the resources the state holds (by URN or through an alias), as the engine
+gives a program its existing resources' outputs: a renamed bucket keeps its name, and so do its children's
+``bucket`` inputs.
 It proves the program and the orchestrator agree on config keys,
 prefixes and names; it does not replace the real-engine test.
 """
@@ -32,6 +49,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import inspect
 import json
 import threading
 import time
@@ -47,11 +65,21 @@ from migrator.core.guard import PlannedChange, Preview
 from migrator.data.aws import AwsSettings, aws_errors
 from migrator.engine.state import PendingCreate, StateResource
 from migrator.engine.state import pending_creates as workspace_pending_creates
+from tests.e2e.engine_aliases import generate_aliases, resolve_aliases
+from tests.e2e.engine_tables import (
+    TABLE_CREATE_ONLY,
+    applied_at_creation,
+    create_params,
+    import_params,
+    read_table,
+    table_diff,
+)
+from tests.stack.harness import ProgramMocks
 
 TABLE = "aws:dynamodb/table:Table"
 BUCKET = "aws:s3/bucket:Bucket"
 # Inputs the provider marks ForceNew: changing one replaces the resource.
-CREATE_ONLY = {TABLE: ("name", "hashKey", "rangeKey", "importTable"), BUCKET: ("bucket",)}
+CREATE_ONLY = {TABLE: TABLE_CREATE_ONLY, BUCKET: ("bucket",)}
 NAME_INPUT = {TABLE: "name", BUCKET: "bucket"}
 
 
@@ -68,6 +96,9 @@ class Declared:
     ignore_changes: tuple[str, ...] = ()
     mock_id: str | None = None  # the id the mocks gave it (their auto-name when the program gives none)
     assets: tuple[tuple[str, str, str], ...] = ()  # (property, "asset" | "archive", file path) of its assets
+    parent: str = ""  # the parent's URN (the root stack's for a top-level resource)
+    aliases: tuple[dict[str, Any], ...] = ()  # alias URNs or specs, as RegisterResource sends them
+    import_id: str = ""  # the ``import_`` resource option: the id of an existing resource to take over
 
 
 @dataclass(frozen=True)
@@ -85,11 +116,17 @@ REPOSITORY = Path(__file__).resolve().parents[2]  # this repository: a Pulumi pr
 _PROGRAM_LOCK = threading.Lock()
 
 
-def program_under_mocks(config: Mapping[str, Any], stack: str, work_dir: Path | None = None) -> Declaration:
+def program_under_mocks(
+    config: Mapping[str, Any],
+    stack: str,
+    work_dir: Path | None = None,
+    ids: Mapping[str, str | None] | None = None,
+) -> Declaration:
     """Run the project's program under Pulumi's mocks with ``config``; what it declares.
 
     With ``work_dir`` the program is that folder's ``__main__.py``, run from there as the engine runs it
     (so a copy of the project runs its own files); without it, this repository's ``stacks.app.main``.
+    ``ids`` (state URN → physical id): the resources the state holds, whose ids the program gets back.
     """
     from tests.stack.harness import asset_paths, project_program, run_program
 
@@ -99,7 +136,9 @@ def program_under_mocks(config: Mapping[str, Any], stack: str, work_dir: Path | 
         except RuntimeError:  # a migration running in another thread: Pulumi's runtime needs a loop there
             asyncio.set_event_loop(asyncio.new_event_loop())
         program = project_program(work_dir) if work_dir is not None else None
-        recorded = run_program(config, stack=stack, program=program)
+        region = str(config.get("aws:region", "us-east-1"))
+        mocks = StateMocks(stack=stack, region=region, ids=ids or {})
+        recorded = run_program(config, stack=stack, program=program, mocks=mocks)
     resources = tuple(
         Declared(
             r.urn,
@@ -111,10 +150,48 @@ def program_under_mocks(config: Mapping[str, Any], stack: str, work_dir: Path | 
             r.ignore_changes,
             r.id,
             tuple((prop, kind, path) for prop, value in r.inputs.items() for kind, path in asset_paths(value)),
+            r.parent,
+            r.aliases,
+            r.import_id,
         )
         for r in recorded.resources
     )
     return Declaration(resources, _plain(recorded.outputs))
+
+
+class StateMocks(ProgramMocks):
+    """Mocks that answer a resource the state already holds (by URN, or through an alias) with its id,
+    as the engine gives a program the outputs of its existing resources: a renamed bucket keeps its name,
+    and its children's ``bucket`` input with it."""
+
+    def __init__(self, *, stack: str, region: str, ids: Mapping[str, str | None]) -> None:
+        super().__init__(stack=stack, region=region)
+        self._ids = ids
+        self._matched: dict[str, str] = {}  # new URN → the old state URN it takes over
+        self._lock = threading.Lock()  # registrations run on the SDK's executor threads
+
+    def prior(self, urn: str, request: Any) -> None:
+        from tests.stack.harness import alias_specs
+
+        registered = _Registration(urn, request.type, request.name, request.parent, alias_specs(request))
+        with self._lock:
+            old = urn if urn in self._ids else None
+            if old is None:
+                old = next((a for a in generate_aliases(registered, self._matched) if a in self._ids), None)
+                if old is not None:
+                    self._matched[urn] = old
+            physical = self._ids.get(old) if old is not None else None
+            if physical:
+                self.known[(request.type, request.name)] = physical
+
+
+@dataclass(frozen=True)
+class _Registration:
+    urn: str
+    type: str
+    name: str
+    parent: str
+    aliases: tuple[dict[str, Any], ...]
 
 
 def _plain(value: Any) -> Any:
@@ -137,6 +214,7 @@ class Held:
 
     declared: Declared
     physical_id: str | None
+    import_id: str = ""  # set when the resource came into the state by an import
 
     def to_state_resource(self) -> StateResource:
         d = self.declared
@@ -145,12 +223,18 @@ class Held:
 
 @dataclass(frozen=True)
 class Step:
-    """One planned step: ``op`` is create, update, replace, delete or same; ``replace_keys`` why a replace."""
+    """One planned step: ``op`` is create, import, update, replace, delete or same; ``replace_keys`` why a replace.
+
+    ``diffs``: the inputs an update or replace changes; ``import_diffs``: how an import's declaration differs
+    from the resource read (only under ``strict_import``, where that fails the import).
+    """
 
     op: str
     old: Held | None
     new: Declared | None
     replace_keys: tuple[str, ...] = ()
+    diffs: tuple[str, ...] = ()
+    import_diffs: tuple[str, ...] = ()
 
     @property
     def urn(self) -> str:
@@ -160,28 +244,72 @@ class Step:
         target = self.new if self.new is not None else self.old.declared  # type: ignore[union-attr]
         retain = self.old.declared.retain_on_delete if self.old is not None else target.retain_on_delete
         physical = self.old.physical_id if self.old is not None else None
-        return PlannedChange(target.urn, target.type, target.name, self.op, retain, physical, self.replace_keys)
+        if self.op == "import":
+            physical = target.import_id
+        return PlannedChange(
+            target.urn, target.type, target.name, self.op, retain, physical, self.replace_keys, self.diffs
+        )
 
 
-def plan_steps(state: Mapping[str, Held], declared: Iterable[Declared]) -> list[Step]:
-    """Diff the state against a declaration the way the engine does (pure)."""
+# Reads a resource to import: its inputs as the provider reads them (raises when it does not exist).
+Reader = Callable[[Declared], Mapping[str, Any]]
+
+
+def plan_steps(
+    state: Mapping[str, Held],
+    declared: Iterable[Declared],
+    *,
+    read: Reader | None = None,
+    stack: str = "stack",
+    strict_import: bool = False,
+) -> list[Step]:
+    """Diff the state against a declaration the way the engine does (pure, but for ``read`` of an import)."""
+    declared = list(declared)
+    matched = resolve_aliases(state.keys(), declared, stack=stack)
     steps: list[Step] = []
     seen: set[str] = set()
     for new in declared:
-        seen.add(new.urn)
-        old = state.get(new.urn)
+        old_urn = matched.get(new.urn, new.urn)
+        seen.add(old_urn)
+        old = state.get(old_urn)
+        if _is_import(new, old):
+            assert read is not None, "a declaration that imports needs a reader"
+            steps.extend(_import_steps(new, read(new), strict=strict_import))
+            continue
         if old is None:
             steps.append(Step("create", None, new))
             continue
         changed = _changed_inputs(old.declared.inputs, new.inputs, new.ignore_changes)
         if forced := sorted(changed & set(CREATE_ONLY.get(new.type, ()))):
-            steps.append(Step("replace", old, new, tuple(forced)))
+            steps.append(Step("replace", old, new, tuple(forced), tuple(sorted(changed))))
         elif changed:
-            steps.append(Step("update", old, new))
+            steps.append(Step("update", old, new, diffs=tuple(sorted(changed))))
         else:
             steps.append(Step("same", old, new))
     # The engine deletes in reverse order of creation, after every create and update.
     steps.extend(Step("delete", old, None) for urn, old in reversed(list(state.items())) if urn not in seen)
+    return steps
+
+
+def _is_import(new: Declared, old: Held | None) -> bool:
+    """The engine imports when the goal has an id and the state does not hold the resource with that id."""
+    if not new.import_id:
+        return False
+    return old is None or (old.import_id or old.physical_id) != new.import_id
+
+
+def _import_steps(new: Declared, read: Mapping[str, Any], *, strict: bool) -> list[Step]:
+    """An import, then the update or replacement the declaration's difference from the resource read needs."""
+    assert new.type == TABLE, "the engine double imports tables only"
+    changed = table_diff(new.inputs, read, new.ignore_changes)
+    if strict:
+        return [Step("import", None, new, import_diffs=changed)]
+    steps = [Step("import", None, new)]
+    imported = Held(replace(new, inputs=dict(read)), new.import_id, new.import_id)
+    if forced := tuple(k for k in changed if k in CREATE_ONLY[TABLE]):
+        steps.append(Step("replace", imported, new, forced, changed))
+    elif changed:
+        steps.append(Step("update", imported, new, diffs=changed))
     return steps
 
 
@@ -258,6 +386,7 @@ class MockEngineStack:
     # Called with each step ``up()`` has just applied. A test raises there to kill the update half way:
     # the steps applied so far stay in the state (and in AWS), as in an interrupted engine's checkpoint.
     after_step: Callable[[Step], None] | None = None
+    strict_import: bool = False  # the import rules of engines before Pulumi 3.174 (see the module docstring)
     _busy: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _clients: dict[tuple[AwsSettings, str], Any] = field(default_factory=dict, repr=False)
 
@@ -290,12 +419,14 @@ class MockEngineStack:
 
         ``config`` overrides values for this preview only (``--config-file`` with a copy of the stack file).
         """
-        steps = plan_steps(self.state, self._declare(config).resources)
+        declaration = self._declare(config)
+        steps = self._plan(declaration)
         self._refuse_protected(steps, action="preview")
         counts: dict[str, int] = {}
         for step in steps:
             counts[step.op] = counts.get(step.op, 0) + 1
-        return Preview(tuple(s.to_planned_change() for s in steps if s.op != "same"), counts)
+        changes = tuple(s.to_planned_change() for s in steps if s.op != "same")
+        return Preview(changes, counts, resources=tuple(d.urn for d in declaration.resources))
 
     def up(self, on_output: Callable[[str], None] | None = None) -> dict[str, Any]:
         """Apply the program's declaration to moto; return the outputs. One update at a time, like the engine."""
@@ -305,7 +436,7 @@ class MockEngineStack:
             )
         try:
             declaration = self._declare()
-            steps = plan_steps(self.state, declaration.resources)
+            steps = self._plan(declaration)
             self._refuse_protected(steps, action="update")
             for step in steps:
                 if on_output is not None and step.op != "same":
@@ -331,13 +462,34 @@ class MockEngineStack:
 
     # --- applying steps ---------------------------------------------------------------------
 
+    def _plan(self, declaration: Declaration) -> list[Step]:
+        return plan_steps(
+            self.state, declaration.resources, read=self._read, stack=self.name, strict_import=self.strict_import
+        )
+
+    def _read(self, d: Declared) -> Mapping[str, Any]:
+        """The provider's Read of a resource to import (the import step reads in a preview too)."""
+        read = read_table(self._client("dynamodb"), d.import_id)
+        if read is None:
+            raise PulumiError(
+                f"Pulumi could not update stack {self.name}: {d.type} ({d.name}): preview failed: resource "
+                f"'{d.import_id}' does not exist",
+                hint="Check the id given to `import` (the table's name and the region).",
+            )
+        return read
+
     def _declare(self, overrides: Mapping[str, Any] | None = None) -> Declaration:
         config = {**self.get_config(), **{k: _config_value(v) for k, v in (overrides or {}).items()}}
+        # The program gets the ids of the resources the state holds, as the engine gives it their outputs
+        # (a program callable without an ``ids`` parameter runs without them).
+        extra: dict[str, Any] = {}
+        if "ids" in inspect.signature(self.program).parameters:
+            extra["ids"] = {urn: held.physical_id for urn, held in self.state.items()}
         try:
             if self.work_dir is None:
-                declaration = self.program(config, self.name)
+                declaration = self.program(config, self.name, **extra)
             else:
-                declaration = self.program(config, self.name, work_dir=self.work_dir)
+                declaration = self.program(config, self.name, work_dir=self.work_dir, **extra)
         except Exception as e:  # the engine reports any failure of the program as a failed preview/update
             raise PulumiError(
                 f"The program of stack {self.name} failed: {e}", hint="Fix the stack config it names."
@@ -380,6 +532,9 @@ class MockEngineStack:
                 )
 
     def _apply(self, step: Step) -> None:
+        if step.old is not None and step.new is not None and step.old.declared.urn != step.new.urn:
+            # Found through an alias: the old entry becomes the new one (the engine rewrites its URN).
+            self.state.pop(step.old.declared.urn, None)
         if step.op == "same":
             assert step.old is not None and step.new is not None
             # Options (protect, retain) take effect even when no input changed.
@@ -387,19 +542,47 @@ class MockEngineStack:
         elif step.op == "create":
             assert step.new is not None
             self.state[step.urn] = Held(step.new, self._create_pending(step.new))
+        elif step.op == "import":
+            assert step.new is not None
+            self._refuse_mismatched_import(step)
+            self.state[step.urn] = Held(step.new, step.new.import_id, step.new.import_id)
         elif step.op == "update":
             assert step.old is not None and step.new is not None
             new = self._keep_ignored(step.old.declared, step.new)
             self._update(step.old, new)
-            self.state[step.urn] = Held(new, step.old.physical_id)
+            self.state[step.urn] = Held(new, step.old.physical_id, step.old.import_id)
         elif step.op == "replace":
             assert step.old is not None and step.new is not None
+            self._refuse_replacing_an_import(step)
             self._delete(step.old)
             self.state[step.urn] = Held(step.new, self._create(step.new))
         else:
             assert step.old is not None
             self._delete(step.old)
             del self.state[step.urn]
+
+    def _refuse_mismatched_import(self, step: Step) -> None:
+        """Engines before 3.174 diff an import's declaration against what they read and fail on any difference."""
+        if step.import_diffs:
+            d = step.new
+            assert d is not None
+            raise PulumiError(
+                f"Update of stack {self.name} failed: {d.type} ({d.name}): inputs to import do not match the existing "
+                f"resource ({', '.join(step.import_diffs)})",
+                hint="Declare the resource exactly as it is, then rerun.",
+            )
+
+    def _refuse_replacing_an_import(self, step: Step) -> None:
+        """A goal with an id (``import_``) may not be replaced: the engine refuses it in an update."""
+        d = step.new
+        assert d is not None
+        if d.import_id:
+            raise PulumiError(
+                f"Update of stack {self.name} failed: {d.type} ({d.name}): previously-imported resources that still "
+                "specify an ID may not be replaced; please remove the `import` declaration from your program; "
+                + ", ".join(step.replace_keys),
+                hint="Declare the resource as it is, or remove `import`.",
+            )
 
     @staticmethod
     def _keep_ignored(old: Declared, new: Declared) -> Declared:
@@ -537,30 +720,18 @@ class MockEngineStack:
 
     def _create_table(self, name: str, inputs: Mapping[str, Any]) -> None:
         dynamodb = self._client("dynamodb")
-        keys = [{"AttributeName": inputs["hashKey"], "KeyType": "HASH"}]
-        if inputs.get("rangeKey"):
-            keys.append({"AttributeName": inputs["rangeKey"], "KeyType": "RANGE"})
-        params: dict[str, Any] = {
-            "TableName": name,
-            "KeySchema": keys,
-            "AttributeDefinitions": [
-                {"AttributeName": a["name"], "AttributeType": a["type"]} for a in inputs["attributes"]
-            ],
-            "BillingMode": inputs.get("billingMode") or "PROVISIONED",
-        }
-        if params["BillingMode"] == "PROVISIONED":
-            params["ProvisionedThroughput"] = {
-                "ReadCapacityUnits": int(inputs.get("readCapacity") or 1),
-                "WriteCapacityUnits": int(inputs.get("writeCapacity") or 1),
-            }
+        params = create_params(name, inputs)
         source = inputs.get("importTable")
         with engine_errors(self.name, f"create table {name}"):
             if source:
-                self._import_table(dynamodb, params, source)
+                # ImportTable takes keys, billing, global indexes and encryption; the rest comes by update.
+                self._import_table(dynamodb, import_params(params), source)
+                done: dict[str, Any] = {}
             else:
                 dynamodb.create_table(**params)
+                done = applied_at_creation(params, inputs)
             dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
-        self._configure_table(name, inputs, {})
+        self._configure_table(name, inputs, done)
 
     def _import_table(self, dynamodb: Any, params: Mapping[str, Any], source: Mapping[str, Any]) -> None:
         # AWS refuses ImportTable into a table that exists (ResourceInUseException) at the call; moto
@@ -614,6 +785,26 @@ class MockEngineStack:
             protection = bool(new.get("deletionProtectionEnabled"))
             if protection != bool(old.get("deletionProtectionEnabled")):
                 dynamodb.update_table(TableName=name, DeletionProtectionEnabled=protection)
+            self._configure_stream_and_tags(dynamodb, name, new, old)
+
+    @staticmethod
+    def _configure_stream_and_tags(dynamodb: Any, name: str, new: Mapping[str, Any], old: Mapping[str, Any]) -> None:
+        stream = (bool(new.get("streamEnabled")), new.get("streamViewType") if new.get("streamEnabled") else None)
+        was = (bool(old.get("streamEnabled")), old.get("streamViewType") if old.get("streamEnabled") else None)
+        if stream != was:
+            if was[0]:  # a stream's view type cannot change in place: off, then on again
+                dynamodb.update_table(TableName=name, StreamSpecification={"StreamEnabled": False})
+            if stream[0]:
+                dynamodb.update_table(
+                    TableName=name, StreamSpecification={"StreamEnabled": True, "StreamViewType": stream[1]}
+                )
+        tags, old_tags = dict(new.get("tags") or {}), dict(old.get("tags") or {})
+        if tags != old_tags:
+            arn = dynamodb.describe_table(TableName=name)["Table"]["TableArn"]
+            if gone := [k for k in old_tags if k not in tags]:
+                dynamodb.untag_resource(ResourceArn=arn, TagKeys=gone)
+            if tags:
+                dynamodb.tag_resource(ResourceArn=arn, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
 
 
 @contextmanager

@@ -239,6 +239,6 @@ def _finished(result: Any, engine: MockEngineStack, moto: Moto, items: list[dict
     assert result.stage == 4 and engine.get_config()["stage"] == "4"
     assert missing_from_new(moto.dynamodb, items) == ([], [])
     assert export_count(moto.dynamodb) == 1
-    assert "legacy" not in {r.name for r in engine.resources()}
+    assert "table-legacy" not in {r.name for r in engine.resources()}
     assert "lock" not in engine.get_config() and stack_records(moto, engine).load("lock") is None
     assert result.report is not None and result.report["verify"]["export"]["identical"] is True

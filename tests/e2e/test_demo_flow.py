@@ -32,7 +32,7 @@ def _consumer_table(engine: MockEngineStack) -> str:
 
 LEGACY_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/MyTable"
 NEW_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/MyNewTable"
-BUCKET = re.compile(r"export-bucket-[0-9a-f]{7}")  # named by the engine (the mocks): the resource name + a suffix
+BUCKET = re.compile(r"table-export-bucket-[0-9a-f]{7}")  # named by the engine (the mocks): the resource name + a suffix
 
 
 def _expected_outputs(stage: int, bucket: str) -> dict[str, Any]:
@@ -107,8 +107,8 @@ def test_the_example_goes_from_stage_0_to_4(
     assert missing_from_new(moto.dynamodb, deployed) == ([], [])
     tables = moto_snapshot(moto)["tables"]
     assert tables[LEGACY]["items"] == SEEDED_ITEMS and tables[LEGACY]["deletionProtection"] is True
-    assert "legacy" not in {r.name for r in engine.resources()}
-    assert {r.name for r in engine.resources() if r.type == "aws:dynamodb/table:Table"} == {"new"}
+    assert "table-legacy" not in {r.name for r in engine.resources()}
+    assert {r.name for r in engine.resources() if r.type == "aws:dynamodb/table:Table"} == {"table-new"}
     assert four.outputs["activeTableName"] == NEW and four.outputs["legacyTableName"] == LEGACY
     assert engine.get_config()["stage"] == "4" and "lock" not in engine.get_config()
     assert export_count(moto.dynamodb) == 1
@@ -167,5 +167,8 @@ def test_migrate_demo_runs_all_five_stages_on_the_engine_double(moto: Moto, tmp_
     assert result.report["verify"]["export"]["identical"] is True
     assert result.report["verify"]["live"]["identical"] is True
     assert result.report["importCheck"]["importedCount"] == 200
+    # and the new table has the demo's index, as DescribeTable shows it after stage 4
+    assert result.report["newTableIndexes"] == ["ByScore (global): Score (N), Created (N); KEYS_ONLY"]
+    assert "MyNewTable indexes: ByScore (global): Score (N), Created (N); KEYS_ONLY" in result.text()
     # (the same reading of the report as the real-engine test's)
     assert both_identical(result.text()), result.text()

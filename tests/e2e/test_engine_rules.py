@@ -62,7 +62,7 @@ def test_plan_stage_4_after_stage_3_shows_the_retained_delete_and_changes_nothin
     assert result.exit_code == 0, result.output
     plan = json.loads(result.stdout)
     assert plan["previewStage"] == 4 and plan["guard"] == {"ok": True, "refusal": None}
-    (legacy,) = [c for c in plan["preview"]["changes"] if c["name"] == "legacy"]
+    (legacy,) = [c for c in plan["preview"]["changes"] if c["name"] == "table-legacy"]
     assert (legacy["kind"], legacy["physicalId"]) == ("retain", LEGACY)
     # and nothing changed: config, state (no unprotect), updates, AWS.
     assert _everything(engine, moto) == before
@@ -154,7 +154,7 @@ def test_a_crash_during_stage_2_s_import_is_resumed_by_the_rerun(
     with pytest.raises(Killed):
         make_migration().up(2)
     (pending,) = engine.pending_creates()
-    assert (pending.name, pending.physical_name) == ("new", NEW)
+    assert (pending.name, pending.physical_name) == ("table-new", NEW)
     assert (NEW in moto.dynamodb.list_tables()["TableNames"]) is after_aws_started
 
     # when `migrate up --stage 2` runs again

@@ -45,7 +45,7 @@ def test_stage_0_creates_the_legacy_table_as_the_program_declares_it(engine: Moc
     assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "ExpiresAt")
     assert moto_snapshot(moto)["tables"][LEGACY]["pitr"] == "DISABLED"
     # protected and retained in state, and the outputs name it.
-    legacy = _state(engine, "legacy")
+    legacy = _state(engine, "table-legacy")
     assert (legacy.protect, legacy.retain_on_delete, legacy.physical_id) == (True, True, LEGACY)
     assert outputs["activeTableName"] == LEGACY and outputs["stage"] in (0, "0")
     assert engine.preview().changes == ()
@@ -68,7 +68,7 @@ def test_a_new_key_for_an_existing_table_previews_a_replace(engine: MockEngineSt
     engine.set_config({"newTable": {"name": NEW, "partitionKey": {"name": "Id", "type": "S"}}})
 
     # then the preview replaces the new table because of hashKey,
-    (change,) = [c for c in engine.preview().changes if c.name == "new"]
+    (change,) = [c for c in engine.preview().changes if c.name == "table-new"]
     assert (change.op, change.physical_id) == ("replace", NEW)
     assert "hashKey" in change.replace_keys
 
@@ -79,7 +79,7 @@ def test_a_changed_import_source_is_ignored_like_the_program_asks(engine: MockEn
     engine.set_config({"importSource": {"bucket": bucket, "keyPrefix": "elsewhere/data/", "itemCount": 9}})
 
     # then the preview shows no change for the table.
-    assert [c for c in engine.preview().changes if c.name == "new"] == []
+    assert [c for c in engine.preview().changes if c.name == "table-new"] == []
 
 
 def test_a_protected_table_is_not_dropped_and_not_even_previewed(engine: MockEngineStack, moto: Moto) -> None:
@@ -100,12 +100,12 @@ def test_a_protected_table_is_not_dropped_and_not_even_previewed(engine: MockEng
     # stack, still in AWS, deletion-protected there.
     engine.set_config({"stage": "3"})
     engine.up()
-    assert _state(engine, "legacy").protect is False
+    assert _state(engine, "table-legacy").protect is False
     engine.set_config({"stage": "4"})
-    (change,) = [c for c in engine.preview().changes if c.name == "legacy"]
+    (change,) = [c for c in engine.preview().changes if c.name == "table-legacy"]
     assert (change.op, change.retain_on_delete) == ("delete", True)
     engine.up()
-    assert "legacy" not in {r.name for r in engine.resources()}
+    assert "table-legacy" not in {r.name for r in engine.resources()}
     assert moto_snapshot(moto)["tables"][LEGACY] == {
         "items": 5,
         "keys": [{"AttributeName": "Name", "KeyType": "HASH"}],
@@ -131,10 +131,10 @@ def test_an_unprotected_table_that_leaves_the_program_is_deleted(engine: MockEng
 
     # when the program goes back to stage 1
     engine.set_config({"stage": "1"})
-    preview = [c for c in engine.preview().changes if c.name == "new"]
+    preview = [c for c in engine.preview().changes if c.name == "table-new"]
     engine.up()
 
     # then the preview said delete (no retain), and the table is gone from moto and from state.
     assert [(c.op, c.retain_on_delete) for c in preview] == [("delete", False)]
     assert NEW not in table_names(moto.dynamodb)
-    assert "new" not in {r.name for r in engine.resources()}
+    assert "table-new" not in {r.name for r in engine.resources()}

@@ -58,6 +58,8 @@ def test_demo_flow_runs_on_the_real_engine() -> None:
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
     assert both_identical(result.stdout), result.stdout
+    # and the new table has the demo's global index, as DescribeTable shows it after stage 4.
+    assert "MyNewTable indexes: ByScore (global)" in result.stdout, result.stdout
 
 
 def _fake_pulumi(folder: Path, plugins: str) -> None:

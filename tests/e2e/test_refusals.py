@@ -104,7 +104,7 @@ def test_the_guard_refuses_a_planned_replacement_and_changes_nothing(
 ) -> None:
     # Given stage 2 done, when newTable's key schema is changed and stage 3 is asked for
     _rekey_new_table(engine)
-    (change,) = [c for c in engine.preview().changes if c.name == "new"]
+    (change,) = [c for c in engine.preview().changes if c.name == "table-new"]
     assert change.op == "replace"  # the double previews a replacement of the new table
     state, snapshot, updates = dict(engine.state), moto_snapshot(moto), engine.updates
 
@@ -174,7 +174,7 @@ def test_down_from_2_to_1_drops_the_new_table_and_up_imports_it_again(
 
     # then the new table is gone from moto and the stack, the legacy table untouched,
     assert result.stage == 1 and engine.get_config()["stage"] == "1"
-    assert NEW not in table_names(moto.dynamodb) and "new" not in {r.name for r in engine.resources()}
+    assert NEW not in table_names(moto.dynamodb) and "table-new" not in {r.name for r in engine.resources()}
     assert moto_snapshot(moto)["tables"][LEGACY]["items"] == ITEMS
     # and going up again imports it anew, complete.
     make_migration().up(2)

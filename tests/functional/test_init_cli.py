@@ -190,7 +190,7 @@ def test_init_writes_config_that_round_trips_the_live_table(moto, stacks):
     assert new.global_indexes == legacy.global_indexes and new.local_indexes == legacy.local_indexes
     assert new.sse == Sse(key) and new.tag_map == {"env": "prod", "team": "payments"}
     # And the program, given that config, declares the table as found (stage 0: the live settings).
-    inputs = run_program(config, 0).one("legacy").inputs
+    inputs = run_program(config, 0).one("table-legacy").inputs
     assert [i["name"] for i in inputs["globalSecondaryIndexes"]] == ["ByEmail", "ByStatus"]
     assert inputs["localSecondaryIndexes"][0]["name"] == "ByTotal"
     assert inputs["serverSideEncryption"] == {"enabled": True, "kmsKeyArn": key}

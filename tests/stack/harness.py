@@ -5,11 +5,11 @@ Independent of pytest, so the engine double can use it too::
     from tests.stack.harness import run_program
 
     recorded = run_program({"legacyTable": {...}, "aws:region": "us-east-1"}, stage=2, stack="dev")
-    table = recorded.one("new")                      # by Pulumi logical name
+    table = recorded.one("table-new")                      # by Pulumi logical name
     table.inputs["importTable"]["s3BucketSource"]    # inputs as the engine sees them (camelCase)
     table.protect, table.retain_on_delete, table.ignore_changes, table.custom_timeouts
     recorded.outputs["activeTableName"]
-    recorded.one("export-bucket").state["bucket"]    # provider-computed values come from ProgramMocks
+    recorded.one("table-export-bucket").state["bucket"]    # provider-computed values come from ProgramMocks
 
 Registration order follows Pulumi's asynchronous resolution: look resources up by name or URN.
 Call it from one thread at a time (Pulumi's runtime settings are process-wide).
@@ -77,6 +77,8 @@ class RecordedResource:
     dependencies: tuple[str, ...]
     id: str | None = None
     state: dict[str, Any] = field(default_factory=dict)
+    aliases: tuple[dict[str, Any], ...] = ()  # ``{"urn": …}`` or an alias spec (name, type, parentUrn, noParent…)
+    import_id: str = ""  # ``ResourceOptions(import_=…)``
 
     @property
     def provider_name(self) -> str | None:
@@ -123,14 +125,24 @@ class Recorded:
 
 
 class ProgramMocks(pulumi_mocks.Mocks):
-    """Plausible provider answers: the inputs back, plus ids, ARNs and auto-names computed deterministically."""
+    """Plausible provider answers: the inputs back, plus ids, ARNs and auto-names computed deterministically.
+
+    ``known`` maps (type, name) to the id a resource already has (an engine gives a program the ids of
+    the resources its state holds): an auto-named resource keeps that name instead of a new one.
+    """
 
     def __init__(self, *, stack: str, region: str) -> None:
         self.stack = stack
         self.region = region
+        self.known: dict[tuple[str, str], str] = {}
 
-    def _auto_name(self, name: str) -> str:
+    def _auto_name(self, name: str, kind: str = "") -> str:
+        if (kind, name) in self.known:
+            return self.known[(kind, name)]
         return f"{name}-{hashlib.sha1(f'{self.stack}/{name}'.encode()).hexdigest()[:7]}"
+
+    def prior(self, urn: str, request: Any) -> None:
+        """Called with each resource's URN before it registers (a hook for mocks that know a prior state)."""
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict]:
         """The id and output state of a resource."""
@@ -140,34 +152,77 @@ class ProgramMocks(pulumi_mocks.Mocks):
             state["arn"] = f"arn:aws:dynamodb:{self.region}:{ACCOUNT}:table/{state['name']}"
             return state["name"], state
         if kind == "aws:s3/bucket:Bucket":
-            state.setdefault("bucket", self._auto_name(args.name))
+            state.setdefault("bucket", self._auto_name(args.name, kind))
             state["arn"] = f"arn:aws:s3:::{state['bucket']}"
             return state["bucket"], state
         if kind == "aws:cloudwatch/logGroup:LogGroup":
             state["arn"] = f"arn:aws:logs:{self.region}:{ACCOUNT}:log-group:{state['name']}"
             return state["name"], state
         if kind == "aws:iam/role:Role":
-            state.setdefault("name", self._auto_name(args.name))
+            state.setdefault("name", self._auto_name(args.name, kind))
             state["arn"] = f"arn:aws:iam::{ACCOUNT}:role/{state['name']}"
             return state["name"], state
         if kind == "aws:lambda/function:Function":
+            state.setdefault("name", self._auto_name(args.name, kind))
             state["arn"] = f"arn:aws:lambda:{self.region}:{ACCOUNT}:function:{state['name']}"
             return state["name"], state
-        return f"{args.name}-id", state
+        return self.known.get((kind, args.name), f"{args.name}-id"), state
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
         """The program makes no invokes; answer empty if a library does."""
         return {}, None
 
 
+def engine_urn(stack: str, project: str, parent: str, type_: str, name: str) -> str:
+    """The URN the engine gives a resource: its parent's whole qualified type (the root stack left out), then its own.
+
+    Pulumi's MockMonitor puts only the parent's last type in front (and the root stack's), so a child of a
+    child gets a URN the engine never makes (``urn.New`` in sdk/go/common/resource/urn/urn.go).
+    """
+    if parent:
+        qualified = parent.split("::")[2]
+        if qualified != "pulumi:pulumi:Stack":
+            type_ = f"{qualified}${type_}"
+    return "urn:pulumi:" + "::".join([stack, project, type_, name])
+
+
+def alias_specs(request: Any) -> tuple[dict[str, Any], ...]:
+    """The aliases of a RegisterResource request, as plain dicts (the SDK sends specs to a monitor that takes them)."""
+    found: list[dict[str, Any]] = []
+    for alias in request.aliases:
+        if alias.WhichOneof("alias") == "urn":
+            found.append({"urn": alias.urn})
+            continue
+        spec = alias.spec
+        found.append(
+            {
+                "name": spec.name,
+                "type": spec.type,
+                "stack": spec.stack,
+                "project": spec.project,
+                "parentUrn": spec.parentUrn,
+                "noParent": spec.noParent,
+            }
+        )
+    return tuple(found)
+
+
 class RecordingMonitor(pulumi_mocks.MockMonitor):
-    """A MockMonitor that keeps every RegisterResource request, with the options mocks never see."""
+    """A MockMonitor that keeps every RegisterResource request, with the options mocks never see.
+
+    URNs are made the engine's way (:func:`engine_urn`).
+    """
 
     def __init__(self, mocks: pulumi_mocks.Mocks) -> None:
         super().__init__(mocks)
         self.recorded: list[RecordedResource] = []
 
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        return engine_urn(pulumi.get_stack(), pulumi.get_project(), parent, type_, name)
+
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
+        if isinstance(self.mocks, ProgramMocks) and request.type != "pulumi:pulumi:Stack":
+            self.mocks.prior(self.make_urn(request.parent, request.type, request.name), request)
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
             return response
@@ -197,6 +252,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 dependencies=tuple(request.dependencies),
                 id=registration.id if registration else None,
                 state=dict(registration.state) if registration else {},
+                aliases=alias_specs(request),
+                import_id=request.importId,
             )
         )
         return response

@@ -52,7 +52,7 @@ def _table_statement(recorded: Recorded) -> dict:
 @pytest.mark.parametrize("stage", range(5))
 def test_tables_declared_per_stage(runs, stage):
     tables = {r.name for r in runs[stage].find(type=TABLE)}
-    expected = ({"legacy"} if stage <= 3 else set()) | ({"new"} if stage >= 2 else set())
+    expected = ({"table-legacy"} if stage <= 3 else set()) | ({"table-new"} if stage >= 2 else set())
     assert tables == expected
 
 
@@ -65,7 +65,7 @@ def test_tables_are_children_of_the_component(runs, stage):
 
 @pytest.mark.parametrize("stage", range(5))
 def test_export_bucket_declared_from_stage_1(runs, stage):
-    assert runs[stage].has("export-bucket") == (stage >= 1)
+    assert runs[stage].has("table-export-bucket") == (stage >= 1)
 
 
 # How each table is kept at each stage: (protect, retainOnDelete, AWS deletion protection); None: not declared.
@@ -82,7 +82,7 @@ PROTECTION = {
 @pytest.mark.parametrize("stage", range(5))
 def test_each_stage_declares_the_protection_table_of_the_readme(runs, stage):
     for name, expected in PROTECTION[stage].items():
-        found = runs[stage].find(type=TABLE, name=name)
+        found = runs[stage].find(type=TABLE, name=f"table-{name}")
         if expected is None:
             assert found == [], (stage, name)
             continue
@@ -103,7 +103,7 @@ def test_a_table_a_stage_drops_is_unprotected_in_the_stage_before_and_retained_i
 
 @pytest.mark.parametrize("stage", range(4))
 def test_legacy_table_is_retained_and_deletion_protected(runs, stage):
-    legacy = runs[stage].one("legacy", type=TABLE)
+    legacy = runs[stage].one("table-legacy", type=TABLE)
     assert legacy.retain_on_delete is True
     assert legacy.inputs["deletionProtectionEnabled"] is True
     assert legacy.inputs["name"] == "MyTable"
@@ -151,7 +151,7 @@ def test_outputs_per_stage(runs, stage):
     if stage >= 2:
         assert outputs["newTableName"] == "MyNewTable"
     if stage >= 1:
-        assert outputs["exportBucket"] == runs[stage].one("export-bucket").state["bucket"]
+        assert outputs["exportBucket"] == runs[stage].one("table-export-bucket").state["bucket"]
 
 
 @pytest.mark.parametrize("stage", range(5))
@@ -164,7 +164,7 @@ def test_no_explicit_provider_without_endpoint(runs, stage):
 
 
 def test_stage_0_legacy_has_no_pitr(runs):
-    assert "pointInTimeRecovery" not in runs[0].one("legacy").inputs
+    assert "pointInTimeRecovery" not in runs[0].one("table-legacy").inputs
 
 
 def test_stage_0_consumer(runs):
@@ -228,15 +228,15 @@ def test_lambda_archive_ships_the_handler_and_the_derive_code():
 
 
 def test_stage_1_turns_pitr_on_for_legacy(runs):
-    assert runs[1].one("legacy").inputs["pointInTimeRecovery"] == {"enabled": True}
+    assert runs[1].one("table-legacy").inputs["pointInTimeRecovery"] == {"enabled": True}
 
 
 def test_stage_1_export_bucket_is_private_encrypted_tls_only_and_kept(runs):
     rec = runs[1]
-    bucket = rec.one("export-bucket", type=BUCKET)
+    bucket = rec.one("table-export-bucket", type=BUCKET)
     assert bucket.inputs.get("forceDestroy") is False
     assert bucket.retain_on_delete is True
-    access = rec.one("export-bucket-public-access", type="aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+    access = rec.one("table-export-bucket-public-access", type="aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
     assert access.inputs == {
         "bucket": bucket.id,
         "blockPublicAcls": True,
@@ -244,14 +244,14 @@ def test_stage_1_export_bucket_is_private_encrypted_tls_only_and_kept(runs):
         "ignorePublicAcls": True,
         "restrictPublicBuckets": True,
     }
-    ownership = rec.one("export-bucket-ownership", type="aws:s3/bucketOwnershipControls:BucketOwnershipControls")
+    ownership = rec.one("table-export-bucket-ownership", type="aws:s3/bucketOwnershipControls:BucketOwnershipControls")
     assert ownership.inputs["rule"] == {"objectOwnership": "BucketOwnerEnforced"}
     encryption = rec.one(
-        "export-bucket-encryption",
+        "table-export-bucket-encryption",
         type="aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
     )
     assert encryption.inputs["rules"] == [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]
-    policy_res = rec.one("export-bucket-tls-only", type="aws:s3/bucketPolicy:BucketPolicy")
+    policy_res = rec.one("table-export-bucket-tls-only", type="aws:s3/bucketPolicy:BucketPolicy")
     (statement,) = json.loads(policy_res.inputs["policy"])["Statement"]
     arn = bucket.state["arn"]
     assert statement["Effect"] == "Deny"
@@ -264,7 +264,7 @@ def test_stage_1_export_bucket_is_private_encrypted_tls_only_and_kept(runs):
 
 
 def test_stage_1_has_no_new_table_and_consumer_stays_on_legacy(runs):
-    assert not runs[1].has("new")
+    assert not runs[1].has("table-new")
     assert "KEY_DERIVE" not in _env(runs[1])
 
 
@@ -275,14 +275,14 @@ def test_configured_export_bucket_is_used_not_created():
     assert not rec.find(type=BUCKET)
     assert not [r for r in rec.resources if r.type.startswith("aws:s3/")]
     assert rec.outputs["exportBucket"] == "existing-exports"
-    assert rec.one("legacy").inputs["pointInTimeRecovery"] == {"enabled": True}
+    assert rec.one("table-legacy").inputs["pointInTimeRecovery"] == {"enabled": True}
 
 
 # --- stage 2 ----------------------------------------------------------------------------------
 
 
 def test_stage_2_new_table_is_imported_from_import_source(runs):
-    new = runs[2].one("new", type=TABLE)
+    new = runs[2].one("table-new", type=TABLE)
     assert new.inputs["name"] == "MyNewTable"
     assert new.inputs["hashKey"] == "UUID"
     assert new.inputs["attributes"] == [{"name": "UUID", "type": "S"}]
@@ -297,7 +297,7 @@ def test_stage_2_new_table_is_imported_from_import_source(runs):
 
 
 def test_stage_2_new_table_options_keep_the_way_back_open(runs):
-    new = runs[2].one("new")
+    new = runs[2].one("table-new")
     assert new.ignore_changes == ("importTable",)
     assert new.custom_timeouts["create"] == "12h"
     assert (new.protect, new.retain_on_delete) == (False, False)
@@ -307,7 +307,7 @@ def test_stage_2_new_table_options_keep_the_way_back_open(runs):
 def test_stage_2_uses_the_recorded_compression():
     config = example_config()
     config["importSource"] = {**config["importSource"], "compression": "ZSTD"}
-    new = run_program(config, 2).one("new")
+    new = run_program(config, 2).one("table-new")
     assert new.inputs["importTable"]["inputCompressionType"] == "ZSTD"
 
 
@@ -316,7 +316,7 @@ def test_stage_2_uses_the_recorded_compression():
 
 @pytest.mark.parametrize("stage", [3, 4])
 def test_from_cutover_new_table_is_protected_retained_and_deletion_protected(runs, stage):
-    new = runs[stage].one("new")
+    new = runs[stage].one("table-new")
     assert (new.protect, new.retain_on_delete) == (True, True)
     assert new.inputs["deletionProtectionEnabled"] is True
     assert new.ignore_changes == ("importTable",)
@@ -333,7 +333,7 @@ def test_from_cutover_consumer_keys_items_for_the_new_table(runs, stage):
 
 
 def test_stage_4_keeps_legacy_name_output_without_declaring_it(runs):
-    assert not runs[4].has("legacy")
+    assert not runs[4].has("table-legacy")
     assert runs[4].outputs["legacyTableName"] == "MyTable"
     assert runs[4].outputs["activeTableArn"] == NEW_ARN
 
@@ -346,7 +346,7 @@ def test_sort_keys_become_range_keys_and_reach_the_consumer():
     config["legacyTable"] = {**config["legacyTable"], "sortKey": {"name": "Created", "type": "N"}}
     config["newTable"] = {**config["newTable"], "sortKey": {"name": "Created", "type": "N"}}
     rec = run_program(config, 3)
-    for name in ("legacy", "new"):
+    for name in ("table-legacy", "table-new"):
         table = rec.one(name)
         assert table.inputs["rangeKey"] == "Created"
         assert {"name": "Created", "type": "N"} in table.inputs["attributes"]
@@ -388,5 +388,5 @@ def test_pulumi_entry_point_runs_the_app():
 
     main_py = Path(__file__).resolve().parents[2] / "__main__.py"
     rec = run_program(example_config(), 3, program=lambda: runpy.run_path(str(main_py), run_name="__main__"))
-    assert {r.name for r in rec.find(type=TABLE)} == {"legacy", "new"}
+    assert {r.name for r in rec.find(type=TABLE)} == {"table-legacy", "table-new"}
     assert rec.outputs["activeTableName"] == "MyNewTable"

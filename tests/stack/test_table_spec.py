@@ -88,7 +88,7 @@ def _numbers(value):
 
 
 def test_stage_0_declares_the_legacy_table_with_its_whole_spec(runs):
-    legacy = _numbers(runs[0].one("legacy", type=TABLE).inputs)
+    legacy = _numbers(runs[0].one("table-legacy", type=TABLE).inputs)
     assert legacy["billingMode"] == "PROVISIONED"
     assert (legacy["readCapacity"], legacy["writeCapacity"]) == (10, 5)
     assert legacy["hashKey"] == "Name" and legacy["rangeKey"] == "Created"
@@ -114,7 +114,7 @@ def test_stage_0_declares_the_legacy_table_with_its_whole_spec(runs):
 
 @pytest.mark.parametrize("stage", [1, 2, 3])
 def test_from_stage_1_the_legacy_table_has_deletion_protection_and_pitr(runs, stage):
-    legacy = runs[stage].one("legacy", type=TABLE).inputs
+    legacy = runs[stage].one("table-legacy", type=TABLE).inputs
     assert legacy["deletionProtectionEnabled"] is True
     assert legacy["pointInTimeRecovery"] == {"enabled": True}
     assert _numbers(legacy["globalSecondaryIndexes"]) == EXPECTED_GSIS
@@ -122,13 +122,13 @@ def test_from_stage_1_the_legacy_table_has_deletion_protection_and_pitr(runs, st
 
 def test_unrecorded_deletion_protection_is_declared_on_at_stage_0():
     legacy = {k: v for k, v in LEGACY.items() if k not in ("deletionProtection", "pointInTimeRecovery")}
-    inputs = run_program(config(legacyTable=legacy), 0).one("legacy").inputs
+    inputs = run_program(config(legacyTable=legacy), 0).one("table-legacy").inputs
     assert inputs["deletionProtectionEnabled"] is True
     assert "pointInTimeRecovery" not in inputs
 
 
 def test_stage_2_new_table_inherits_indexes_billing_encryption_class_and_tags(runs):
-    new = _numbers(runs[2].one("new", type=TABLE).inputs)
+    new = _numbers(runs[2].one("table-new", type=TABLE).inputs)
     assert new["name"] == "OrdersV2"
     assert new["hashKey"] == "UUID" and new["rangeKey"] == "Created"
     assert new["attributes"] == [
@@ -153,7 +153,7 @@ def test_stage_2_new_table_inherits_indexes_billing_encryption_class_and_tags(ru
 
 
 def test_at_cutover_the_new_table_gets_deletion_protection(runs):
-    assert runs[3].one("new").inputs["deletionProtectionEnabled"] is True
+    assert runs[3].one("table-new").inputs["deletionProtectionEnabled"] is True
 
 
 def test_on_demand_new_table_with_caps_and_its_own_indexes():
@@ -165,7 +165,7 @@ def test_on_demand_new_table_with_caps_and_its_own_indexes():
         "tags": {},
         "tableClass": "STANDARD",
     }
-    inputs = _numbers(run_program(config(newTable=new, online="false"), 2).one("new").inputs)
+    inputs = _numbers(run_program(config(newTable=new, online="false"), 2).one("table-new").inputs)
     assert inputs["billingMode"] == "PAY_PER_REQUEST"
     assert "readCapacity" not in inputs and "writeCapacity" not in inputs
     assert inputs["onDemandThroughput"] == {"maxReadRequestUnits": 100, "maxWriteRequestUnits": 50}
@@ -179,6 +179,6 @@ def test_on_demand_new_table_with_caps_and_its_own_indexes():
 
 def test_load_write_declares_the_local_index_and_no_import():
     new = {**NEW, "localSecondaryIndexes": LSIS, "load": "write"}
-    inputs = run_program(config(newTable=new), 2).one("new").inputs
+    inputs = run_program(config(newTable=new), 2).one("table-new").inputs
     assert inputs["localSecondaryIndexes"] == [{"name": "ByTotal", "rangeKey": "Total", "projectionType": "KEYS_ONLY"}]
     assert "importTable" not in inputs

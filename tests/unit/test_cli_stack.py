@@ -21,7 +21,7 @@ from migrator.core.guard import PlannedChange
 from migrator.engine.cli_lookup import find_pulumi_cli
 from migrator.migration import Migration
 from tests.cli_result import exited
-from tests.unit.test_migration import TABLE, World, make_world, report
+from tests.unit.test_migration import LEGACY_URN, TABLE, World, make_world, report
 
 # This checkout (tests/unit/ is two levels below it): where the commands find Pulumi.yaml by default.
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -133,7 +133,7 @@ def test_cutover_without_yes_and_without_a_terminal_refuses(world: World, runner
 
 
 def test_guard_refusal_exits_1(world: World, runner: CliRunner) -> None:
-    world.stack.extra_changes[0] = (PlannedChange("urn:legacy", TABLE, "legacy", "replace"),)
+    world.stack.extra_changes[0] = (PlannedChange(LEGACY_URN, TABLE, "table-legacy", "replace"),)
     result = run(runner, "up", "--stage", "0", code=1)
     assert "error: Refusing to update the stack" in result.stderr
 

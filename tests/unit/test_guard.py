@@ -286,11 +286,14 @@ def test_the_guard_fails_closed_when_the_summary_counts_more_than_the_events(cou
 
 
 def test_a_summary_that_matches_the_events_passes() -> None:
-    steps = (*replacement("spare", "Spare", ("hashKey",)), table("legacy", "delete", physical="MyTable", retain=True))
+    steps = (
+        *replacement("orders-new", "Spare", ("hashKey",)),
+        table("orders-legacy", "delete", physical="MyTable", retain=True),
+    )
     preview = Preview(changes=steps, counts={"replace": 1, "delete": 1, "same": 4})
 
     check_preview(
-        preview, allowed=[AllowedChange(TABLE_TYPE, "legacy", "retain"), AllowedChange(TABLE_TYPE, "spare", "replace")]
+        preview, allowed=[AllowedChange(TABLE_TYPE, "legacy", "retain"), AllowedChange(TABLE_TYPE, "new", "replace")]
     )
 
 
@@ -411,6 +414,7 @@ def test_planned_change_to_dict_uses_the_json_names() -> None:
         "retainOnDelete": False,
         "physicalId": "MyNewTable",
         "replaceKeys": ["hashKey", "attributes"],
+        "diffs": [],
     }
 
 
@@ -469,3 +473,43 @@ def test_the_summary_shows_each_kind_with_its_symbol() -> None:
         f"  +- replace        {TABLE_TYPE}  F (resource 'f')",
         f"  ~  update         {TABLE_TYPE}  G (resource 'g')",
     ]
+
+
+def user_table(name: str, op: str, *, physical: str, retain: bool = False, parent: str = "") -> PlannedChange:
+    """A table of the user's own program: top level, or under a component of theirs (``parent``: its type)."""
+    return PlannedChange(
+        urn=f"{STACK}{parent}{'$' if parent else ''}{TABLE_TYPE}::{name}",
+        type=TABLE_TYPE,
+        name=name,
+        op=op,
+        retain_on_delete=retain,
+        physical_id=physical,
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "allowance"),
+    [
+        (user_table("legacy", "delete", physical="Audit", retain=True), AllowedChange(TABLE_TYPE, "legacy", "retain")),
+        (user_table("new", "delete", physical="Scratch"), AllowedChange(TABLE_TYPE, "new", "delete")),
+        (user_table("orders-new", "delete", physical="OrdersCopy"), AllowedChange(TABLE_TYPE, "new", "delete")),
+        (
+            user_table("orders-legacy", "delete", physical="Old", retain=True, parent="shop:index:Store"),
+            AllowedChange(TABLE_TYPE, "legacy", "retain"),
+        ),
+    ],
+)
+def test_a_user_s_table_named_like_ours_is_never_allowed_to_go(change: PlannedChange, allowance: AllowedChange) -> None:
+    # Given a preview that drops a table of the user's own program whose name looks like one of ours,
+    preview = Preview(changes=(change,), counts={"delete": 1})
+
+    # then the allowance for the migration's table does not cover it: the guard refuses, naming it.
+    with pytest.raises(GuardError, match=re.escape(change.physical_id or "")):
+        check_preview(preview, allowed=[allowance], stage="stage 4 (retire)")
+
+
+@pytest.mark.parametrize("name", ["legacy", "orders-legacy", "table-legacy"])
+def test_the_migration_s_legacy_table_is_found_by_its_place_under_the_component(name: str) -> None:
+    preview = Preview(changes=(table(name, "delete", physical="MyTable", retain=True),), counts={"delete": 1})
+
+    check_preview(preview, allowed=[AllowedChange(TABLE_TYPE, "legacy", "retain")])

@@ -221,3 +221,11 @@ def test_the_table_must_be_read_in_the_stack_s_region():
     with pytest.raises(BadInputError) as caught:
         check_stack({"aws:region": "eu-west-1"}, stack="prod", region="us-east-1", force=False)
     assert "--region eu-west-1" in str(caught.value)
+
+
+def test_adopt_writes_legacy_table_adopt_and_says_what_stage_0_will_do():
+    adopted = plan(adopt=True)
+    assert adopted.values["legacyTable"]["adopt"] is True
+    assert adopted.legacy.adopt is True  # parsed back as the program will read it
+    assert any("stage 0 imports" in choice for choice in adopted.choices)
+    assert "adopt" not in plan().values["legacyTable"]

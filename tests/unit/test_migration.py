@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from migrator.core.config import parse_config
 from migrator.core.errors import (
     EXIT_BAD_INPUT,
     EXIT_DATA,
@@ -20,6 +21,7 @@ from migrator.core.errors import (
     DriftError,
     ExportFailedError,
     GuardError,
+    ImportFailedError,
     PulumiError,
     RecordError,
     StageError,
@@ -27,6 +29,7 @@ from migrator.core.errors import (
 )
 from migrator.core.guard import PlannedChange, Preview
 from migrator.core.store import CHECKPOINTS, MemoryRecordStore
+from migrator.core.tablespec import TableSpec
 from migrator.data.exportfiles import ExportLayout
 from migrator.data.verify import VerifyReport
 from migrator.engine.state import PendingCreate, StateResource
@@ -34,6 +37,10 @@ from migrator.migration import Migration, client_token, export_prefix
 
 TABLE = "aws:dynamodb/table:Table"
 BUCKET = "export-bucket-1"
+# The migration's tables are the MigratingTable's children, found by URN.
+CHILD = "urn:pulumi:unit::table-migration::table-migration:index:MigratingTable$aws:dynamodb/table:Table::"
+LEGACY_URN = CHILD + "table-legacy"
+NEW_URN = CHILD + "table-new"
 
 
 def example_config(stage: str = "0") -> dict[str, Any]:
@@ -89,11 +96,13 @@ class FakeStack:
         changes: list[PlannedChange] = []
         was = -1 if self.applied is None else self.applied
         if target == 4 and was < 4:
-            changes.append(PlannedChange("urn:legacy", TABLE, "legacy", "delete", retain_on_delete=True))
+            changes.append(PlannedChange(LEGACY_URN, TABLE, "table-legacy", "delete", retain_on_delete=True))
         if target <= 1 and was >= 2:
-            changes.append(PlannedChange("urn:new", TABLE, "new", "delete", retain_on_delete=False))
+            changes.append(PlannedChange(NEW_URN, TABLE, "table-new", "delete", retain_on_delete=False))
         for change in changes:
-            if self.protected[change.name]:  # the engine refuses to preview deleting a protected resource
+            if self.protected[
+                change.name.removeprefix("table-")
+            ]:  # the engine refuses to preview deleting a protected resource
                 raise PulumiError(f"resource {change.urn} cannot be deleted because it is protected")
         return Preview(tuple(changes) + self.extra_changes.get(target, ()), {})
 
@@ -125,9 +134,9 @@ class FakeStack:
         found = []
         applied = -1 if self.applied is None else self.applied
         if 0 <= applied < 4:
-            found.append(StateResource("urn:legacy", TABLE, "legacy", self.protected["legacy"], True, "MyTable"))
+            found.append(StateResource(LEGACY_URN, TABLE, "table-legacy", self.protected["legacy"], True, "MyTable"))
         if applied >= 2:
-            found.append(StateResource("urn:new", TABLE, "new", self.protected["new"], False, "MyNewTable"))
+            found.append(StateResource(NEW_URN, TABLE, "table-new", self.protected["new"], False, "MyNewTable"))
         return found
 
 
@@ -157,6 +166,16 @@ class FakeImportCheck:
     processed_count: int
 
 
+@dataclass(frozen=True)
+class FakeLoad:
+    table_items: int
+    expected_items: int
+    items_written: int
+    files_skipped: int = 0
+    retries: int = 0
+    consumed_units: float = 3.0
+
+
 def report(*, identical: bool = True, missing: int = 0, source: int = 3) -> VerifyReport:
     """A VerifyReport as verify.py returns it."""
     return VerifyReport(
@@ -184,6 +203,7 @@ class FakeData:
         self.from_export = report()
         self.protection: bool | None = True
         self.exports_started = 0
+        self.described: dict[str, TableSpec] = {}
 
     def _maybe_fail(self, step: str) -> None:
         if step in self.fail:
@@ -227,6 +247,15 @@ class FakeData:
 
     def protect(self, table: str) -> None:
         self.events.append(("protect", table))
+
+    def load(self, source: ExportLayout, *, table: str, expected_items: int) -> FakeLoad:
+        self.events.append(("load", source.prefix, table, expected_items))
+        self._maybe_fail("load")
+        return FakeLoad(table_items=expected_items, expected_items=expected_items, items_written=expected_items)
+
+    def describe(self, table: str) -> TableSpec | None:
+        self.events.append(("describe", table))
+        return self.described.get(table)
 
 
 class Clock:
@@ -291,7 +320,7 @@ def test_up_to_4_runs_every_stage_in_order_with_its_steps(world: World) -> None:
         ("set-stage", 1), ("preview", 1), ("up", 1), ("export",), ("transform",),
         ("set-stage", 2), ("preview", 2), ("up", 2), ("check-import",), ("locate",), ("verify-export",),
         ("verify-tables",), ("set-stage", 3), ("preview", 3), ("up", 3),
-        ("set-stage", 4), ("preview", 4), ("up", 4), ("deletion-protection",),
+        ("set-stage", 4), ("preview", 4), ("up", 4), ("deletion-protection",), ("describe",),
     ]  # fmt: skip
     assert result.stages_run == (0, 1, 2, 3, 4) and result.stage == 4
     record = progress_record(world.stack)
@@ -367,7 +396,7 @@ def test_up_to_a_stage_outside_0_to_4_changes_nothing(world: World, stage: int) 
 def test_guard_refusal_puts_the_stage_back_and_does_not_update(world: World) -> None:
     # Given a stack at stage 1 whose stage 2 preview would replace the legacy table
     world.migration().up(1)
-    world.stack.extra_changes[2] = (PlannedChange("urn:legacy", TABLE, "legacy", "replace", physical_id="MyTable"),)
+    world.stack.extra_changes[2] = (PlannedChange(LEGACY_URN, TABLE, "table-legacy", "replace", physical_id="MyTable"),)
     world.events.clear()
     # when going to stage 2
     with pytest.raises(GuardError) as caught:
@@ -548,7 +577,7 @@ def test_unsafe_downs_are_refused_and_change_nothing(world: World, up_to: int, d
 
 def test_a_refused_down_preview_restores_stage_and_record(world: World) -> None:
     world.migration().up(3)
-    world.stack.extra_changes[2] = (PlannedChange("urn:new", TABLE, "new", "replace"),)
+    world.stack.extra_changes[2] = (PlannedChange(NEW_URN, TABLE, "table-new", "replace"),)
     before = copy.deepcopy(world.stack.config)
     with pytest.raises(GuardError):
         world.migration().down(2)
@@ -601,7 +630,7 @@ def test_plan_never_writes_the_stage_into_the_stack_file(world: World) -> None:
 
 def test_plan_reports_a_guard_refusal_without_raising(world: World) -> None:
     world.migration().up(1)
-    world.stack.extra_changes[2] = (PlannedChange("urn:legacy", TABLE, "legacy", "replace"),)
+    world.stack.extra_changes[2] = (PlannedChange(LEGACY_URN, TABLE, "table-legacy", "replace"),)
     plan = world.migration().plan(2)
     assert plan.guard_refusal and "replace" in plan.guard_refusal
     assert world.stack.config["stage"] == "1"
@@ -644,7 +673,7 @@ def test_status_text_of_an_interrupted_stage_says_what_to_rerun(world: World) ->
 def test_a_guard_refusal_at_cutover_does_not_record_served_traffic(world: World) -> None:
     # Given stage 2 done, and a stage 3 preview that would replace the new table
     world.migration().up(2)
-    world.stack.extra_changes[3] = (PlannedChange("urn:new", TABLE, "new", "replace"),)
+    world.stack.extra_changes[3] = (PlannedChange(NEW_URN, TABLE, "table-new", "replace"),)
     # when the cutover is refused
     with pytest.raises(GuardError):
         world.migration().up(3)
@@ -749,16 +778,17 @@ def test_a_record_left_in_stack_config_by_version_0_1_is_moved_to_the_record_sto
 
 
 def _pending(name: str, physical: str | None, type_: str = TABLE) -> PendingCreate:
-    return PendingCreate(f"urn:{name}", type_, name, physical)
+    urn = CHILD + name if type_ == TABLE else f"urn:pulumi:unit::table-migration::{type_}::{name}"
+    return PendingCreate(urn, type_, name, physical)
 
 
-@pytest.mark.parametrize(("exists", "adopted", "clear"), [(True, {"urn:new": "MyNewTable"}, False), (None, {}, True)])
+@pytest.mark.parametrize(("exists", "adopted", "clear"), [(True, {NEW_URN: "MyNewTable"}, False), (None, {}, True)])
 def test_a_pending_create_of_the_new_table_is_resolved_before_the_next_preview(
     world: World, exists: bool | None, adopted: dict[str, str], clear: bool
 ) -> None:
     # Given stage 1 done, and a pending create of the new table left by a killed stage 2 update
     world.migration().up(1)
-    world.stack.pending = [_pending("new", "MyNewTable")]
+    world.stack.pending = [_pending("table-new", "MyNewTable")]
     world.data.protection = exists  # deletion_protection() answers None when the table does not exist
     world.events.clear()
 
@@ -774,15 +804,31 @@ def test_a_pending_create_of_something_else_is_left_to_the_user(world: World) ->
     world.stack.pending = [_pending("hello-world", "HelloWorld-unit", "aws:lambda/function:Function")]
     with pytest.raises(PulumiError) as caught:
         world.migration().up(2)
-    assert "pending creates of urn:hello-world" in str(caught.value) and "pulumi refresh --stack unit" in str(
-        caught.value
-    )
+    text = str(caught.value)
+    assert "pending creates of urn:pulumi:unit::table-migration::aws:lambda/function:Function::hello-world" in text
+    assert "pulumi refresh --stack unit" in text
     assert ("up", 2) not in world.events and world.stack.config["stage"] == "1"
+
+
+@pytest.mark.parametrize("name", ["new", "legacy", "table-new"])
+def test_a_pending_create_of_a_user_s_own_table_is_never_adopted(world: World, name: str) -> None:
+    # Given a pending create of a table of the user's own program (top level), named like one of ours
+    world.migration().up(1)
+    urn = f"urn:pulumi:unit::table-migration::{TABLE}::{name}"
+    world.stack.pending = [PendingCreate(urn, TABLE, name, "MyNewTable")]
+    world.events.clear()
+
+    with pytest.raises(PulumiError) as caught:
+        world.migration().up(2)
+
+    # then it is left to the user: no refresh adopts or clears it, nothing is updated
+    assert urn in str(caught.value) and "pulumi refresh --stack unit" in str(caught.value)
+    assert not [e for e in world.events if e[0] in ("resolve-pending", "up")]
 
 
 def test_plan_says_what_up_will_do_with_a_pending_create(world: World) -> None:
     world.migration().up(1)
-    world.stack.pending = [_pending("new", "MyNewTable")]
+    world.stack.pending = [_pending("table-new", "MyNewTable")]
     plan = world.migration().plan(2)
     assert any("MyNewTable pending: `migrate up` adopts it" in note for note in plan.notes)
     assert world.stack.pending  # plan changes nothing
@@ -835,3 +881,58 @@ def test_a_broken_progress_record_is_bad_input_and_changes_nothing(
     assert str(caught.value).startswith(f"The migration record (progress): {problem}")
     assert "delete the entry" in str(caught.value)
     assert world.stack.config == before and world.stack.records.snapshot() == stored and world.events == []
+
+
+# --- newTable.load: write ------------------------------------------------------------------------------
+
+
+def test_with_load_write_stage_2_loads_the_export_instead_of_checking_an_import(world: World) -> None:
+    # Given a new table loaded by writing (the program creates it empty)
+    world.stack.config["newTable"] = {**world.stack.config["newTable"], "load": "write"}
+    world.migration().up(1)
+    world.events.clear()
+
+    world.migration().up(2)
+
+    # then stage 2's update is followed by the load (from importSource, counting the expected items), then verify
+    assert world.kinds() == [("set-stage", 2), ("preview", 2), ("up", 2), ("locate",), ("load",), ("locate",),
+                             ("verify-export",)]  # fmt: skip
+    load = next(e for e in world.events if e[0] == "load")
+    assert load[2:] == ("MyNewTable", 3)
+    assert not [e for e in world.events if e[0] == "check-import"]
+    check = progress_record(world.stack)["importCheck"]
+    assert check["method"] == "write" and check["importedCount"] == check["expectedCount"] == 3
+
+
+def test_a_failed_load_is_resumed_by_the_rerun_and_stage_2_is_not_recorded_before(world: World) -> None:
+    world.stack.config["newTable"] = {**world.stack.config["newTable"], "load": "write"}
+    world.migration().up(1)
+    world.data.fail["load"] = ImportFailedError("Table MyNewTable holds 2 items after the load, but 3 were expected.")
+
+    with pytest.raises(ImportFailedError):
+        world.migration().up(2)
+    assert progress_record(world.stack)["completedStage"] == 1
+
+    world.migration().up(2)
+    assert progress_record(world.stack)["completedStage"] == 2
+    assert len([e for e in world.events if e[0] == "load"]) == 2
+
+
+def test_the_final_report_lists_the_new_table_s_indexes_as_aws_describes_them(world: World) -> None:
+    world.data.described["MyNewTable"] = parse_config(
+        {
+            "legacyTable": {
+                "name": "MyNewTable",
+                "partitionKey": {"name": "UUID", "type": "S"},
+                "globalSecondaryIndexes": [
+                    {"name": "ByScore", "partitionKey": {"name": "Score", "type": "N"}, "projection": "KEYS_ONLY"}
+                ],
+            }
+        }
+    ).legacy
+
+    result = world.migration().up(4)
+
+    assert result.report is not None
+    assert result.report["newTableIndexes"] == ["ByScore (global): Score (N); KEYS_ONLY"]
+    assert "MyNewTable indexes: ByScore (global): Score (N); KEYS_ONLY" in result.text()

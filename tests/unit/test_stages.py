@@ -103,8 +103,9 @@ def test_stage_names() -> None:
 
 def test_only_stage_4_may_drop_the_legacy_table_and_only_as_a_retain() -> None:
     plans = st.plan_up(-1, 4)
-    retain = PlannedChange("urn:legacy", st.TABLE_TYPE, st.LEGACY, "delete", retain_on_delete=True)
-    real_delete = PlannedChange("urn:legacy", st.TABLE_TYPE, st.LEGACY, "delete", retain_on_delete=False)
+    urn = "urn:pulumi:dev::table-migration::table-migration:index:MigratingTable$aws:dynamodb/table:Table::t-legacy"
+    retain = PlannedChange(urn, st.TABLE_TYPE, "t-legacy", "delete", retain_on_delete=True)
+    real_delete = PlannedChange(urn, st.TABLE_TYPE, "t-legacy", "delete", retain_on_delete=False)
     # Given the stage 4 allowances, a retained delete of legacy passes and a real delete does not
     check_preview(Preview((retain,)), allowed=plans[4].allowed)
     with pytest.raises(GuardError, match="delete"):
@@ -254,7 +255,7 @@ def test_stage_plan_to_dict_lists_the_steps_around_the_update() -> None:
 
 def test_stage_plan_to_dict_lists_allowances_and_the_warning() -> None:
     data = DOWN_TO_1.to_dict()
-    assert data["allowedTableChanges"] == [{"name": "new", "op": "delete"}]
+    assert data["allowedTableChanges"] == [{"table": "new", "op": "delete"}]
     assert (data["direction"], data["from"], data["warning"]) == ("down", 2, None)
     assert DOWN_TO_2.to_dict()["warning"] == DOWN_TO_2.warning
 
@@ -262,3 +263,11 @@ def test_stage_plan_to_dict_lists_allowances_and_the_warning() -> None:
 def test_a_step_without_a_description_is_shown_by_its_name() -> None:
     plan = st.StagePlan(9, "custom", "up", "a test stage", after=("hand-check",))
     assert plan.to_dict()["steps"][-1] == {"step": "hand-check", "text": "hand-check"}
+
+
+def test_a_new_table_loaded_by_writing_is_loaded_at_stage_2_instead_of_checked() -> None:
+    (two,) = st.plan_up(1, 2, load_write=True)
+    assert two.after == (st.LOAD, st.VERIFY_EXPORT)
+    assert "BatchWriteItem" in two.to_dict()["steps"][-2]["text"]
+    (imported,) = st.plan_up(1, 2)
+    assert imported.after == (st.CHECK_IMPORT, st.VERIFY_EXPORT)

@@ -156,6 +156,17 @@ def test_preview_turns_resource_events_into_planned_changes(ws: PulumiWorkspace,
         ("legacy", "delete", True, "MyTable")
     ]
     assert preview.counts == {"delete": 1, "same": 6}
+    # and every resource the preview stepped over is kept, a ``same`` step too (what the program declares)
+    assert preview.resources == (urn(FUNCTION_TYPE, "hello-world"), urn(TABLE_TYPE, "legacy"))
+
+
+def test_an_update_step_keeps_the_properties_it_changes() -> None:
+    payload = pre_event(1, "update", TABLE_TYPE, "legacy", old=state(TABLE_TYPE, "legacy", id_="MyTable"))
+    payload["resourcePreEvent"]["metadata"]["diffs"] = ["tags", "globalSecondaryIndexes"]
+
+    change = planned_change(EngineEvent.from_json(payload))
+
+    assert change is not None and change.diffs == ("tags", "globalSecondaryIndexes")
 
 
 def test_the_guard_allows_the_planned_retain_of_the_previewed_legacy_table(
