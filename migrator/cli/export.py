@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from ..data.aws import check_bucket_name
 from ..data.export import ExportResult, run_export
 from .app import app, call, emit, progress
 from .options import EndpointOpt, JsonOpt, RegionOpt, settings
@@ -38,9 +39,9 @@ def export_command(
 
     A rerun waits on or reuses the export already made to the same bucket and prefix.
     """
-    aws = settings(endpoint, region)
-
     def run() -> ExportResult:
+        aws = settings(endpoint, region)
+        check_bucket_name(bucket, given_as="--bucket")
         return run_export(
             aws.client("dynamodb"),
             aws.client("s3"),

@@ -71,9 +71,8 @@ def transform_command(
 
     Two items with one new key always fail it.
     """
-    aws = settings(endpoint, region)
-
     def run() -> TransformResult:
+        aws = settings(endpoint, region)
         src_bucket, src_prefix = parse_s3_url(source)
         dest_bucket, dest_prefix = parse_s3_url(dest)
         spec = DeriverSpec(tuple(derive or ()), python)

@@ -81,10 +81,9 @@ def verify_command(
 
     Exit 0 when identical, 1 when anything is missing, extra, changed or rejected, 2 for bad input.
     """
-    aws = settings(endpoint, region)
-
     def run() -> VerifyReport:
         _check_source(source_table, source_export)
+        aws = settings(endpoint, region)
         deriver = _deriver(derive or [], python)
         if source_table is not None:
             return verify_tables(

@@ -20,7 +20,7 @@ import orjson
 from isal import igzip
 
 from ..core.errors import BadInputError, ExportFailedError
-from .aws import aws_errors
+from .aws import aws_errors, check_bucket_name
 
 _DATA_SUFFIXES = (".json.gz", ".gz", ".json")
 
@@ -64,7 +64,7 @@ def parse_s3_url(url: str) -> tuple[str, str]:
     bucket, _, prefix = url[5:].partition("/")
     if not bucket:
         raise BadInputError(f"{url!r} names no bucket.", hint="Write it as s3://bucket/prefix.")
-    return bucket, prefix
+    return check_bucket_name(bucket, given_as=f"The bucket of {url}"), prefix
 
 
 def list_objects(s3: Any, bucket: str, prefix: str) -> list[dict[str, Any]]:
