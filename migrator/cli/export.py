@@ -39,6 +39,7 @@ def export_command(
 
     A rerun waits on or reuses the export already made to the same bucket and prefix.
     """
+
     def run() -> ExportResult:
         aws = settings(endpoint, region)
         check_bucket_name(bucket, given_as="--bucket")

@@ -71,6 +71,7 @@ def transform_command(
 
     Two items with one new key always fail it.
     """
+
     def run() -> TransformResult:
         aws = settings(endpoint, region)
         src_bucket, src_prefix = parse_s3_url(source)

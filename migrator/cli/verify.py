@@ -81,6 +81,7 @@ def verify_command(
 
     Exit 0 when identical, 1 when anything is missing, extra, changed or rejected, 2 for bad input.
     """
+
     def run() -> VerifyReport:
         _check_source(source_table, source_export)
         aws = settings(endpoint, region)
