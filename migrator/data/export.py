@@ -36,14 +36,14 @@ class ExportResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "exportArn": self.export_arn,
-            "exportTime": self.export_time.isoformat(),
-            "itemCount": self.item_count,
+            "export_arn": self.export_arn,
+            "export_time": self.export_time.isoformat(),
+            "item_count": self.item_count,
             "bucket": self.layout.bucket,
             "prefix": self.layout.prefix,
-            "dataPrefix": self.layout.data_prefix,
+            "data_prefix": self.layout.data_prefix,
             "files": len(self.layout.files),
-            "hasManifest": self.layout.has_manifest,
+            "has_manifest": self.layout.has_manifest,
             "reused": self.reused,
         }
 

@@ -50,10 +50,10 @@ class ExportLayout:
         return {
             "bucket": self.bucket,
             "prefix": self.prefix,
-            "dataPrefix": self.data_prefix,
+            "data_prefix": self.data_prefix,
             "files": len(self.files),
-            "itemCount": self.item_count,
-            "hasManifest": self.has_manifest,
+            "item_count": self.item_count,
+            "has_manifest": self.has_manifest,
         }
 
 
