@@ -24,7 +24,7 @@ import orjson
 from ..core.errors import BadInputError, ExportFailedError, RejectsError
 from .aws import AwsSettings, aws_errors
 from .dupes import DigestSpill, DuplicateKeysFound, find_duplicates
-from .exportfiles import DataFile, ExportLayout, list_objects, read_object
+from .exportfiles import DataFile, ExportLayout, damaged_file, list_objects, read_object
 from .transform_core import DeriverSpec, FileCounts, LineRewriter, transform_stream
 
 __all__ = ["DeriverSpec", "RejectsFound", "TransformResult", "transform_export"]
@@ -92,6 +92,7 @@ class FileTask:
     tag: str
     spec: DeriverSpec
     key_names: tuple[str, ...]
+    damage_hint: str = ""
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ def transform_file(task: FileTask) -> FileOutcome:
     with aws_errors(f"read {source}", what=source):
         body = s3.get_object(Bucket=task.bucket, Key=task.key)["Body"]
     with tempfile.SpooledTemporaryFile(_SPOOL_BYTES) as out, tempfile.SpooledTemporaryFile(_SPOOL_BYTES) as rejects:
-        with aws_errors(f"read {source}"):
+        with aws_errors(f"read {source}"), damaged_file(task.bucket, task.key, hint=task.damage_hint):
             counts = transform_stream(body, out, rejects, spill, rewriter, compressed=not task.key.endswith(".json"))
         spill.close()
         size = out.tell()
@@ -260,6 +261,7 @@ def transform_export(
                 f"{n:05d}",
                 deriver_spec,
                 tuple(key_names),
+                source.damage_hint,
             )
             for n, f in enumerate(source.files)
         ]
@@ -283,7 +285,7 @@ def transform_export(
     if duplicates.found:
         raise DuplicateKeysFound(duplicates, tuple(key_names))
     files = tuple(DataFile(o.dest_key, o.size, o.counts.items_out) for o in outcomes)
-    layout = ExportLayout(dest_bucket, prefix, prefix + "data/", files, items_out, False)
+    layout = ExportLayout(dest_bucket, prefix, prefix + "data/", files, items_out, False, "transform")
     counts = {"itemsIn": items_in, "itemsOut": items_out, "rejects": rejects}
     _put_marker(s3, dest_bucket, prefix, {**marker, "counts": counts, "complete": True})
     return TransformResult(items_in, items_out, rejects, layout, rejects_location if rejects else None)

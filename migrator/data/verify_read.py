@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from .aws import AwsSettings, aws_errors
-from .exportfiles import DataFile, ExportLayout, iter_lines
+from .exportfiles import EXPORT_AGAIN, DataFile, ExportLayout, iter_lines
 
 Item = dict[str, Any]
 Page = list[Item]
@@ -129,13 +129,19 @@ def table_readers(
 
 
 def file_pages(
-    s3: Any, bucket: str, files: tuple[DataFile, ...], *, page_size: int = 1000, gate: Gate | None = None
+    s3: Any,
+    bucket: str,
+    files: tuple[DataFile, ...],
+    *,
+    page_size: int = 1000,
+    gate: Gate | None = None,
+    damage_hint: str = EXPORT_AGAIN,
 ) -> Iterator[Page]:
     """Yield the items of export data files (lines ``{"Item": {...}}``) in pages of ``page_size``."""
     gate = gate or nullcontext()
     page: Page = []
     for data_file in files:
-        for line in iter_lines(s3, bucket, data_file.key):
+        for line in iter_lines(s3, bucket, data_file.key, hint=damage_hint):
             record = orjson.loads(line)
             page.append(record.get("Item", record))
             if len(page) >= page_size:
@@ -157,7 +163,7 @@ def export_readers(s3: Any, layout: ExportLayout, *, workers: int, gate: Gate | 
         sizes[smallest] += data_file.size
 
     def reader(files: tuple[DataFile, ...]) -> Reader:
-        return lambda: file_pages(s3, layout.bucket, files, gate=gate)
+        return lambda: file_pages(s3, layout.bucket, files, gate=gate, damage_hint=layout.damage_hint)
 
     return [reader(tuple(group)) for group in groups if group]
 
