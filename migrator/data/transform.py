@@ -157,15 +157,25 @@ def _same_run(old: dict[str, Any], new: dict[str, Any]) -> bool:
     return all(old.get(k) == new[k] for k in ("format", "source", "derive", "keyNames"))
 
 
+def source_folders(source: ExportLayout) -> tuple[str, ...]:
+    """The folders an export occupies: the prefix it was named by, its data folder, and for an AWS
+    export the prefix it was made with (the part before ``AWSDynamoDB/``, which `migrate export` lists)."""
+    folders = {_folder(source.prefix), source.data_prefix}
+    if "AWSDynamoDB/" in source.data_prefix:
+        folders.add(source.data_prefix[: source.data_prefix.index("AWSDynamoDB/")])
+    return tuple(sorted(f for f in folders if f))
+
+
 def _check_dest(s3: Any, source: ExportLayout, bucket: str, prefix: str, marker: dict[str, Any]) -> list[str]:
     """Refuse a destination that overlaps the source or holds files of something else; list what is there."""
     where = f"s3://{bucket}/{prefix}"
-    if bucket == source.bucket and (
-        prefix.startswith(source.data_prefix) or any(f.key.startswith(prefix) for f in source.files)
-    ):
+    overlapped = [f for f in source_folders(source) if prefix.startswith(f) or f.startswith(prefix)]
+    if bucket == source.bucket and (overlapped or any(f.key.startswith(prefix) for f in source.files)):
+        # Inside the export, its files would be read as a second export by every later step.
+        folder = overlapped[0] if overlapped else source.data_prefix
         raise BadInputError(
-            f"The destination {where} overlaps the export's data files under s3://{bucket}/{source.data_prefix}.",
-            hint="Give --dest a prefix of its own, e.g. s3://<bucket>/transformed/<table>/.",
+            f"The destination {where} overlaps the export under s3://{bucket}/{folder}.",
+            hint="Give --dest a prefix of its own, outside the export, e.g. s3://<bucket>/transformed/<table>/.",
         )
     with aws_errors(f"use bucket {bucket}", what=f"bucket {bucket}", hint="Create the bucket or fix --dest."):
         s3.head_bucket(Bucket=bucket)
