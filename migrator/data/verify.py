@@ -41,8 +41,11 @@ class VerifyReport:
     """What a verification found.
 
     ``source_count`` counts every source item read, rejects included. ``identical`` says whether the
-    target holds exactly the source's mappable items; rejects (source items the derive rules cannot
-    map to a target key) are counted apart, as the transform counts them, and the caller decides.
+    target holds exactly the source's mappable items, every item on both sides could be read, and an
+    export source holds as many items as its manifest counts; rejects (source items the derive rules
+    cannot map to a target key) are counted apart, as the transform counts them, and the caller decides.
+    ``duplicate_count`` counts keys that more than one item of a side has (two source items that
+    derive one key, a line twice in an export): an import would keep only one of them.
     """
 
     identical: bool
@@ -58,6 +61,16 @@ class VerifyReport:
     target: str = ""
     differing_buckets: int = 0
     seconds: float = 0.0
+    duplicate_count: int = 0
+    duplicate_samples: tuple[dict[str, Any], ...] = ()
+    unreadable_count: int = 0
+    unreadable_samples: tuple[dict[str, Any], ...] = ()
+    export_item_count: int | None = None  # what the export's manifest counts, when it has one
+
+    @property
+    def export_short(self) -> bool:
+        """True when an export source holds fewer (or more) items than its manifest counts."""
+        return self.export_item_count is not None and self.export_item_count != self.source_count
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of design.md §6 (plus rejects and where the time went)."""
@@ -73,6 +86,11 @@ class VerifyReport:
             "samples": {name: list(keys) for name, keys in self.samples.items()},
             "rejects": self.rejects,
             "reject_samples": list(self.reject_samples),
+            "duplicate_count": self.duplicate_count,
+            "duplicate_samples": list(self.duplicate_samples),
+            "unreadable_count": self.unreadable_count,
+            "unreadable_samples": [dict(s) for s in self.unreadable_samples],
+            "export_item_count": self.export_item_count,
             "differing_buckets": self.differing_buckets,
             "seconds": round(self.seconds, 3),
         }
@@ -143,13 +161,23 @@ def _pass2(source: _Side, target: _Side, buckets: list[int], max_items: int, pro
         for b in group:
             selected[b] = 1
         found: dict[str, dict[bytes, int]] = {source.name: {}, target.name: {}}
+        repeated: dict[str, set[bytes]] = {source.name: set(), target.name: set()}
         tasks = [
-            _consume(reader, partial(collect_pages, keyer=side.keyer, selected=selected, into=found[side.name]))
+            _consume(
+                reader,
+                partial(
+                    collect_pages,
+                    keyer=side.keyer,
+                    selected=selected,
+                    into=found[side.name],
+                    repeated=repeated[side.name],
+                ),
+            )
             for side in (source, target)
             for reader in side.readers
         ]
         _run(tasks)
-        diff.add(found[source.name], found[target.name])
+        diff.add(found[source.name], found[target.name], repeated[source.name] | repeated[target.name])
     return diff
 
 
@@ -161,25 +189,36 @@ def _compare(
     progress: Progress | None,
     max_items: int,
     every: int,
+    export_item_count: int | None = None,
 ) -> VerifyReport:
     started = time.monotonic()
     _pass1((source, target), progress, every)
     buckets = differing_buckets(source.tally, target.tally)
     diff = _pass2(source, target, buckets, max_items, progress) if buckets else Diff()
+    unreadable = tuple(
+        {"side": side.name, **sample} for side in (source, target) for sample in side.tally.unreadable_samples
+    )
+    unreadable_count = source.tally.unreadable + target.tally.unreadable
+    short = export_item_count is not None and export_item_count != source.tally.items
     report = VerifyReport(
-        identical=not buckets,
+        identical=not buckets and not unreadable_count and not short,
         source_count=source.tally.items,
         target_count=target.tally.items,
         missing_count=diff.missing,
         extra_count=diff.extra,
         changed_count=diff.changed,
-        samples={name: [orjson.loads(k) for k in keys] for name, keys in diff.samples.items()},
+        samples={name: [orjson.loads(k) for k in diff.samples[name]] for name in ("missing", "extra", "changed")},
         rejects=source.tally.rejects,
         reject_samples=tuple(source.tally.reject_samples),
         source=labels[0],
         target=labels[1],
         differing_buckets=len(buckets),
         seconds=time.monotonic() - started,
+        duplicate_count=diff.duplicate,
+        duplicate_samples=tuple(orjson.loads(k) for k in diff.samples["duplicate"]),
+        unreadable_count=unreadable_count,
+        unreadable_samples=unreadable[:10],
+        export_item_count=export_item_count,
     )
     if progress is not None:
         progress(
@@ -212,12 +251,12 @@ def verify_tables(
     """
     client = raw_scan_client(aws)
     gate = threading.Semaphore(PAGE_SLOTS)
-    key_names(client, source_table)  # a missing source table is reported before any scan
+    source_keys = key_names(client, source_table)  # a missing source table is reported before any scan
     target_keys = key_names(client, target_table)
     source = _Side(
         "source",
         table_readers(client, source_table, segments=segments, consistent=consistent, gate=gate),
-        Keyer(target_keys, deriver),
+        Keyer(target_keys, deriver, label_names=source_keys),
     )
     target = _Side(
         "target",
@@ -258,7 +297,13 @@ def verify_export(
         client, s3 = raw_scan_client(aws[0]), aws[1]()
     target_keys = key_names(client, target_table)
     gate = threading.Semaphore(PAGE_SLOTS)
-    source_side = _Side("source", export_readers(s3, source, workers=workers, gate=gate), Keyer(target_keys, deriver))
+    # An export does not say its table's key: an unreadable item is named by the attributes the rules read.
+    labels = tuple(dict.fromkeys(n for rule in (deriver.rules if deriver else ()) for n in rule.expression.sources))
+    source_side = _Side(
+        "source",
+        export_readers(s3, source, workers=workers, gate=gate),
+        Keyer(target_keys, deriver, label_names=labels or target_keys),
+    )
     target = _Side(
         "target",
         table_readers(client, target_table, segments=segments, consistent=consistent, gate=gate),
@@ -272,4 +317,5 @@ def verify_export(
         progress=progress,
         max_items=max_diff_items,
         every=progress_every,
+        export_item_count=source.item_count if source.has_manifest else None,
     )

@@ -20,6 +20,7 @@ import orjson
 
 from .aws import AwsSettings, aws_errors
 from .exportfiles import EXPORT_AGAIN, DataFile, ExportLayout, iter_lines
+from .verify_buckets import Unreadable
 
 Item = dict[str, Any]
 Page = list[Item]
@@ -141,9 +142,8 @@ def file_pages(
     gate = gate or nullcontext()
     page: Page = []
     for data_file in files:
-        for line in iter_lines(s3, bucket, data_file.key, hint=damage_hint):
-            record = orjson.loads(line)
-            page.append(record.get("Item", record))
+        for number, line in enumerate(iter_lines(s3, bucket, data_file.key, hint=damage_hint), 1):
+            page.append(_item_of(line, f"s3://{bucket}/{data_file.key} line {number}"))
             if len(page) >= page_size:
                 with gate:
                     yield page
@@ -151,6 +151,17 @@ def file_pages(
     if page:
         with gate:
             yield page
+
+
+def _item_of(line: bytes, where: str) -> Any:
+    """The item of one export line ``{"Item": {...}}``, or :class:`Unreadable` saying why there is none."""
+    try:
+        record = orjson.loads(line)
+    except orjson.JSONDecodeError as e:
+        return Unreadable(f"{where} is not JSON ({e})")
+    if not isinstance(record, dict):
+        return Unreadable(f"{where} is not a JSON object")
+    return record.get("Item", record)
 
 
 def export_readers(s3: Any, layout: ExportLayout, *, workers: int, gate: Gate | None = None) -> list[Reader]:
