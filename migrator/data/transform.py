@@ -10,12 +10,10 @@ records the source and the rules; its ``complete`` flag is written last.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import posixpath
 import tempfile
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +24,7 @@ from .aws import AwsSettings, aws_errors
 from .dupes import DigestSpill, DuplicateKeysFound, find_duplicates
 from .exportfiles import DataFile, ExportLayout, damaged_file, list_objects, read_object
 from .transform_core import DeriverSpec, FileCounts, LineRewriter, transform_stream
+from .workers import process_pool, run_folder
 
 __all__ = ["DeriverSpec", "RejectsFound", "TransformResult", "transform_export"]
 
@@ -210,9 +209,7 @@ def _run(tasks: list[FileTask], workers: int, progress: Progress | None) -> list
         for task in tasks:
             done(transform_file(task))
         return outcomes
-    # spawn: workers must not inherit the parent's threads and locks (boto3 pools, test servers)
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=context) as pool:
+    with process_pool(min(workers, len(tasks))) as pool:
         for outcome in pool.map(transform_file, tasks):
             done(outcome)
     return outcomes
@@ -258,7 +255,7 @@ def transform_export(
     marker = _marker(source, deriver_spec, key_names)
     before = _check_dest(s3, source, dest_bucket, prefix, marker)
     _put_marker(s3, dest_bucket, prefix, marker)
-    with tempfile.TemporaryDirectory(prefix="transform-keys-") as spill_dir:
+    with run_folder(dest_bucket, prefix) as spill_dir:
         tasks = [
             FileTask(
                 settings,
