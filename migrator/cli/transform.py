@@ -14,6 +14,7 @@ from ..data.exportfiles import locate_export, parse_s3_url
 from ..data.transform import DeriverSpec, RejectsFound, TransformResult, transform_export
 from .app import app, call, emit, progress
 from .options import EndpointOpt, JsonOpt, RegionOpt, settings
+from .progress import terminal_meters
 
 
 def _text(result: TransformResult) -> str:
@@ -91,6 +92,7 @@ def transform_command(
                 max_rejects=max_rejects,
                 workers=workers,
                 progress=progress,
+                meters=terminal_meters(sys.stderr),
             )
         except (RejectsFound, DuplicateKeysFound) as e:
             if json_output:

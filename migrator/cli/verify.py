@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import orjson
@@ -13,6 +14,7 @@ from ..data.exportfiles import locate_export, parse_s3_url
 from ..data.verify import VerifyReport, verify_export, verify_tables
 from .app import app, call, emit, progress
 from .options import EndpointOpt, JsonOpt, RegionOpt, settings
+from .progress import terminal_meters
 
 
 def _keys(keys: list[dict[str, str]]) -> str:
@@ -117,11 +119,18 @@ def verify_command(
                 deriver=deriver,
                 segments=segments,
                 progress=progress,
+                meters=terminal_meters(sys.stderr),
             )
         bucket, prefix = parse_s3_url(source_export or "")
         layout = locate_export(aws.client("s3"), bucket, prefix)
         return verify_export(
-            aws, layout, target_table=target_table, deriver=deriver, segments=segments, progress=progress
+            aws,
+            layout,
+            target_table=target_table,
+            deriver=deriver,
+            segments=segments,
+            progress=progress,
+            meters=terminal_meters(sys.stderr),
         )
 
     report = call(run)

@@ -23,8 +23,9 @@ from ..core.errors import BadInputError, ExportFailedError, RejectsError
 from .aws import AwsSettings, aws_errors
 from .dupes import DigestSpill, DuplicateKeysFound, find_duplicates
 from .exportfiles import DataFile, ExportLayout, damaged_file, list_objects, read_object
+from .progress import Meter, Meters, meters_for
 from .transform_core import DeriverSpec, FileCounts, LineRewriter, transform_stream
-from .workers import process_pool, run_folder
+from .workers import items_done, process_pool, run_folder
 
 __all__ = ["DeriverSpec", "RejectsFound", "TransformResult", "transform_export"]
 
@@ -101,8 +102,11 @@ class FileOutcome:
     size: int
 
 
-def transform_file(task: FileTask) -> FileOutcome:
-    """Stream one data file down, rewrite it, upload the result (and its rejects); runs in a worker."""
+def transform_file(task: FileTask, on_items: Callable[[int], None] = items_done) -> FileOutcome:
+    """Stream one data file down, rewrite it, upload the result (and its rejects); runs in a worker.
+
+    ``on_items(n)`` hears of items read as they are (by default: the pool's shared counter).
+    """
     s3 = task.settings.client("s3")
     rewriter = LineRewriter(task.spec.build(), task.key_names)
     spill = DigestSpill(task.spill_dir, task.tag)
@@ -111,7 +115,9 @@ def transform_file(task: FileTask) -> FileOutcome:
         body = s3.get_object(Bucket=task.bucket, Key=task.key)["Body"]
     with tempfile.SpooledTemporaryFile(_SPOOL_BYTES) as out, tempfile.SpooledTemporaryFile(_SPOOL_BYTES) as rejects:
         with aws_errors(f"read {source}"), damaged_file(task.bucket, task.key, hint=task.damage_hint):
-            counts = transform_stream(body, out, rejects, spill, rewriter, compressed=not task.key.endswith(".json"))
+            counts = transform_stream(
+                body, out, rejects, spill, rewriter, compressed=not task.key.endswith(".json"), on_items=on_items
+            )
         spill.close()
         size = out.tell()
         out.seek(0)
@@ -196,7 +202,7 @@ def _put_marker(s3: Any, bucket: str, prefix: str, marker: dict[str, Any]) -> No
         s3.put_object(Bucket=bucket, Key=prefix + MARKER, Body=orjson.dumps(marker, option=orjson.OPT_INDENT_2))
 
 
-def _run(tasks: list[FileTask], workers: int, progress: Progress | None) -> list[FileOutcome]:
+def _run(tasks: list[FileTask], workers: int, progress: Progress | None, meter: Meter) -> list[FileOutcome]:
     outcomes: list[FileOutcome] = []
 
     def done(outcome: FileOutcome) -> None:
@@ -205,14 +211,17 @@ def _run(tasks: list[FileTask], workers: int, progress: Progress | None) -> list
             items = sum(o.counts.items_out for o in outcomes)
             progress(f"transform: {len(outcomes)}/{len(tasks)} files, {items} items written")
 
-    if workers <= 1 or len(tasks) <= 1:
-        for task in tasks:
-            done(transform_file(task))
+    try:
+        if workers <= 1 or len(tasks) <= 1:
+            for task in tasks:
+                done(transform_file(task, meter.add))
+            return outcomes
+        with process_pool(min(workers, len(tasks)), meter.add) as pool:
+            for outcome in pool.map(transform_file, tasks):
+                done(outcome)
         return outcomes
-    with process_pool(min(workers, len(tasks))) as pool:
-        for outcome in pool.map(transform_file, tasks):
-            done(outcome)
-    return outcomes
+    finally:
+        meter.close()
 
 
 def _delete_stale(s3: Any, bucket: str, prefix: str, before: list[str], written: set[str]) -> None:
@@ -239,6 +248,7 @@ def transform_export(
     max_rejects: int = 0,
     workers: int | None = None,
     progress: Progress | None = None,
+    meters: Meters | None = None,
 ) -> TransformResult:
     """Rewrite every data file of ``source`` under ``s3://dest_bucket/dest_prefix`` for the new key schema.
 
@@ -246,6 +256,7 @@ def transform_export(
     :class:`RejectsFound` (a RejectsError) when more than ``max_rejects`` items cannot be transformed,
     :class:`DuplicateKeysFound` (a DuplicateKeysError) when two items derive one key, and
     BadInputError for bad rules, a missing bucket or a destination that holds other files.
+    Progress goes to ``meters`` if given, else as lines to ``progress``.
     """
     deriver_spec.build()  # bad rules or hook: fail here, before any worker starts
     if not key_names:
@@ -272,7 +283,8 @@ def transform_export(
             )
             for n, f in enumerate(source.files)
         ]
-        outcomes = _run(tasks, workers or os.cpu_count() or 1, progress)
+        meter = meters_for(progress, meters)("transform", source.item_count)
+        outcomes = _run(tasks, workers or os.cpu_count() or 1, progress, meter)
         if progress is not None:
             progress("transform: checking the new keys for duplicates")
         duplicates = find_duplicates(spill_dir)

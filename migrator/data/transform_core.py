@@ -24,7 +24,7 @@ does not decode ``\\uXXXX`` escapes) compressed as standard gzip by ISA-L, which
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -350,11 +350,13 @@ def transform_stream(
     *,
     compressed: bool = True,
     level: int = GZIP_LEVEL,
+    on_items: Callable[[int], None] | None = None,
 ) -> FileCounts:
     """Stream one data file: decompress ``source``, rewrite each line, gzip into ``dest``.
 
     Rejects go to ``rejects_out`` as JSON lines ``{"reason": …, "item": …}``; every written item's
-    canonical key goes to ``spill``. Memory holds one read chunk at a time.
+    canonical key goes to ``spill``; ``on_items(n)`` hears of the items read, chunk by chunk.
+    Memory holds one read chunk at a time.
     """
     reader: Any = igzip.GzipFile(fileobj=source, mode="rb") if compressed else source
     compressor = isal_zlib.compressobj(level, isal_zlib.DEFLATED, 31)
@@ -373,6 +375,8 @@ def transform_stream(
             spill.add_digests(done.digests, b"".join(done.digest_keys))
         items_in += done.items + len(rejects)
         items_out += done.items
+        if on_items is not None and (done.items or rejects):
+            on_items(done.items + len(rejects))
         if out:
             out.append(b"")
             dest.write(compressor.compress(b"\n".join(out)))

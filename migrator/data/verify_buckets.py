@@ -9,7 +9,7 @@ only inside the buckets that disagree, in groups small enough to hold in memory.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,7 +114,7 @@ def _plain(value: Any) -> Any:
         return value  # not a readable key value: shown as it is (it came from JSON, so it prints)
 
 
-def tally_pages(pages: Iterable[list[Item]], keyer: Keyer, *, on_page=None) -> Tally:
+def tally_pages(pages: Iterable[list[Item]], keyer: Keyer, *, on_page: Callable[[int], None] | None = None) -> Tally:
     """Pass 1 over one reader: fold every item into its bucket."""
     tally = Tally()
     counts, sums = tally.counts, tally.sums
@@ -172,6 +172,7 @@ def collect_pages(
     selected: bytearray,
     into: dict[bytes, int],
     repeated: set[bytes] | None = None,
+    on_page: Callable[[int], None] | None = None,
 ) -> None:
     """Pass 2 over one reader: record ``key → item digest`` for items whose bucket is selected.
 
@@ -194,6 +195,8 @@ def collect_pages(
             if key in into and repeated is not None:
                 repeated.add(key)
             into[key] = digest
+        if on_page is not None:
+            on_page(len(page))
 
 
 @dataclass

@@ -179,9 +179,16 @@ def export_readers(s3: Any, layout: ExportLayout, *, workers: int, gate: Gate | 
     return [reader(tuple(group)) for group in groups if group]
 
 
+def table_facts(client: Any, table: str) -> tuple[tuple[str, ...], int | None]:
+    """The key attribute names of ``table`` (partition key first) and its item count as DescribeTable
+    gives it (AWS updates it about every six hours: an estimate), from one describe_table."""
+    with aws_errors(f"describe table {table}", what=f"table {table}"):
+        described = client.describe_table(TableName=table)["Table"]
+    ordered = sorted(described["KeySchema"], key=lambda k: 0 if k["KeyType"] == "HASH" else 1)
+    count = described.get("ItemCount")
+    return tuple(k["AttributeName"] for k in ordered), int(count) if count is not None else None
+
+
 def key_names(client: Any, table: str) -> tuple[str, ...]:
     """The key attribute names of ``table`` (partition key first), from describe_table."""
-    with aws_errors(f"describe table {table}", what=f"table {table}"):
-        schema = client.describe_table(TableName=table)["Table"]["KeySchema"]
-    ordered = sorted(schema, key=lambda k: 0 if k["KeyType"] == "HASH" else 1)
-    return tuple(k["AttributeName"] for k in ordered)
+    return table_facts(client, table)[0]

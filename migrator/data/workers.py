@@ -5,6 +5,8 @@
   are no longer alive left behind, so a SIGKILL leaves debris only until the next run.
 - :func:`process_pool`: a pool whose workers watch their parent and exit within
   :data:`WATCH_SECONDS` of its death, instead of finishing (or hanging on) a file nobody waits for.
+  Workers report items done through :func:`items_done` (a counter shared with the parent), which
+  the parent forwards to its progress meter.
 """
 
 from __future__ import annotations
@@ -16,14 +18,18 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 WATCH_SECONDS = 0.5
+POLL_SECONDS = 0.25
 _ROOT = "table-migration"
 _RUN = "run-"
+# In a worker process only: the counter shared with the parent (set by the pool's initializer).
+_shared: dict[str, Any] = {}
 
 
 def transform_folder(dest_bucket: str, dest_prefix: str, *, temp: str | None = None) -> Path:
@@ -67,8 +73,9 @@ def run_folder(dest_bucket: str, dest_prefix: str, *, temp: str | None = None) -
         yield path
 
 
-def _watch_parent(parent: int) -> None:
+def _start_worker(parent: int, counter: Any) -> None:
     """In a worker: exit at once when the parent process is gone (this process was re-parented)."""
+    _shared["items"] = counter
 
     def watch() -> None:
         while True:
@@ -79,12 +86,44 @@ def _watch_parent(parent: int) -> None:
     threading.Thread(target=watch, name="watch-parent", daemon=True).start()
 
 
+def items_done(items: int) -> None:
+    """In a worker: add to the items-done counter the parent reads (nothing outside a pool)."""
+    counter = _shared.get("items")
+    if counter is not None:
+        with counter.get_lock():
+            counter.value += items
+
+
 @contextmanager
-def process_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
-    """A process pool of ``workers`` whose workers die with this process."""
+def process_pool(workers: int, on_items: Callable[[int], None] | None = None) -> Iterator[ProcessPoolExecutor]:
+    """A process pool of ``workers`` whose workers die with this process.
+
+    ``on_items(n)`` is called in this process, from a thread, with the items the workers reported done.
+    """
     # spawn: workers must not inherit the parent's threads and locks (boto3 pools, test servers)
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_watch_parent, initargs=(os.getpid(),)
-    ) as pool:
-        yield pool
+    counter = context.Value("q", 0)
+    stop = threading.Event()
+    seen = [0]
+
+    def forward() -> None:
+        value = counter.value
+        if on_items is not None and value != seen[0]:
+            on_items(value - seen[0])
+        seen[0] = value
+
+    def poll() -> None:
+        while not stop.wait(POLL_SECONDS):
+            forward()
+
+    poller = threading.Thread(target=poll, name="pool-progress", daemon=True)
+    poller.start()
+    try:
+        with ProcessPoolExecutor(
+            max_workers=workers, mp_context=context, initializer=_start_worker, initargs=(os.getpid(), counter)
+        ) as pool:
+            yield pool
+    finally:
+        stop.set()
+        poller.join()
+        forward()
