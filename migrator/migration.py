@@ -21,6 +21,7 @@ from .core import stages as st
 from .core.config import MigrationConfig, parse_config, parse_stage
 from .core.errors import ConfigError, MigrationError, PulumiError, StackBusyError
 from .core.guard import check_preview, refused_changes
+from .core.preflight import check_config_for_stage
 from .core.record import RECORD_KEY, Record
 from .data.aws import AwsSettings
 from .data.dataplane import AwsDataPlane, DataPlane
@@ -68,6 +69,7 @@ class Migration:
     def up(self, stage: int, *, allow_drift: bool = False) -> UpResult:
         """Run stages current+1 .. ``stage`` in order; a finished stage is a no-op, an interrupted one resumes."""
         st.check_stage(stage)
+        check_config_for_stage(self._stack.get_config(), stage)  # before any stage is applied
         with self._lock(f"up --stage {stage}"):
             config, record = self._read()
             moves = st.plan_up(record.completed_stage, stage, needs_transform=self._needs_transform(config))
@@ -175,6 +177,7 @@ class Migration:
         The preview needs ``table-migration:stage`` set to the stage it shows; it is put back at once.
         """
         st.check_stage(stage)
+        check_config_for_stage(self._stack.get_config(), stage)  # a config error is bad input, not a note
         with self._lock(f"plan --stage {stage}"):
             config, record = self._read()
             moves = tuple(st.plan_up(record.completed_stage, stage, needs_transform=self._needs_transform(config)))
