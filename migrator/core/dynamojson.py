@@ -24,6 +24,9 @@ from typing import Any
 MAX_DEPTH = 32
 MAX_DIGITS = 38
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+# Plain notation: with at most 38 digits in all it is within every limit (below 1E38, at least 1E-38).
+_PLAIN = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+_SMALLEST, _TOO_LARGE = Decimal("1E-130"), Decimal("1E+126")
 _SHOWN = 40
 
 
@@ -36,6 +39,12 @@ def number_problem(text: Any) -> str | None:
     """Why ``text`` is not a DynamoDB number, or None."""
     if not isinstance(text, str):
         return f"number {_show(text)} is not given as text"
+    if (
+        len(text) <= MAX_DIGITS + 2
+        and _PLAIN.fullmatch(text)
+        and len(text) - ("-" in text) - ("." in text) <= MAX_DIGITS
+    ):
+        return None
     if not _NUMBER.fullmatch(text):
         return f"{_show(text)} is not a number"
     number = Decimal(text)
@@ -45,7 +54,7 @@ def number_problem(text: Any) -> str | None:
     if len(significant) > MAX_DIGITS:
         return f"{_show(text)} has more than {MAX_DIGITS} significant digits"
     magnitude = number.copy_abs()
-    if not Decimal("1E-130") <= magnitude < Decimal("1E+126"):
+    if not _SMALLEST <= magnitude < _TOO_LARGE:
         return f"{_show(text)} is outside DynamoDB's number range (1E-130 to 9.99…E+125)"
     return None
 
@@ -103,6 +112,8 @@ def value_problem(value: Any, depth: int = 1) -> str | None:
         kinds = ", ".join(sorted(map(str, value))) or "none"
         return f"value has {len(value)} types ({kinds}); it must have exactly one"
     ((kind, raw),) = value.items()
+    if kind == "S" and type(raw) is str:  # the common case first: checking every item costs
+        return None
     if kind in _SCALARS:
         return _SCALARS[kind](raw)
     if kind in _SET_MEMBERS:
