@@ -68,10 +68,12 @@ class Tally:
 
 
 class Keyer:
-    """Turns a raw item of one side into (key bytes, item) after the derive rules; None when it has none.
+    """Turns a raw item of one side into its key and canonical bytes after the derive rules.
 
     An item that is not valid DynamoDB JSON is *unreadable* (named by ``label_names``, the attributes
-    that identify an item of this side); one the derive rules cannot map is a *reject*.
+    that identify an item of this side); one the derive rules cannot map is a *reject*. The rules are
+    checked where the canonical form is made (:func:`canonical_item`); which of the two an item is
+    gets decided only for the items that fail, so a readable item pays for no second look.
     """
 
     def __init__(
@@ -81,23 +83,36 @@ class Keyer:
         self.deriver = None if deriver is None or deriver.is_identity else deriver
         self.label_names = tuple(label_names) or self.key_names
 
-    def __call__(self, raw: Item | Unreadable, tally: Tally | None = None) -> tuple[bytes, Item] | None:
+    def key(self, raw: Item | Unreadable) -> tuple[bytes, Item] | None:
+        """The key and the (derived) item, unchecked; None when there is no key (counted in pass 1)."""
+        if type(raw) is not dict:
+            return None
+        try:
+            item = raw if self.deriver is None else self.deriver(raw)
+            return key_bytes(item, self.key_names), item
+        except (RejectError, CanonicalError, AttributeError, TypeError):
+            return None
+
+    def __call__(self, raw: Item | Unreadable, tally: Tally) -> tuple[bytes, bytes] | None:
+        """``(key, canonical item)``, or None after counting the item as unreadable or a reject in ``tally``."""
+        item: Any = raw
+        try:
+            if type(raw) is not dict:
+                raise CanonicalError(raw.reason if isinstance(raw, Unreadable) else "the item is not an object")
+            item = raw if self.deriver is None else self.deriver(raw)
+            return key_bytes(item, self.key_names), canonical_item(item)
+        except (RejectError, CanonicalError) as e:
+            self._count(raw, item, e, tally)
+            return None
+
+    def _count(self, raw: Any, item: Any, error: Exception, tally: Tally) -> None:
         problem = raw.reason if isinstance(raw, Unreadable) else item_problem(raw)
         if problem is not None:
-            if tally is not None:
-                tally.unreadable_item(self.label(raw), problem)
-            return None
-        item = raw
-        try:
-            if self.deriver is not None:
-                item = self.deriver(raw)
-                if self.deriver.hook is not None and (problem := item_problem(item)):
-                    raise RejectError(f"the --python hook returned invalid DynamoDB JSON: {problem}")
-            return key_bytes(item, self.key_names), item
-        except (RejectError, CanonicalError) as e:
-            if tally is not None:
-                tally.reject(str(e))
-            return None
+            tally.unreadable_item(self.label(raw), problem)
+        elif item is not raw and self.deriver is not None and self.deriver.hook is not None and item_problem(item):
+            tally.reject(f"the --python hook returned invalid DynamoDB JSON: {item_problem(item)}")
+        else:
+            tally.reject(str(error))
 
     def label(self, raw: Any) -> dict[str, Any] | None:
         """The identifying attributes of a raw item as plain JSON, as far as they can be read; None if none."""
@@ -124,12 +139,8 @@ def tally_pages(pages: Iterable[list[Item]], keyer: Keyer, *, on_page: Callable[
             keyed = keyer(raw, tally)
             if keyed is None:
                 continue
-            key, item = keyed
-            try:
-                digest = _item_hash(canonical_item(item))
-            except CanonicalError as e:
-                tally.reject(f"key {key.decode()}: {e}")
-                continue
+            key, canonical = keyed
+            digest = _item_hash(canonical)
             bucket = _bucket_hash(key) & mask
             counts[bucket] += 1
             sums[bucket] += digest
@@ -182,7 +193,7 @@ def collect_pages(
     mask = BUCKETS - 1
     for page in pages:
         for raw in page:
-            keyed = keyer(raw)
+            keyed = keyer.key(raw)
             if keyed is None:
                 continue
             key, item = keyed

@@ -72,3 +72,19 @@ def test_nesting_deeper_than_32_levels_is_refused() -> None:
     for _ in range(32):
         value = {"L": [value]}
     assert "nesting deeper than 32" in (item_problem({"A": value}) or "")
+
+
+@pytest.mark.parametrize("name", sorted(INVALID))
+def test_the_canonical_form_refuses_every_invalid_value_too(name: str) -> None:
+    # verification relies on canonical_item to notice an invalid item; only then does it ask item_problem why
+    from migrator.core.canonical import CanonicalError, canonical_item
+
+    with pytest.raises(CanonicalError):
+        canonical_item({"Key": {"S": "k"}, "A": INVALID[name][0]})
+
+
+@pytest.mark.parametrize("name", sorted(VALID))
+def test_the_canonical_form_takes_every_valid_value(name: str) -> None:
+    from migrator.core.canonical import canonical_item
+
+    assert canonical_item({"A": VALID[name]})
