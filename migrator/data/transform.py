@@ -22,7 +22,7 @@ import orjson
 from ..core.errors import BadInputError, ExportFailedError, RejectsError
 from .aws import AwsSettings, aws_errors
 from .dupes import DigestSpill, DuplicateKeysFound, find_duplicates
-from .exportfiles import DataFile, ExportLayout, damaged_file, list_objects, read_object
+from .exportfiles import TRANSFORM_MARKER, DataFile, ExportLayout, damaged_file, list_objects, read_object
 from .progress import Meter, Meters, meters_for
 from .transform_core import DeriverSpec, FileCounts, LineRewriter, transform_stream
 from .workers import items_done, process_pool, run_folder
@@ -30,7 +30,7 @@ from .workers import items_done, process_pool, run_folder
 __all__ = ["DeriverSpec", "RejectsFound", "TransformResult", "transform_export"]
 
 Progress = Callable[[str], None]
-MARKER = "_transform.json"
+MARKER = TRANSFORM_MARKER
 _SPOOL_BYTES = 64 << 20  # output kept in memory up to this size, then on local disk, before upload
 _SHOWN_REASONS = 5
 
