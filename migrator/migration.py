@@ -25,6 +25,7 @@ from .core.adoption import check_adoption
 from .core.config import MigrationConfig, key, parse_config, parse_stage
 from .core.errors import ConfigError, GuardError, MigrationError, PulumiError, StackBusyError
 from .core.guard import check_preview
+from .core.preflight import check_config_for_stage
 from .core.record import RECORD_KEY, Record
 from .core.store import LOCK, PROGRESS, RecordStore
 from .core.tablespec import LOAD_WRITE
@@ -88,6 +89,7 @@ class Migration:
     def up(self, stage: int, *, allow_drift: bool = False) -> UpResult:
         """Run stages current+1 .. ``stage`` in order; a finished stage is a no-op, an interrupted one resumes."""
         st.check_stage(stage)
+        check_config_for_stage(self._stack.get_config(), stage)  # before any stage is applied
         with self._lock(f"up --stage {stage}"):
             config, record = self._read(adopt=True)
             moves = st.plan_up(record.completed_stage, stage, **self._up_options(config))
@@ -199,6 +201,7 @@ class Migration:
         the config; the stack file is never written.
         """
         st.check_stage(stage)
+        check_config_for_stage(self._stack.get_config(), stage)  # a config error is bad input, not a note
         with self._lock(f"plan --stage {stage}"):
             config, record = self._read()
             moves = tuple(st.plan_up(record.completed_stage, stage, **self._up_options(config)))

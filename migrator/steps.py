@@ -53,12 +53,33 @@ def client_token(stack: str, table: str, attempt: int = 1) -> str:
 def verify_summary(report: Any, at: str) -> dict[str, Any]:
     """The counts of a VerifyReport (no samples), as recorded in stack config."""
     data = report.to_dict()
-    keep = ("identical", "source", "target", "source_count", "target_count", "missing_count", "extra_count")
+    keep = (
+        "identical",
+        "source",
+        "target",
+        "source_count",
+        "target_count",
+        "missing_count",
+        "extra_count",
+        "unreadable_count",
+        "duplicate_count",
+    )
     return {**{k: data[k] for k in keep if k in data}, "changed_count": data.get("changed_count", 0), "at": at}
 
 
 def _differences(report: Any) -> str:
-    return f"{report.missing_count} missing, {report.extra_count} extra, {report.changed_count} changed"
+    """The counts that made a verification fail, the ones that are zero left out (except the first three)."""
+    parts = [f"{report.missing_count} missing, {report.extra_count} extra, {report.changed_count} changed"]
+    for count, what in (
+        (getattr(report, "unreadable_count", 0), "unreadable"),
+        (getattr(report, "duplicate_count", 0), "duplicate keys"),
+    ):
+        if count:
+            parts.append(f"{count} {what}")
+    exported = getattr(report, "export_item_count", None)
+    if exported is not None and exported != report.source_count:
+        parts.append(f"the export's manifest counts {exported} items, its files hold {report.source_count}")
+    return ", ".join(parts)
 
 
 @dataclass

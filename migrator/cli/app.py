@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from importlib.metadata import PackageNotFoundError, version
+from typing import Annotated, Any, TypeVar
 
 import orjson
 import typer
@@ -18,12 +19,28 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        try:
+            number = version("table-migration")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            number = "unknown (not installed)"
+        typer.echo(f"migrate {number}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
-    # A callback keeps ``migrate`` a command group even while only one command is registered.
+def _root(
+    _version_flag: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    # A callback keeps ``migrate`` a command group, and carries the options of ``migrate`` itself.
     pass
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 
-from ..data.export import ExportResult, run_export
+from ..data.aws import check_bucket_name
+from ..data.export import ExportResult, fresh_prefix, run_export
+from ..data.exportfiles import DamagedFilesError
 from .app import app, call, emit, progress
 from .options import EndpointOpt, JsonOpt, RegionOpt, settings
 
@@ -38,17 +41,27 @@ def export_command(
 
     A rerun waits on or reuses the export already made to the same bucket and prefix.
     """
-    aws = settings(endpoint, region)
 
     def run() -> ExportResult:
-        return run_export(
-            aws.client("dynamodb"),
-            aws.client("s3"),
-            table=table,
-            bucket=bucket,
-            prefix=prefix or f"exports/{table}/",
-            progress=progress,
-            poll_seconds=poll_seconds,
-        )
+        aws = settings(endpoint, region)
+        check_bucket_name(bucket, given_as="--bucket")
+        where = prefix or f"exports/{table}/"
+        try:
+            return run_export(
+                aws.client("dynamodb"),
+                aws.client("s3"),
+                table=table,
+                bucket=bucket,
+                prefix=where,
+                progress=progress,
+                poll_seconds=poll_seconds,
+            )
+        except DamagedFilesError as e:
+            fresh = fresh_prefix(where, datetime.now(UTC))
+            raise DamagedFilesError(
+                e.message,
+                hint=f"AWS never rewrites an export: run `migrate export --table {table} --bucket {bucket} "
+                f"--prefix {fresh}` and use that export.",
+            ) from e
 
     emit(call(run), json_output=json_output, text=_text)

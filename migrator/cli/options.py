@@ -27,4 +27,4 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on 
 
 def settings(endpoint: str | None, region: str | None) -> AwsSettings:
     """The AwsSettings for the options given: flags over the environment over defaults."""
-    return AwsSettings.resolve(region=region, endpoint_url=endpoint)
+    return AwsSettings.resolve(region=region, endpoint_url=endpoint, names=("--region", "--endpoint-url"))

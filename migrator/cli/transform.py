@@ -14,6 +14,7 @@ from ..data.exportfiles import locate_export, parse_s3_url
 from ..data.transform import DeriverSpec, RejectsFound, TransformResult, transform_export
 from .app import app, call, emit, progress
 from .options import EndpointOpt, JsonOpt, RegionOpt, settings
+from .progress import terminal_meters
 
 
 def _text(result: TransformResult) -> str:
@@ -71,9 +72,9 @@ def transform_command(
 
     Two items with one new key always fail it.
     """
-    aws = settings(endpoint, region)
 
     def run() -> TransformResult:
+        aws = settings(endpoint, region)
         src_bucket, src_prefix = parse_s3_url(source)
         dest_bucket, dest_prefix = parse_s3_url(dest)
         spec = DeriverSpec(tuple(derive or ()), python)
@@ -91,6 +92,7 @@ def transform_command(
                 max_rejects=max_rejects,
                 workers=workers,
                 progress=progress,
+                meters=terminal_meters(sys.stderr),
             )
         except (RejectsFound, DuplicateKeysFound) as e:
             if json_output:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import orjson
@@ -13,23 +14,47 @@ from ..data.exportfiles import locate_export, parse_s3_url
 from ..data.verify import VerifyReport, verify_export, verify_tables
 from .app import app, call, emit, progress
 from .options import EndpointOpt, JsonOpt, RegionOpt, settings
+from .progress import terminal_meters
 
 
 def _keys(keys: list[dict[str, str]]) -> str:
     return ", ".join(orjson.dumps(k).decode() for k in keys)
 
 
+def _verdict(report: VerifyReport) -> str:
+    if not report.identical:
+        return "DIFFERENT"
+    if report.rejects:
+        return f"identical apart from {report.rejects} reject{'s' if report.rejects != 1 else ''}"
+    return "identical"
+
+
 def report_text(report: VerifyReport) -> str:
-    """A short human report: the verdict, counts and sample keys."""
-    verdict = "identical" if report.identical else "DIFFERENT"
+    """A short human report: the verdict, counts, sample keys, and what else is wrong."""
     lines = [
-        f"{report.target} vs {report.source}: {verdict}",
+        f"{report.target} vs {report.source}: {_verdict(report)}",
         f"  source items {report.source_count}, target items {report.target_count}",
         f"  missing {report.missing_count}, extra {report.extra_count}, changed {report.changed_count}",
     ]
     for name in ("missing", "extra", "changed"):
         if report.samples.get(name):
             lines.append(f"  {name}: {_keys(report.samples[name])}")
+    if report.duplicate_count:
+        lines.append(
+            f"  duplicate keys {report.duplicate_count} (more than one source item has or derives the key; "
+            f"an import keeps one): {_keys(list(report.duplicate_samples))}"
+        )
+    if report.unreadable_count:
+        lines.append(f"  unreadable {report.unreadable_count} (items that are not valid DynamoDB JSON):")
+        lines.extend(
+            f"    {s['side']} {orjson.dumps(s['key']).decode() if s['key'] else '(no key)'}: {s['reason']}"
+            for s in report.unreadable_samples
+        )
+    if report.export_short:
+        lines.append(
+            f"  the export itself is short: its files hold {report.source_count} items but its manifest counts "
+            f"{report.export_item_count}; export the table again"
+        )
     if report.rejects:
         lines.append(f"  rejects {report.rejects} (source items the derive rules cannot map): ")
         lines.extend(f"    {reason}" for reason in report.reject_samples)
@@ -81,10 +106,10 @@ def verify_command(
 
     Exit 0 when identical, 1 when anything is missing, extra, changed or rejected, 2 for bad input.
     """
-    aws = settings(endpoint, region)
 
     def run() -> VerifyReport:
         _check_source(source_table, source_export)
+        aws = settings(endpoint, region)
         deriver = _deriver(derive or [], python)
         if source_table is not None:
             return verify_tables(
@@ -94,11 +119,18 @@ def verify_command(
                 deriver=deriver,
                 segments=segments,
                 progress=progress,
+                meters=terminal_meters(sys.stderr),
             )
         bucket, prefix = parse_s3_url(source_export or "")
         layout = locate_export(aws.client("s3"), bucket, prefix)
         return verify_export(
-            aws, layout, target_table=target_table, deriver=deriver, segments=segments, progress=progress
+            aws,
+            layout,
+            target_table=target_table,
+            deriver=deriver,
+            segments=segments,
+            progress=progress,
+            meters=terminal_meters(sys.stderr),
         )
 
     report = call(run)

@@ -25,6 +25,8 @@ from typing import Any
 import orjson
 import xxhash
 
+from .dynamojson import MAX_DEPTH, number_problem, value_problem
+
 Item = Mapping[str, Any]
 
 # DynamoDB numbers carry up to 38 significant digits; the default context (28) would round them.
@@ -34,7 +36,7 @@ _digest = xxhash.xxh3_128_intdigest
 
 
 class CanonicalError(ValueError):
-    """A value that is not valid DynamoDB JSON (a number or base64 that does not parse)."""
+    """A value that is not valid DynamoDB JSON (by the rules of :mod:`migrator.core.dynamojson`)."""
 
 
 def normalize_number(text: str) -> str:
@@ -42,17 +44,20 @@ def normalize_number(text: str) -> str:
 
     ``"1.0"``, ``"1e0"``, ``"01"`` and ``"+1"`` give ``"1"``; ``"-0"`` gives ``"0"``; ``"1.50"`` gives ``"1.5"``.
     """
-    # Fast path: a plain integer is already canonical (the common case by far).
-    if text.isdigit() and text.isascii() and (text[0] != "0" or len(text) == 1):
-        return text
-    if text[:1] == "-" and text[1:].isdigit() and text.isascii() and text[1:2] != "0":
-        return text
+    if type(text) is not str:
+        raise CanonicalError(f"number {text!r:.40} is not given as text")
+    # Fast path: a plain integer of at most 38 digits is already canonical (the common case by far).
+    if len(text) <= 39:
+        if text.isdigit() and text.isascii() and (text[0] != "0" or len(text) == 1) and len(text) <= 38:
+            return text
+        if text[:1] == "-" and text[1:].isdigit() and text.isascii() and text[1:2] != "0":
+            return text
+    if problem := number_problem(text):
+        raise CanonicalError(problem)
     try:
         number = Decimal(text)
     except (InvalidOperation, TypeError, ValueError):
         raise CanonicalError(f"{text!r} is not a number") from None
-    if not number.is_finite():
-        raise CanonicalError(f"{text!r} is not a finite number")
     if number.is_zero():
         return "0"
     return format(number.normalize(_CONTEXT), "f")
@@ -62,6 +67,8 @@ def normalize_binary(value: str | bytes | bytearray) -> str:
     """Standard padded base64 of the bytes ``value`` holds (base64 text in any spelling, or raw bytes)."""
     if isinstance(value, bytes | bytearray):
         return base64.b64encode(value).decode("ascii")
+    if type(value) is not str:
+        raise CanonicalError(f"binary {value!r:.40} is not base64 text")
     text = "".join(value.split()).replace("-", "+").replace("_", "/").rstrip("=")
     try:
         raw = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
@@ -70,29 +77,74 @@ def normalize_binary(value: str | bytes | bytearray) -> str:
     return base64.b64encode(raw).decode("ascii")
 
 
-def _value(value: Mapping[str, Any]) -> Any:
-    """The canonical form of one attribute value (the same object when it is already canonical)."""
-    if len(value) != 1:
-        raise CanonicalError(f"attribute value {dict(value)!r} does not have exactly one type")
-    ((kind, raw),) = value.items()
-    if kind == "S" or kind == "BOOL" or kind == "NULL":
-        return value
-    if kind == "N":
-        number = normalize_number(raw)
-        return value if number is raw else {"N": number}
+def _invalid(value: Any, depth: int = 1) -> CanonicalError:
+    return CanonicalError(value_problem(value, depth) or f"{value!r:.40} is not valid DynamoDB JSON")
+
+
+def _set(kind: str, raw: Any, member: Any) -> list[Any]:
+    """The sorted canonical members of a set; CanonicalError unless it is a non-empty list of unique members."""
+    if type(raw) is not list or not raw:
+        raise _invalid({kind: raw})
+    members = sorted(map(member, raw))
+    if len(set(members)) != len(members):
+        raise CanonicalError(f"{kind} holds a member twice")
+    return members
+
+
+def _string(text: Any) -> str:
+    if type(text) is not str:
+        raise CanonicalError(f"string {text!r:.40} is not text")
+    return text
+
+
+def _same(check: Any) -> Any:
+    """A canonical form for a kind whose valid values are canonical already (S, BOOL, NULL)."""
+
+    def form(kind: str, raw: Any, _depth: int) -> Any:
+        if check(raw):
+            return {kind: raw}
+        raise CanonicalError(value_problem({kind: raw}) or f"{kind} {raw!r:.40} is not valid")
+
+    return form
+
+
+def _nested(kind: str, raw: Any, depth: int) -> Any:
+    if depth >= MAX_DEPTH or type(raw) is not (dict if kind == "M" else list):
+        raise _invalid({kind: raw}, depth)
     if kind == "M":
-        return {"M": {k: _value(v) for k, v in raw.items()}}
-    if kind == "L":
-        return {"L": [_value(v) for v in raw]}
-    if kind == "SS":
-        return {"SS": sorted(raw)}
-    if kind == "NS":
-        return {"NS": sorted(normalize_number(n) for n in raw)}
-    if kind == "B":
-        return {"B": normalize_binary(raw)}
-    if kind == "BS":
-        return {"BS": sorted(normalize_binary(b) for b in raw)}
-    raise CanonicalError(f"unknown DynamoDB type {kind!r}")
+        return {"M": {k: _value(v, depth + 1) for k, v in raw.items()}}
+    return {"L": [_value(v, depth + 1) for v in raw]}
+
+
+_FORMS: dict[str, Any] = {
+    "S": _same(lambda raw: type(raw) is str),
+    "BOOL": _same(lambda raw: type(raw) is bool),
+    "NULL": _same(lambda raw: raw is True),
+    "N": lambda kind, raw, _depth: {"N": normalize_number(raw)},
+    "B": lambda kind, raw, _depth: {"B": normalize_binary(raw)},
+    "SS": lambda kind, raw, _depth: {"SS": _set(kind, raw, _string)},
+    "NS": lambda kind, raw, _depth: {"NS": _set(kind, raw, normalize_number)},
+    "BS": lambda kind, raw, _depth: {"BS": _set(kind, raw, normalize_binary)},
+    "M": _nested,
+    "L": _nested,
+}
+
+
+def _value(value: Any, depth: int = 1) -> Any:
+    """The canonical form of one attribute value (the same object when it is already canonical).
+
+    Every rule of :mod:`migrator.core.dynamojson` is checked on the way (cheaply: this runs for every
+    item verification reads); a value that breaks one raises :class:`CanonicalError`.
+    """
+    if type(value) is not dict or len(value) != 1:
+        raise _invalid(value, depth)
+    ((kind, raw),) = value.items()
+    if kind == "S" and type(raw) is str:  # the common case, without a call
+        return value
+    form = _FORMS.get(kind)
+    if form is None:
+        raise _invalid(value, depth)
+    return form(kind, raw, depth)
 
 
 def canonical_value(value: Mapping[str, Any]) -> bytes:
@@ -101,7 +153,14 @@ def canonical_value(value: Mapping[str, Any]) -> bytes:
 
 
 def canonical_item(item: Item) -> bytes:
-    """Canonical bytes of one item: sorted attribute and map keys, sorted sets, normalised N and B."""
+    """Canonical bytes of one item: sorted attribute and map keys, sorted sets, normalised N and B.
+
+    :class:`CanonicalError` when the item is not valid DynamoDB JSON.
+    """
+    if type(item) is not dict or "" in item:
+        raise CanonicalError(
+            "the item is not an object" if type(item) is not dict else "an attribute has an empty name"
+        )
     return orjson.dumps({name: _value(value) for name, value in item.items()}, option=_SORT)
 
 

@@ -178,6 +178,16 @@ def load_hook(spec: str) -> Hook:
             f"--python {spec}: cannot import {module_name} ({e}).",
             hint="Check the module name and that it is on PYTHONPATH.",
         ) from None
+    except SyntaxError as e:
+        raise DeriveSyntaxError(
+            f"--python {spec}: {e.filename or module_name} line {e.lineno} is not valid Python ({e.msg}); fix it.",
+            hint="",
+        ) from None
+    except Exception as e:  # the user's module raised while being imported: name what it raised
+        raise DeriveSyntaxError(
+            f"--python {spec}: importing {module_name} raised {type(e).__name__}: {e}; fix the module.",
+            hint="",
+        ) from None
     func = getattr(module, func_name, None)
     if not callable(func):
         raise DeriveSyntaxError(

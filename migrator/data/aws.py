@@ -6,6 +6,7 @@ Clients are passed into the data-plane functions; they are built only at the edg
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,11 +14,22 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    ParamValidationError,
+)
 
 from ..core.errors import AwsError, BadInputError, NotFoundError
 
 DEFAULT_REGION = "us-east-1"
+# botocore's own rules, checked here first so a bad value is one sentence instead of a traceback.
+_REGION = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9\-]{0,61}[a-zA-Z0-9])?")
+_ENDPOINT = re.compile(r"https?://[^\s/?#]+(?:[/?#]\S*)?")
+# What S3 accepts for existing buckets (older us-east-1 buckets may hold capitals and '_').
+_BUCKET = re.compile(r"[a-zA-Z0-9.\-_]{1,255}")
 
 _NOT_FOUND = {
     "ResourceNotFoundException",
@@ -37,12 +49,38 @@ class AwsSettings:
     endpoint_url: str | None = None
 
     @classmethod
-    def resolve(cls, *, region: str | None = None, endpoint_url: str | None = None) -> AwsSettings:
-        """Explicit values over the environment (AWS_ENDPOINT_URL, AWS_REGION, AWS_DEFAULT_REGION) over defaults."""
-        return cls(
-            region=region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION,
-            endpoint_url=endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None,
+    def resolve(
+        cls,
+        *,
+        region: str | None = None,
+        endpoint_url: str | None = None,
+        names: tuple[str, str] = ("region", "endpoint URL"),
+    ) -> AwsSettings:
+        """Explicit values over the environment (AWS_ENDPOINT_URL, AWS_REGION, AWS_DEFAULT_REGION) over defaults.
+
+        Each value is checked; :class:`BadInputError` names where a bad one came from: ``names`` for
+        the explicit values (the CLI passes its option names), else the environment variable.
+        """
+        region_from, region_value = _first(
+            (names[0], region),
+            ("AWS_REGION", os.environ.get("AWS_REGION")),
+            ("AWS_DEFAULT_REGION", os.environ.get("AWS_DEFAULT_REGION")),
+            ("the default region", DEFAULT_REGION),
         )
+        endpoint_from, endpoint_value = _first(
+            (names[1], endpoint_url), ("AWS_ENDPOINT_URL", os.environ.get("AWS_ENDPOINT_URL"))
+        )
+        if not _REGION.fullmatch(region_value or ""):
+            raise BadInputError(
+                f"{region_from} {region_value!r} is not an AWS region name; give one like us-east-1.", hint=""
+            )
+        if endpoint_value is not None and not _ENDPOINT.fullmatch(endpoint_value):
+            raise BadInputError(
+                f"{endpoint_from} {endpoint_value!r} is not an http(s) URL; give one like http://127.0.0.1:5000, "
+                "or none for AWS itself.",
+                hint="",
+            )
+        return cls(region=region_value or DEFAULT_REGION, endpoint_url=endpoint_value)
 
     def client(self, service: str) -> Any:
         """A boto3 client for ``service`` with adaptive retries and a pool large enough for parallel scans."""
@@ -53,9 +91,33 @@ class AwsSettings:
             # regional endpoint, which is where AWS serves them anyway.
             options["account_id_endpoint_mode"] = "disabled"
         config = Config(retries={"mode": "adaptive", "max_attempts": 10}, max_pool_connections=64, **options)
-        return boto3.session.Session().client(
-            service, region_name=self.region, endpoint_url=self.endpoint_url, config=config
+        try:
+            return boto3.session.Session().client(
+                service, region_name=self.region, endpoint_url=self.endpoint_url, config=config
+            )
+        except (BotoCoreError, ValueError) as e:  # a region or endpoint botocore refuses (settings built by hand)
+            raise BadInputError(
+                f"Cannot use AWS with region {self.region!r} and endpoint {self.endpoint_url!r}: {e}.",
+                hint="Check --region and --endpoint-url (or AWS_REGION, AWS_ENDPOINT_URL).",
+            ) from e
+
+
+def _first(*candidates: tuple[str, str | None]) -> tuple[str, str | None]:
+    """The first candidate with a value (an empty string counts as none), as (where from, value)."""
+    for source, value in candidates:
+        if value:
+            return source, value
+    return candidates[-1][0], None
+
+
+def check_bucket_name(name: str, *, given_as: str) -> str:
+    """``name`` if S3 could hold a bucket so named; :class:`BadInputError` naming ``given_as`` otherwise."""
+    if not _BUCKET.fullmatch(name):
+        raise BadInputError(
+            f"{given_as} {name!r} is not an S3 bucket name; bucket names are lowercase letters, digits, '.' and '-'.",
+            hint="",
         )
+    return name
 
 
 def error_code(error: ClientError) -> str:
@@ -93,6 +155,10 @@ def aws_errors(action: str, *, what: str | None = None, hint: str | None = None)
                 code=code,
             ) from e
         raise AwsError(f"Cannot {action}: {code}: {message}", hint=hint or "", code=code) from e
+    except ParamValidationError as e:
+        # botocore's text can run to hundreds of characters (it quotes its regexes): keep the first clause.
+        first = str(e).splitlines()[-1].split(":")[0].strip()
+        raise BadInputError(f"Cannot {action}: {first}.", hint=hint or "Check the names given.") from e
     except NoCredentialsError as e:
         raise BadInputError(
             f"Cannot {action}: no AWS credentials found.",

@@ -16,7 +16,15 @@ from typing import Any
 
 from ..core.errors import AwsError, BadInputError, ExportFailedError
 from .aws import aws_errors
-from .exportfiles import ExportLayout, check_files, count_items, list_objects, locate_export
+from .exportfiles import (
+    EXPORT_AGAIN,
+    DamagedFilesError,
+    ExportLayout,
+    check_files,
+    count_items,
+    list_objects,
+    locate_export,
+)
 
 Progress = Callable[[str], None]
 
@@ -36,14 +44,14 @@ class ExportResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "exportArn": self.export_arn,
-            "exportTime": self.export_time.isoformat(),
-            "itemCount": self.item_count,
+            "export_arn": self.export_arn,
+            "export_time": self.export_time.isoformat(),
+            "item_count": self.item_count,
             "bucket": self.layout.bucket,
             "prefix": self.layout.prefix,
-            "dataPrefix": self.layout.data_prefix,
+            "data_prefix": self.layout.data_prefix,
             "files": len(self.layout.files),
-            "hasManifest": self.layout.has_manifest,
+            "has_manifest": self.layout.has_manifest,
             "reused": self.reused,
         }
 
@@ -62,6 +70,11 @@ def default_client_token(table_arn: str, bucket: str, prefix: str, attempt: int 
     """A deterministic ``ClientToken`` for one table, bucket and prefix (``attempt`` counts failed exports)."""
     digest = hashlib.sha256(f"{table_arn}|{bucket}|{normalize_prefix(prefix)}|{attempt}".encode()).hexdigest()
     return f"migrate-{digest[:32]}"
+
+
+def fresh_prefix(prefix: str, now: datetime) -> str:
+    """A prefix next to ``prefix`` that no earlier export used: for exporting again after damage."""
+    return f"{prefix.strip('/')}-{now:%Y%m%dT%H%M%S}/"
 
 
 def export_id(export_arn: str) -> str:
@@ -106,10 +119,16 @@ def run_export(
     if on_started is not None:
         on_started(description["ExportArn"])
     description = _wait(dynamodb, description, table, poll_seconds, say)
-    layout = _locate(s3, bucket, normalized, description)
-    check_files(s3, layout, progress=say)
-    item_count = _item_count(s3, layout, description)
-    export_time = _export_time(description) or requested_at
+    try:
+        layout = _locate(s3, bucket, normalized, description)
+        item_count = _check(s3, layout, description, say)
+    except DamagedFilesError as e:
+        raise DamagedFilesError(
+            e.message,
+            hint=f"AWS never rewrites an export: export again to a fresh prefix such as "
+            f"{fresh_prefix(normalized, datetime.now(UTC))} and use that export.",
+        ) from e
+    export_time = _export_time(description) or _files_time(s3, layout) or requested_at
     result = ExportResult(description["ExportArn"], export_time, item_count, layout, reused)
     say(
         f"export {export_id(result.export_arn)} of {table}: {item_count} items in {len(layout.files)} files "
@@ -190,10 +209,10 @@ def _find_or_start(
     done = sorted((d for d in same if d["ExportStatus"] == "COMPLETED"), key=_when)
     if done:
         when = _export_time(done[-1])
-        at = when.isoformat() if when else "an unknown time"
+        at = f" (as of {when.isoformat()})" if when else ""
         say(
-            f"reusing completed export {export_id(done[-1]['ExportArn'])} of {table} to {where} "
-            f"(as of {at}): no new export started"
+            f"reusing completed export {export_id(done[-1]['ExportArn'])} of {table} to {where}{at}: "
+            "no new export started; checking its files"
         )
         return done[-1], True
     failed = sum(1 for d in same if d["ExportStatus"] == "FAILED")
@@ -228,6 +247,14 @@ def _export_time(description: dict[str, Any]) -> datetime | None:
         if isinstance(value, datetime):
             return value if value.tzinfo else value.replace(tzinfo=UTC)
     return None
+
+
+def _files_time(s3: Any, layout: ExportLayout) -> datetime | None:
+    """When the export's data files were written: its time when AWS does not say (moto)."""
+    keys = {f.key for f in layout.files}
+    times = [o["LastModified"] for o in list_objects(s3, layout.bucket, layout.data_prefix) if o["Key"] in keys]
+    first = min(times, default=None)
+    return first if first is None or first.tzinfo else first.replace(tzinfo=UTC)
 
 
 def _require_destination(description: dict[str, Any], table: str, table_arn: str, bucket: str, prefix: str) -> None:
@@ -277,23 +304,39 @@ def _locate(s3: Any, bucket: str, prefix: str, description: dict[str, Any]) -> E
     if len(roots) == 1:
         return locate_export(s3, bucket, roots.pop())
     if description.get("ExportManifest") or any(k.endswith("manifest-summary.json") for k in keys):
-        raise ExportFailedError(
-            f"The files of export {description['ExportArn']} are not under s3://{bucket}/{prefix}/{marker}.",
-            hint="They were moved or deleted; run a new export to a fresh prefix.",
+        raise DamagedFilesError(
+            f"The files of export {description['ExportArn']} are not under s3://{bucket}/{prefix}/{marker}: "
+            "they were moved or deleted.",
+            hint=EXPORT_AGAIN,
         )
     # moto writes no manifest and uses a random folder name, not the export id: take the one data folder.
-    return locate_export(s3, bucket, prefix + "/")
+    try:
+        return locate_export(s3, bucket, prefix + "/")
+    except BadInputError as e:
+        if "No export data files" not in e.message:
+            raise
+        raise DamagedFilesError(
+            f"Export {description['ExportArn']} completed, but no data file of it is under s3://{bucket}/{prefix}/: "
+            "they were moved or deleted.",
+            hint=EXPORT_AGAIN,
+        ) from e
 
 
-def _item_count(s3: Any, layout: ExportLayout, description: dict[str, Any]) -> int:
+def _check(s3: Any, layout: ExportLayout, description: dict[str, Any], say: Progress) -> int:
+    """Check the export's files (MD5 where the manifest gives one, else read through); return its item count."""
+    check_files(s3, layout, progress=say)
+    read = count_items(s3, layout, only_unchecked=True)  # a damaged gzip file fails here
     reported = description.get("ItemCount")
-    if layout.item_count is not None:
-        if reported is not None and int(reported) != layout.item_count:
-            raise ExportFailedError(
-                f"Export {description['ExportArn']} reports {reported} items but its manifest {layout.item_count}.",
-                hint="Run a new export to a fresh prefix.",
-            )
-        return layout.item_count
-    if reported is not None:
-        return int(reported)
-    return count_items(s3, layout)
+    expected = layout.item_count if layout.item_count is not None else reported
+    if layout.item_count is not None and reported is not None and int(reported) != layout.item_count:
+        raise DamagedFilesError(
+            f"Export {description['ExportArn']} reports {reported} items but its manifest {layout.item_count}.",
+            hint=EXPORT_AGAIN,
+        )
+    if not layout.has_manifest and expected is not None and read != int(expected):
+        raise DamagedFilesError(
+            f"Export {description['ExportArn']} reports {expected} items but its files under "
+            f"s3://{layout.bucket}/{layout.data_prefix} hold {read}: some were moved, deleted or altered.",
+            hint=EXPORT_AGAIN,
+        )
+    return int(expected) if expected is not None else read

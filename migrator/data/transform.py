@@ -10,12 +10,10 @@ records the source and the rules; its ``complete`` flag is written last.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import posixpath
 import tempfile
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,13 +22,15 @@ import orjson
 from ..core.errors import BadInputError, ExportFailedError, RejectsError
 from .aws import AwsSettings, aws_errors
 from .dupes import DigestSpill, DuplicateKeysFound, find_duplicates
-from .exportfiles import DataFile, ExportLayout, list_objects, read_object
+from .exportfiles import TRANSFORM_MARKER, DataFile, ExportLayout, damaged_file, list_objects, read_object
+from .progress import Meter, Meters, meters_for
 from .transform_core import DeriverSpec, FileCounts, LineRewriter, transform_stream
+from .workers import items_done, process_pool, run_folder
 
 __all__ = ["DeriverSpec", "RejectsFound", "TransformResult", "transform_export"]
 
 Progress = Callable[[str], None]
-MARKER = "_transform.json"
+MARKER = TRANSFORM_MARKER
 _SPOOL_BYTES = 64 << 20  # output kept in memory up to this size, then on local disk, before upload
 _SHOWN_REASONS = 5
 
@@ -92,6 +92,7 @@ class FileTask:
     tag: str
     spec: DeriverSpec
     key_names: tuple[str, ...]
+    damage_hint: str = ""
 
 
 @dataclass(frozen=True)
@@ -101,8 +102,11 @@ class FileOutcome:
     size: int
 
 
-def transform_file(task: FileTask) -> FileOutcome:
-    """Stream one data file down, rewrite it, upload the result (and its rejects); runs in a worker."""
+def transform_file(task: FileTask, on_items: Callable[[int], None] = items_done) -> FileOutcome:
+    """Stream one data file down, rewrite it, upload the result (and its rejects); runs in a worker.
+
+    ``on_items(n)`` hears of items read as they are (by default: the pool's shared counter).
+    """
     s3 = task.settings.client("s3")
     rewriter = LineRewriter(task.spec.build(), task.key_names)
     spill = DigestSpill(task.spill_dir, task.tag)
@@ -110,8 +114,10 @@ def transform_file(task: FileTask) -> FileOutcome:
     with aws_errors(f"read {source}", what=source):
         body = s3.get_object(Bucket=task.bucket, Key=task.key)["Body"]
     with tempfile.SpooledTemporaryFile(_SPOOL_BYTES) as out, tempfile.SpooledTemporaryFile(_SPOOL_BYTES) as rejects:
-        with aws_errors(f"read {source}"):
-            counts = transform_stream(body, out, rejects, spill, rewriter, compressed=not task.key.endswith(".json"))
+        with aws_errors(f"read {source}"), damaged_file(task.bucket, task.key, hint=task.damage_hint):
+            counts = transform_stream(
+                body, out, rejects, spill, rewriter, compressed=not task.key.endswith(".json"), on_items=on_items
+            )
         spill.close()
         size = out.tell()
         out.seek(0)
@@ -156,15 +162,25 @@ def _same_run(old: dict[str, Any], new: dict[str, Any]) -> bool:
     return all(old.get(k) == new[k] for k in ("format", "source", "derive", "keyNames"))
 
 
+def source_folders(source: ExportLayout) -> tuple[str, ...]:
+    """The folders an export occupies: the prefix it was named by, its data folder, and for an AWS
+    export the prefix it was made with (the part before ``AWSDynamoDB/``, which `migrate export` lists)."""
+    folders = {_folder(source.prefix), source.data_prefix}
+    if "AWSDynamoDB/" in source.data_prefix:
+        folders.add(source.data_prefix[: source.data_prefix.index("AWSDynamoDB/")])
+    return tuple(sorted(f for f in folders if f))
+
+
 def _check_dest(s3: Any, source: ExportLayout, bucket: str, prefix: str, marker: dict[str, Any]) -> list[str]:
     """Refuse a destination that overlaps the source or holds files of something else; list what is there."""
     where = f"s3://{bucket}/{prefix}"
-    if bucket == source.bucket and (
-        prefix.startswith(source.data_prefix) or any(f.key.startswith(prefix) for f in source.files)
-    ):
+    overlapped = [f for f in source_folders(source) if prefix.startswith(f) or f.startswith(prefix)]
+    if bucket == source.bucket and (overlapped or any(f.key.startswith(prefix) for f in source.files)):
+        # Inside the export, its files would be read as a second export by every later step.
+        folder = overlapped[0] if overlapped else source.data_prefix
         raise BadInputError(
-            f"The destination {where} overlaps the export's data files under s3://{bucket}/{source.data_prefix}.",
-            hint="Give --dest a prefix of its own, e.g. s3://<bucket>/transformed/<table>/.",
+            f"The destination {where} overlaps the export under s3://{bucket}/{folder}.",
+            hint="Give --dest a prefix of its own, outside the export, e.g. s3://<bucket>/transformed/<table>/.",
         )
     with aws_errors(f"use bucket {bucket}", what=f"bucket {bucket}", hint="Create the bucket or fix --dest."):
         s3.head_bucket(Bucket=bucket)
@@ -186,7 +202,7 @@ def _put_marker(s3: Any, bucket: str, prefix: str, marker: dict[str, Any]) -> No
         s3.put_object(Bucket=bucket, Key=prefix + MARKER, Body=orjson.dumps(marker, option=orjson.OPT_INDENT_2))
 
 
-def _run(tasks: list[FileTask], workers: int, progress: Progress | None) -> list[FileOutcome]:
+def _run(tasks: list[FileTask], workers: int, progress: Progress | None, meter: Meter) -> list[FileOutcome]:
     outcomes: list[FileOutcome] = []
 
     def done(outcome: FileOutcome) -> None:
@@ -195,16 +211,17 @@ def _run(tasks: list[FileTask], workers: int, progress: Progress | None) -> list
             items = sum(o.counts.items_out for o in outcomes)
             progress(f"transform: {len(outcomes)}/{len(tasks)} files, {items} items written")
 
-    if workers <= 1 or len(tasks) <= 1:
-        for task in tasks:
-            done(transform_file(task))
+    try:
+        if workers <= 1 or len(tasks) <= 1:
+            for task in tasks:
+                done(transform_file(task, meter.add))
+            return outcomes
+        with process_pool(min(workers, len(tasks)), meter.add) as pool:
+            for outcome in pool.map(transform_file, tasks):
+                done(outcome)
         return outcomes
-    # spawn: workers must not inherit the parent's threads and locks (boto3 pools, test servers)
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=context) as pool:
-        for outcome in pool.map(transform_file, tasks):
-            done(outcome)
-    return outcomes
+    finally:
+        meter.close()
 
 
 def _delete_stale(s3: Any, bucket: str, prefix: str, before: list[str], written: set[str]) -> None:
@@ -231,6 +248,7 @@ def transform_export(
     max_rejects: int = 0,
     workers: int | None = None,
     progress: Progress | None = None,
+    meters: Meters | None = None,
 ) -> TransformResult:
     """Rewrite every data file of ``source`` under ``s3://dest_bucket/dest_prefix`` for the new key schema.
 
@@ -238,6 +256,7 @@ def transform_export(
     :class:`RejectsFound` (a RejectsError) when more than ``max_rejects`` items cannot be transformed,
     :class:`DuplicateKeysFound` (a DuplicateKeysError) when two items derive one key, and
     BadInputError for bad rules, a missing bucket or a destination that holds other files.
+    Progress goes to ``meters`` if given, else as lines to ``progress``.
     """
     deriver_spec.build()  # bad rules or hook: fail here, before any worker starts
     if not key_names:
@@ -247,7 +266,7 @@ def transform_export(
     marker = _marker(source, deriver_spec, key_names)
     before = _check_dest(s3, source, dest_bucket, prefix, marker)
     _put_marker(s3, dest_bucket, prefix, marker)
-    with tempfile.TemporaryDirectory(prefix="transform-keys-") as spill_dir:
+    with run_folder(dest_bucket, prefix) as spill_dir:
         tasks = [
             FileTask(
                 settings,
@@ -260,10 +279,12 @@ def transform_export(
                 f"{n:05d}",
                 deriver_spec,
                 tuple(key_names),
+                source.damage_hint,
             )
             for n, f in enumerate(source.files)
         ]
-        outcomes = _run(tasks, workers or os.cpu_count() or 1, progress)
+        meter = meters_for(progress, meters)("transform", source.item_count)
+        outcomes = _run(tasks, workers or os.cpu_count() or 1, progress, meter)
         if progress is not None:
             progress("transform: checking the new keys for duplicates")
         duplicates = find_duplicates(spill_dir)
@@ -283,7 +304,7 @@ def transform_export(
     if duplicates.found:
         raise DuplicateKeysFound(duplicates, tuple(key_names))
     files = tuple(DataFile(o.dest_key, o.size, o.counts.items_out) for o in outcomes)
-    layout = ExportLayout(dest_bucket, prefix, prefix + "data/", files, items_out, False)
+    layout = ExportLayout(dest_bucket, prefix, prefix + "data/", files, items_out, False, "transform")
     counts = {"itemsIn": items_in, "itemsOut": items_out, "rejects": rejects}
     _put_marker(s3, dest_bucket, prefix, {**marker, "counts": counts, "complete": True})
     return TransformResult(items_in, items_out, rejects, layout, rejects_location if rejects else None)

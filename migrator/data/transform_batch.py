@@ -1,23 +1,25 @@
 """``X=uuid5(Y)`` for a whole run of export lines at once, with the per-item work in C.
 
 The common derive (one ``uuid5`` rule whose target is the new key) costs a parse per item when
-done line by line. Here a run of lines that hold no map, no backslash and no target attribute yet
-(the caller checks that) is handled as one bytes object: one regex pass reads every source value,
-SHA-1 runs per value, the UUID texts are laid out for all items at once with strided slice
-assignments, and the new attribute is joined in right after each source attribute. Every
-``"Y":`` key in such a line is a top-level attribute (the other keys of DynamoDB JSON are type
-names), so one match per line proves the run is well formed; otherwise the caller goes line by line.
+done line by line. Here a run of lines that hold no backslash and no target attribute yet (the
+caller checks that) is handled as one bytes object: one regex pass (:mod:`migrator.data.linecheck`)
+checks that every line is valid DynamoDB JSON and reads its source value, SHA-1 runs per value, the
+UUID texts are laid out for all items at once with strided slice assignments, and the new attribute
+is joined in right after the source attribute. The grammar places the source attribute at the top
+level of each line (a nested ``"Y":`` inside a map is part of another attribute's value); a run it
+does not accept whole goes line by line.
 """
 
 from __future__ import annotations
 
 import binascii
 import hashlib
-import re
 import uuid
 from array import array
 
 import orjson
+
+from . import linecheck
 
 # uuid text position → hex digit of the SHA-1 (dashes at 8, 13, 18, 23; version at 14; variant at 19)
 _LAYOUT = (
@@ -63,22 +65,28 @@ class Uuid5Batch:
     """Adds ``target = uuid5(source)`` to every line of a run; the new key is ``target`` alone."""
 
     def __init__(self, source: str, target: str, namespace: uuid.UUID) -> None:
-        pattern = self.pattern = orjson.dumps(source) + b':{"'
-        # split() with these groups gives [text, attribute, value, text, attribute, value, …, text]
-        self._split = re.compile(b"(" + re.escape(pattern) + rb'[SNB]":"([^"\\]*)"\})').split
+        # split() with these groups gives [sep, line up to the source, type, value, rest of line, sep, …]
+        self._split = linecheck.source_attribute(orjson.dumps(source)).split
         self._head = b"," + orjson.dumps(target) + b':{"S":"'
         self._base = hashlib.sha1(namespace.bytes)
 
     def rewrite(self, segment: bytes) -> tuple[bytes, list[int], bytes] | None:
         """``(new lines, key digests, canonical keys as lines)`` for a run of lines (no trailing
-        newline); None if the run is not well formed."""
+        newline); None unless every line is valid DynamoDB JSON holding the source attribute."""
         pieces = self._split(segment)
-        count = len(pieces) // 3
-        if count != segment.count(b"\n") + 1:
+        count = len(pieces) // 5
+        separators = pieces[0::5]
+        if count != segment.count(b"\n") + 1 or separators[0] or separators[-1] or separators.count(b"\n") != count - 1:
             return None
-        digests = b"".join(map(self._sha1, pieces[2::3]))
+        kinds, values = pieces[2::5], pieces[3::5]
+        if kinds.count(b"S") != count and not linecheck.typed_values_valid(kinds, values):
+            return None
+        if not linecheck.plain_text(segment) or not linecheck.sets_unique(segment):
+            return None
+        digests = b"".join(map(self._sha1, values))
         hexes = binascii.hexlify(digests)
-        pieces[2::3] = stamp(hexes, count, self._head, b'"}').split(b"\n")[:-1]
+        pieces[2::5] = stamp(hexes, count, self._head, b'"}').split(b"\n")[:-1]
+        pieces[3::5] = [b""] * count
         return b"".join(pieces), uuid_digests(digests, count), stamp(hexes, count, b'[["S","', b'"]]')
 
     def _sha1(self, value: bytes) -> bytes:

@@ -8,19 +8,23 @@ does not need the item parsed and re-serialised; three paths, cheapest first:
 - byte level: the source values are read straight from the line and the new attributes' JSON is
   spliced in after ``{"Item":{``;
 - full: parse with orjson, derive (or call the hook), splice or re-serialise. Taken by lines that
-  hold a map (a nested ``"Name":`` could be mistaken for the top-level one), a backslash (escaped
-  text), a target attribute already (a JSON object must not hold a key twice), and by hooks.
+  hold a backslash (escaped text), a target attribute already (a JSON object must not hold a key
+  twice), a map (byte level only: a nested ``"Name":`` could be mistaken for the top-level one),
+  lines the fast paths' grammar does not accept, and by hooks.
 
-Without maps every ``"Name":`` key of a line is a top-level attribute: the other keys of DynamoDB
-JSON are the type names S, N, B, L… The lines needing the full path are found with a few byte
-scans per chunk, not per line. Output is plain UTF-8 (moto's import does not decode ``\\uXXXX``
-escapes) compressed as standard gzip by ISA-L, which ImportTable reads.
+The fast paths copy most of a line as bytes, so every line they take must first pass the grammar of
+:mod:`migrator.data.linecheck` (valid DynamoDB JSON, checked in C); the full path checks the parsed
+item with :func:`migrator.core.dynamojson.item_problem`. An invalid item is a reject with the reason,
+never passed on to fail at import. Without maps every ``"Name":`` key of a line is a top-level
+attribute: the other keys of DynamoDB JSON are the type names S, N, B, L… The lines needing the full
+path are found with a few byte scans per chunk, not per line. Output is plain UTF-8 (moto's import
+does not decode ``\\uXXXX`` escapes) compressed as standard gzip by ISA-L, which ImportTable reads.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -28,7 +32,9 @@ import orjson
 from isal import igzip, isal_zlib
 
 from ..core.derive import Copy, Deriver, RejectError, Uuid5, attribute_text, evaluate, load_hook, parse_rules
+from ..core.dynamojson import item_problem
 from .dupes import DigestSpill, canonical_key
+from .linecheck import valid_line
 from .transform_batch import Uuid5Batch
 
 PREFIX = b'{"Item":{'
@@ -171,7 +177,10 @@ class LineRewriter:
         self._target_json = tuple(orjson.dumps(t) for t in self.targets)
         names = {*self.targets, *key_names, *(s for r in deriver.rules for s in r.expression.sources)}
         self._fast = deriver.hook is None and not names & _TYPE_NAMES
-        self._needles = (_MAP, b"\\", *(t + b":" for t in self._target_json))
+        self._batch = _batch_for(deriver, key_names) if self._fast else None
+        # The batch's grammar places the source attribute itself; the byte-level splice needs lines without maps.
+        maps = () if self._batch is not None else (_MAP,)
+        self._needles = (*maps, b"\\", *(t + b":" for t in self._target_json))
         self._patterns = {n: orjson.dumps(n) + b':{"' for n in names}
         sources = dict.fromkeys(s for r in deriver.rules for s in r.expression.sources)
         self._sources = tuple((n, self._patterns[n]) for n in sources)
@@ -179,8 +188,6 @@ class LineRewriter:
             (r.target, t, r.expression, r.expression.namespace.bytes if isinstance(r.expression, Uuid5) else None)
             for t, r in zip(self._target_json, deriver.rules, strict=True)
         )
-        self._batch = _batch_for(deriver, key_names) if self._fast else None
-        self._batch_source = deriver.rules[0].expression.sources[0] if self._batch is not None else None
 
     def rewrite_chunk(self, data: bytes) -> ChunkResult:
         """Rewrite whole lines (``data`` holds no partial line); the byte scans run once per chunk."""
@@ -226,12 +233,9 @@ class LineRewriter:
                 result.keys.append(done[1])
 
     def _full_ranges(self, data: bytes) -> list[tuple[int, int]]:
-        """``(start, end)`` of each line that holds a map, a backslash or a target attribute already.
-
-        With the batch, a line with a map stays in the batch when its source attribute is at the top level.
-        """
+        """``(start, end)`` of each line that holds a backslash or a target attribute already (or, for the
+        byte-level splice, a map)."""
         ranges: set[tuple[int, int]] = set()
-        source = self._batch.pattern if self._batch is not None else None
         for needle in self._needles:
             end = -1
             for at in find_all(data, needle):
@@ -240,30 +244,12 @@ class LineRewriter:
                 start = data.rfind(b"\n", 0, at) + 1
                 end = data.find(b"\n", at)
                 end = len(data) if end < 0 else end
-                if not (needle == _MAP and source and self._top_level_once(data, start, at, end, source)):
-                    ranges.add((start, end))
+                ranges.add((start, end))
         return sorted(ranges)
 
-    def _top_level_once(self, data: bytes, start: int, first_map: int, end: int, source: bytes) -> bool:
-        """True when a line with a map holds the source attribute once, at the top level.
-
-        Found before the first map it cannot be nested; found after it, parsing the line tells.
-        """
-        at = data.find(source, start, end)
-        if at < 0 or data.find(source, at + 1, end) >= 0:
-            return False
-        if at < first_map:
-            return True
-        try:
-            item = orjson.loads(data[start:end])["Item"]
-            value_end = data.find(b'"}', at + len(source), end)  # no backslash here: no quote in text
-            return bool(item.get(self._batch_source) == orjson.loads(data[at + len(source) - 2 : value_end + 2]))
-        except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
-            return False
-
     def _rewrite_fast(self, line: bytes) -> tuple[bytes, bytes] | None:
-        """The byte-level path for a line with no map, no escape and no target attribute yet."""
-        if not line.startswith(PREFIX):
+        """The byte-level path for a valid line with no map, no escape and no target attribute yet."""
+        if not line.startswith(PREFIX) or _MAP in line or not valid_line(line):
             return None
         found: dict[str, tuple[str, bytes, bytes]] = {}
         for name, pattern in self._sources:
@@ -287,7 +273,7 @@ class LineRewriter:
         parts = []
         for name in self.key_names:
             value = found.get(name) or scalar_at(line, self._patterns[name])
-            if value is None:
+            if value is None or not value[1]:  # an empty key value: the full path makes it a reject
                 return None
             parts.append((value[0], value[1].decode()))
         if line[9:10] == b"}" and spliced:
@@ -305,10 +291,14 @@ class LineRewriter:
         item = document.get("Item") if isinstance(document, dict) else None
         if not isinstance(item, dict):
             raise LineReject('line has no "Item" object', document)
+        if problem := item_problem(item):
+            raise LineReject(f"not valid DynamoDB JSON: {problem}", item)
         try:
             new = self.deriver(item) if self.deriver.hook is not None else self._derive(item)
         except RejectError as e:
             raise LineReject(e.reason, item) from None
+        if self.deriver.hook is not None and (problem := item_problem(new)):
+            raise LineReject(f"the --python hook returned invalid DynamoDB JSON: {problem}", item)
         key = self._key_of(new, item)
         if self.deriver.hook is None and line.startswith(PREFIX) and b"\\u" not in line:
             if not any(t in item for t in self.targets):
@@ -345,6 +335,8 @@ class LineRewriter:
             kind, text = next(iter(value.items())) if isinstance(value, dict) and len(value) == 1 else ("", None)
             if kind not in _SCALARS or not isinstance(text, str):
                 raise LineReject(f"key attribute {name} is not S, N or B", item)
+            if not text:
+                raise LineReject(f"key attribute {name} is empty", item)
             parts.append((kind, text))
         return canonical_key(tuple(parts))
 
@@ -358,11 +350,13 @@ def transform_stream(
     *,
     compressed: bool = True,
     level: int = GZIP_LEVEL,
+    on_items: Callable[[int], None] | None = None,
 ) -> FileCounts:
     """Stream one data file: decompress ``source``, rewrite each line, gzip into ``dest``.
 
     Rejects go to ``rejects_out`` as JSON lines ``{"reason": …, "item": …}``; every written item's
-    canonical key goes to ``spill``. Memory holds one read chunk at a time.
+    canonical key goes to ``spill``; ``on_items(n)`` hears of the items read, chunk by chunk.
+    Memory holds one read chunk at a time.
     """
     reader: Any = igzip.GzipFile(fileobj=source, mode="rb") if compressed else source
     compressor = isal_zlib.compressobj(level, isal_zlib.DEFLATED, 31)
@@ -381,6 +375,8 @@ def transform_stream(
             spill.add_digests(done.digests, b"".join(done.digest_keys))
         items_in += done.items + len(rejects)
         items_out += done.items
+        if on_items is not None and (done.items or rejects):
+            on_items(done.items + len(rejects))
         if out:
             out.append(b"")
             dest.write(compressor.compress(b"\n".join(out)))

@@ -24,8 +24,9 @@ import orjson
 from ..core.derive import Deriver
 from .aws import AwsSettings
 from .exportfiles import ExportLayout
+from .progress import Meter, Meters, meters_for
 from .verify_buckets import BUCKETS, Diff, Keyer, Tally, collect_pages, differing_buckets, group_buckets, tally_pages
-from .verify_read import ClientFactory, Page, Reader, export_readers, key_names, raw_scan_client, table_readers
+from .verify_read import ClientFactory, Page, Reader, export_readers, raw_scan_client, table_facts, table_readers
 
 Progress = Callable[[str], None]
 
@@ -33,7 +34,6 @@ Progress = Callable[[str], None]
 MAX_DIFF_ITEMS = 200_000
 # Parsed pages alive at once across all reader threads (see verify_read.scan_pages).
 PAGE_SLOTS = 2
-PROGRESS_EVERY = 100_000
 
 
 @dataclass(frozen=True)
@@ -41,8 +41,11 @@ class VerifyReport:
     """What a verification found.
 
     ``source_count`` counts every source item read, rejects included. ``identical`` says whether the
-    target holds exactly the source's mappable items; rejects (source items the derive rules cannot
-    map to a target key) are counted apart, as the transform counts them, and the caller decides.
+    target holds exactly the source's mappable items, every item on both sides could be read, and an
+    export source holds as many items as its manifest counts; rejects (source items the derive rules
+    cannot map to a target key) are counted apart, as the transform counts them, and the caller decides.
+    ``duplicate_count`` counts keys that more than one item of a side has (two source items that
+    derive one key, a line twice in an export): an import would keep only one of them.
     """
 
     identical: bool
@@ -58,6 +61,16 @@ class VerifyReport:
     target: str = ""
     differing_buckets: int = 0
     seconds: float = 0.0
+    duplicate_count: int = 0
+    duplicate_samples: tuple[dict[str, Any], ...] = ()
+    unreadable_count: int = 0
+    unreadable_samples: tuple[dict[str, Any], ...] = ()
+    export_item_count: int | None = None  # what the export's manifest counts, when it has one
+
+    @property
+    def export_short(self) -> bool:
+        """True when an export source holds fewer (or more) items than its manifest counts."""
+        return self.export_item_count is not None and self.export_item_count != self.source_count
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of design.md §6 (plus rejects and where the time went)."""
@@ -73,6 +86,11 @@ class VerifyReport:
             "samples": {name: list(keys) for name, keys in self.samples.items()},
             "rejects": self.rejects,
             "reject_samples": list(self.reject_samples),
+            "duplicate_count": self.duplicate_count,
+            "duplicate_samples": list(self.duplicate_samples),
+            "unreadable_count": self.unreadable_count,
+            "unreadable_samples": [dict(s) for s in self.unreadable_samples],
+            "export_item_count": self.export_item_count,
             "differing_buckets": self.differing_buckets,
             "seconds": round(self.seconds, 3),
         }
@@ -84,21 +102,12 @@ class _Side:
     readers: list[Reader]
     keyer: Keyer
     tally: Tally = field(default_factory=Tally)
+    estimate: int | None = None  # how many items the side holds, when known (for progress only)
 
 
-class _Counter:
-    """Counts items read by all workers of a pass and prints a line every ``every`` items."""
-
-    def __init__(self, label: str, progress: Progress | None, every: int) -> None:
-        self.label, self.progress, self.every = label, progress, every
-        self.count = 0
-        self.lock = threading.Lock()
-
-    def add(self, n: int) -> None:
-        with self.lock:
-            before, self.count = self.count, self.count + n
-            if self.progress is not None and before // self.every != self.count // self.every:
-                self.progress(f"verify: {self.label}: {self.count} items read")
+def _total(sides: Sequence[_Side]) -> int | None:
+    estimates = [side.estimate for side in sides]
+    return None if any(e is None for e in estimates) else sum(e for e in estimates if e is not None)
 
 
 def _consume(reader: Reader, fn: Callable[[Iterator[Page]], Any]) -> Callable[[], Any]:
@@ -121,35 +130,57 @@ def _run(tasks: Sequence[Callable[[], Any]]) -> list[Any]:
         return [f.result() for f in futures]
 
 
-def _pass1(sides: Sequence[_Side], progress: Progress | None, every: int) -> None:
+def _pass1(sides: Sequence[_Side], meter: Meter) -> None:
     tasks: list[Callable[[], Any]] = []
     owners: list[_Side] = []
     for side in sides:
-        counter = _Counter(f"{side.name} (pass 1)", progress, every)
-        tally = partial(tally_pages, keyer=side.keyer, on_page=counter.add)
+        tally = partial(tally_pages, keyer=side.keyer, on_page=meter.add)
         tasks.extend(_consume(reader, tally) for reader in side.readers)
         owners.extend(side for _ in side.readers)
-    for side, tally in zip(owners, _run(tasks), strict=True):
-        side.tally.merge(tally)
+    try:
+        for side, tally in zip(owners, _run(tasks), strict=True):
+            side.tally.merge(tally)
+    finally:
+        meter.close()
 
 
-def _pass2(source: _Side, target: _Side, buckets: list[int], max_items: int, progress: Progress | None) -> Diff:
+def _pass2(
+    source: _Side, target: _Side, buckets: list[int], max_items: int, meters: Meters, progress: Progress | None
+) -> Diff:
     diff = Diff()
     groups = group_buckets(buckets, source.tally, target.tally, max_items=max_items)
     for number, group in enumerate(groups, 1):
         if progress is not None:
             progress(f"verify: pass 2, group {number}/{len(groups)}: {len(group)} differing buckets")
+        meter = meters(
+            f"verify: pass 2, group {number}/{len(groups)} ({len(group)} differing buckets)",
+            source.tally.items + target.tally.items,
+        )
         selected = bytearray(BUCKETS)
         for b in group:
             selected[b] = 1
         found: dict[str, dict[bytes, int]] = {source.name: {}, target.name: {}}
+        repeated: dict[str, set[bytes]] = {source.name: set(), target.name: set()}
         tasks = [
-            _consume(reader, partial(collect_pages, keyer=side.keyer, selected=selected, into=found[side.name]))
+            _consume(
+                reader,
+                partial(
+                    collect_pages,
+                    keyer=side.keyer,
+                    selected=selected,
+                    into=found[side.name],
+                    repeated=repeated[side.name],
+                    on_page=meter.add,
+                ),
+            )
             for side in (source, target)
             for reader in side.readers
         ]
-        _run(tasks)
-        diff.add(found[source.name], found[target.name])
+        try:
+            _run(tasks)
+        finally:
+            meter.close()
+        diff.add(found[source.name], found[target.name], repeated[source.name] | repeated[target.name])
     return diff
 
 
@@ -159,27 +190,39 @@ def _compare(
     *,
     labels: tuple[str, str],
     progress: Progress | None,
+    meters: Meters | None,
     max_items: int,
-    every: int,
+    export_item_count: int | None = None,
 ) -> VerifyReport:
     started = time.monotonic()
-    _pass1((source, target), progress, every)
+    made = meters_for(progress, meters)
+    _pass1((source, target), made("verify: pass 1 (both sides)", _total((source, target))))
     buckets = differing_buckets(source.tally, target.tally)
-    diff = _pass2(source, target, buckets, max_items, progress) if buckets else Diff()
+    diff = _pass2(source, target, buckets, max_items, made, progress) if buckets else Diff()
+    unreadable = tuple(
+        {"side": side.name, **sample} for side in (source, target) for sample in side.tally.unreadable_samples
+    )
+    unreadable_count = source.tally.unreadable + target.tally.unreadable
+    short = export_item_count is not None and export_item_count != source.tally.items
     report = VerifyReport(
-        identical=not buckets,
+        identical=not buckets and not unreadable_count and not short,
         source_count=source.tally.items,
         target_count=target.tally.items,
         missing_count=diff.missing,
         extra_count=diff.extra,
         changed_count=diff.changed,
-        samples={name: [orjson.loads(k) for k in keys] for name, keys in diff.samples.items()},
+        samples={name: [orjson.loads(k) for k in diff.samples[name]] for name in ("missing", "extra", "changed")},
         rejects=source.tally.rejects,
         reject_samples=tuple(source.tally.reject_samples),
         source=labels[0],
         target=labels[1],
         differing_buckets=len(buckets),
         seconds=time.monotonic() - started,
+        duplicate_count=diff.duplicate,
+        duplicate_samples=tuple(orjson.loads(k) for k in diff.samples["duplicate"]),
+        unreadable_count=unreadable_count,
+        unreadable_samples=unreadable[:10],
+        export_item_count=export_item_count,
     )
     if progress is not None:
         progress(
@@ -203,34 +246,37 @@ def verify_tables(
     consistent: bool = True,
     progress: Progress | None = None,
     max_diff_items: int = MAX_DIFF_ITEMS,
-    progress_every: int = PROGRESS_EVERY,
+    meters: Meters | None = None,
 ) -> VerifyReport:
     """Compare ``target_table`` with ``source_table`` (each source item through ``deriver`` first).
 
     ``aws`` is settings, or a factory returning a new DynamoDB client (used for all scans, from
     ``segments`` threads per table). Raise NotFoundError (exit 2) when a table does not exist.
+    Progress goes to ``meters`` if given, else as lines to ``progress``.
     """
     client = raw_scan_client(aws)
     gate = threading.Semaphore(PAGE_SLOTS)
-    key_names(client, source_table)  # a missing source table is reported before any scan
-    target_keys = key_names(client, target_table)
+    source_keys, source_count = table_facts(client, source_table)  # a missing table is reported before any scan
+    target_keys, target_count = table_facts(client, target_table)
     source = _Side(
         "source",
         table_readers(client, source_table, segments=segments, consistent=consistent, gate=gate),
-        Keyer(target_keys, deriver),
+        Keyer(target_keys, deriver, label_names=source_keys),
+        estimate=source_count,
     )
     target = _Side(
         "target",
         table_readers(client, target_table, segments=segments, consistent=consistent, gate=gate),
         Keyer(target_keys),
+        estimate=target_count,
     )
     return _compare(
         source,
         target,
         labels=(f"table {source_table}", f"table {target_table}"),
         progress=progress,
+        meters=meters,
         max_items=max_diff_items,
-        every=progress_every,
     )
 
 
@@ -245,7 +291,7 @@ def verify_export(
     consistent: bool = True,
     progress: Progress | None = None,
     max_diff_items: int = MAX_DIFF_ITEMS,
-    progress_every: int = PROGRESS_EVERY,
+    meters: Meters | None = None,
 ) -> VerifyReport:
     """Compare ``target_table`` with the items of an export (its data files, read by ``workers`` threads).
 
@@ -256,13 +302,21 @@ def verify_export(
         client, s3 = raw_scan_client(aws), aws.client("s3")
     else:
         client, s3 = raw_scan_client(aws[0]), aws[1]()
-    target_keys = key_names(client, target_table)
+    target_keys, target_count = table_facts(client, target_table)
     gate = threading.Semaphore(PAGE_SLOTS)
-    source_side = _Side("source", export_readers(s3, source, workers=workers, gate=gate), Keyer(target_keys, deriver))
+    # An export does not say its table's key: an unreadable item is named by the attributes the rules read.
+    labels = tuple(dict.fromkeys(n for rule in (deriver.rules if deriver else ()) for n in rule.expression.sources))
+    source_side = _Side(
+        "source",
+        export_readers(s3, source, workers=workers, gate=gate),
+        Keyer(target_keys, deriver, label_names=labels or target_keys),
+        estimate=source.item_count,
+    )
     target = _Side(
         "target",
         table_readers(client, target_table, segments=segments, consistent=consistent, gate=gate),
         Keyer(target_keys),
+        estimate=target_count,
     )
     label = f"s3://{source.bucket}/{source.prefix}"
     return _compare(
@@ -270,6 +324,7 @@ def verify_export(
         target,
         labels=(label, f"table {target_table}"),
         progress=progress,
+        meters=meters,
         max_items=max_diff_items,
-        every=progress_every,
+        export_item_count=source.item_count if source.has_manifest else None,
     )

@@ -19,7 +19,8 @@ from typing import Any
 import orjson
 
 from .aws import AwsSettings, aws_errors
-from .exportfiles import DataFile, ExportLayout, iter_lines
+from .exportfiles import EXPORT_AGAIN, DataFile, ExportLayout, iter_lines
+from .verify_buckets import Unreadable
 
 Item = dict[str, Any]
 Page = list[Item]
@@ -129,15 +130,20 @@ def table_readers(
 
 
 def file_pages(
-    s3: Any, bucket: str, files: tuple[DataFile, ...], *, page_size: int = 1000, gate: Gate | None = None
+    s3: Any,
+    bucket: str,
+    files: tuple[DataFile, ...],
+    *,
+    page_size: int = 1000,
+    gate: Gate | None = None,
+    damage_hint: str = EXPORT_AGAIN,
 ) -> Iterator[Page]:
     """Yield the items of export data files (lines ``{"Item": {...}}``) in pages of ``page_size``."""
     gate = gate or nullcontext()
     page: Page = []
     for data_file in files:
-        for line in iter_lines(s3, bucket, data_file.key):
-            record = orjson.loads(line)
-            page.append(record.get("Item", record))
+        for number, line in enumerate(iter_lines(s3, bucket, data_file.key, hint=damage_hint), 1):
+            page.append(_item_of(line, f"s3://{bucket}/{data_file.key} line {number}"))
             if len(page) >= page_size:
                 with gate:
                     yield page
@@ -145,6 +151,17 @@ def file_pages(
     if page:
         with gate:
             yield page
+
+
+def _item_of(line: bytes, where: str) -> Any:
+    """The item of one export line ``{"Item": {...}}``, or :class:`Unreadable` saying why there is none."""
+    try:
+        record = orjson.loads(line)
+    except orjson.JSONDecodeError as e:
+        return Unreadable(f"{where} is not JSON ({e})")
+    if not isinstance(record, dict):
+        return Unreadable(f"{where} is not a JSON object")
+    return record.get("Item", record)
 
 
 def export_readers(s3: Any, layout: ExportLayout, *, workers: int, gate: Gate | None = None) -> list[Reader]:
@@ -157,14 +174,21 @@ def export_readers(s3: Any, layout: ExportLayout, *, workers: int, gate: Gate | 
         sizes[smallest] += data_file.size
 
     def reader(files: tuple[DataFile, ...]) -> Reader:
-        return lambda: file_pages(s3, layout.bucket, files, gate=gate)
+        return lambda: file_pages(s3, layout.bucket, files, gate=gate, damage_hint=layout.damage_hint)
 
     return [reader(tuple(group)) for group in groups if group]
 
 
+def table_facts(client: Any, table: str) -> tuple[tuple[str, ...], int | None]:
+    """The key attribute names of ``table`` (partition key first) and its item count as DescribeTable
+    gives it (AWS updates it about every six hours: an estimate), from one describe_table."""
+    with aws_errors(f"describe table {table}", what=f"table {table}"):
+        described = client.describe_table(TableName=table)["Table"]
+    ordered = sorted(described["KeySchema"], key=lambda k: 0 if k["KeyType"] == "HASH" else 1)
+    count = described.get("ItemCount")
+    return tuple(k["AttributeName"] for k in ordered), int(count) if count is not None else None
+
+
 def key_names(client: Any, table: str) -> tuple[str, ...]:
     """The key attribute names of ``table`` (partition key first), from describe_table."""
-    with aws_errors(f"describe table {table}", what=f"table {table}"):
-        schema = client.describe_table(TableName=table)["Table"]["KeySchema"]
-    ordered = sorted(schema, key=lambda k: 0 if k["KeyType"] == "HASH" else 1)
-    return tuple(k["AttributeName"] for k in ordered)
+    return table_facts(client, table)[0]

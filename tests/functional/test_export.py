@@ -71,7 +71,7 @@ def test_export_of_a_pitr_table_writes_every_item_as_dynamodb_json(legacy):
     assert all(set(line) == {"Item"} for line in items)
     assert sorted(line["Item"]["Name"]["S"] for line in items) == [f"n{i}" for i in range(7)]
     assert any("starting a point-in-time export of Legacy" in line for line in lines)
-    assert result.to_dict()["exportTime"] == result.export_time.isoformat()
+    assert result.to_dict()["export_time"] == result.export_time.isoformat()
 
 
 def test_a_second_run_reuses_the_first_export(legacy):

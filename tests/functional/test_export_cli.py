@@ -45,9 +45,9 @@ def test_export_json_prints_one_object_and_progress_goes_to_stderr(aws, runner):
     # Then it exits 0 with one JSON object on stdout and progress on stderr
     exited(result, 0)
     out = orjson.loads(result.stdout)
-    assert out["itemCount"] == 4 and out["bucket"] == BUCKET and out["files"] == 1
-    assert out["exportArn"].startswith("arn:aws:dynamodb:") and "T" in out["exportTime"]
-    assert out["dataPrefix"].startswith("exports/Legacy/AWSDynamoDB/") and out["dataPrefix"].endswith("/data/")
+    assert out["item_count"] == 4 and out["bucket"] == BUCKET and out["files"] == 1
+    assert out["export_arn"].startswith("arn:aws:dynamodb:") and "T" in out["export_time"]
+    assert out["data_prefix"].startswith("exports/Legacy/AWSDynamoDB/") and out["data_prefix"].endswith("/data/")
     assert "starting a point-in-time export of Legacy" in result.stderr
 
 

@@ -38,7 +38,7 @@ def item(n: int) -> dict[str, Any]:
         "Total": {"N": str(n * 1.5)},
         "Blob": {"B": base64.b64encode(bytes([n % 256, 0, 255])).decode()},
         "Meta": {"M": {"bin": {"B": base64.b64encode(b"\x00x").decode()}, "list": {"L": [{"N": "1"}, {"S": "a"}]}}},
-        "Bins": {"BS": [base64.b64encode(b"a").decode(), base64.b64encode(bytes([n % 256])).decode()]},
+        "Bins": {"BS": [base64.b64encode(b"a").decode(), base64.b64encode(b"#%d" % n).decode()]},
         "Tags": {"SS": ["x", f"t{n % 5}"]},
     }
     if n % 4:

@@ -123,3 +123,17 @@ def test_bad_url_exits_2(moto: Any) -> None:
     result = CliRunner().invoke(app, ["transform", "--source", "exports/x", "--dest", DEST, "--derive", "U=V"])
     exited(result, 2)
     assert "s3://" in result.stderr
+
+
+def test_invalid_dynamodb_json_is_a_reject_not_passed_on_to_the_import(moto: Any) -> None:
+    # Given an export whose second item holds a number that is not a number (written raw, as a broken file would)
+    moto.s3.create_bucket(Bucket=BUCKET)
+    lines = b'{"Item":{"Name":{"S":"a"}}}\n{"Item":{"Name":{"S":"b"},"Count":{"N":"abc"}}}\n'
+    moto.s3.put_object(Bucket=BUCKET, Key="exports/Legacy/data/f.json.gz", Body=gzip.compress(lines))
+    # When transformed with the common derive (the batch path)
+    result = migrate(moto, "--derive", "UUID=uuid5(Name)", "--json")
+    # Then it is a reject with the reason, exit 1, and the written file holds only the valid item
+    exited(result, 1)
+    assert orjson.loads(result.stdout)["reasons"] == ["not valid DynamoDB JSON: attribute Count: 'abc' is not a number"]
+    written = gzip.decompress(moto.s3.get_object(Bucket=BUCKET, Key="transformed/New/data/f.json.gz")["Body"].read())
+    assert [orjson.loads(x)["Item"]["Name"]["S"] for x in written.splitlines()] == ["a"]

@@ -78,10 +78,10 @@ def test_object_md5_is_the_base64_md5_and_reads_in_chunks():
 
 
 def test_locate_export_without_manifest_takes_the_one_data_folder():
-    # Given moto's layout plus markers and a rejects folder that are not data
+    # Given moto's layout plus a marker that is not data (no _started: that would make it an AWS
+    # export, which needs its manifests)
     s3 = MemoryS3(
         {
-            "p/AWSDynamoDB/x/_started": b"",
             "p/AWSDynamoDB/x/data/a.gz": gz_lines(b"1", b"2"),
             "p/AWSDynamoDB/x/data/b.gz": gz_lines(b"3"),
             "p/AWSDynamoDB/x/data/_SUCCESS.json": b"",
