@@ -50,7 +50,10 @@ class CutoverState:
     def describe(self) -> str:
         """One line for ``status``."""
         if self.phase == FLIPPED:
-            return f"the writers were flipped to {self.to_table} at {self.at}; the update that declares it is pending"
+            return (
+                f"flipped, update pending: the writers use {self.to_table} since {self.at}, and the update that "
+                "declares it has not finished"
+            )
         return f"the writers were being frozen to move from {self.from_table} to {self.to_table} ({self.at})"
 
     def to_dict(self) -> dict[str, Any]:

@@ -32,6 +32,7 @@ FORGET_IMPORT = "forget-import"
 # Online mode (table-migration:online, the default): the legacy table's stream, the replay, the freeze.
 CHECK_STREAM = "check-stream"
 WAIT_STREAM = "wait-stream"
+RECORD_STREAM = "record-stream"
 CATCH_UP = "catch-up"
 CUTOVER = "cutover"
 LEGACY_WRITES = "legacy-writes"
@@ -51,7 +52,8 @@ STEP_TEXT = {
     REPORT: "write the final report",
     FORGET_IMPORT: "forget the import; the next `up --stage 2` transforms the export again and imports it",
     CHECK_STREAM: "check the legacy table's stream: an existing one is kept as it is, and must serve the derive rules",
-    WAIT_STREAM: "wait until the legacy table's stream is ENABLED (the export starts only then) and record it",
+    WAIT_STREAM: "wait until the legacy table's stream is ENABLED (the export starts only then)",
+    RECORD_STREAM: "check the stream started before the export's time; record its ARN with the export",
     CATCH_UP: "replay the legacy table's writes since the export onto the new table (checkpointed)",
     CUTOVER: "catch up, verify while writes flow, freeze the writers, drain, re-check, flip them to the new table, "
     "unfreeze",
@@ -62,7 +64,7 @@ STEP_TEXT = {
 
 # The online mode's steps, per stage, where they differ from the stage table's (offline) ones.
 ONLINE_STEPS: dict[int, dict[str, tuple[str, ...]]] = {
-    1: {"before": (CHECK_STREAM,), "after": (WAIT_STREAM, EXPORT, TRANSFORM, RECORD_IMPORT_SOURCE)},
+    1: {"before": (CHECK_STREAM,), "after": (WAIT_STREAM, EXPORT, RECORD_STREAM, TRANSFORM, RECORD_IMPORT_SOURCE)},
     2: {"after": (CHECK_IMPORT, VERIFY_EXPORT, CATCH_UP)},
     3: {"before": (CUTOVER,), "after": (LEGACY_WRITES,)},
 }
