@@ -202,6 +202,20 @@ class CatchUpResult:
             "ok": self.ok,
         }
 
+    def problem(self) -> str:
+        """What is wrong and what to do, when not :attr:`ok`."""
+        c = self.catch_up
+        if c.get("rejects") or c.get("duplicates"):
+            return (
+                f"{c.get('rejects', 0)} write(s) of {self.source_table} could not be applied "
+                f"({'; '.join(c.get('rejectReasons') or [])}); they are kept under replay-rejects/ in the export "
+                "bucket. Fix those items (a new write replays them) or the derive rules."
+            )
+        return (
+            f"not caught up: the lag is {c.get('lagSeconds', 0)} s; writes come faster than the replay applies them. "
+            "Run `migrate catch-up` again; it goes on from where it stopped."
+        )
+
     def text(self) -> str:
         c = self.catch_up
         state = "caught up" if c.get("caughtUp") else "NOT caught up"

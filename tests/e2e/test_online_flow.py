@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from migrator.consumer import SimulatedConsumer
 from migrator.core.store import CHECKPOINTS
 from migrator.migration import Migration
 from tests.conftest import Moto
@@ -17,7 +18,9 @@ from tests.e2e.online_support import (
     ITEMS,
     LEGACY,
     NEW,
+    RATE,
     by_name,
+    expected_legacy,
     expected_new,
     online_engine,
     start_consumer,
@@ -100,3 +103,43 @@ def test_offline_mode_declares_no_stream_and_keeps_the_drift_check(
         assert "--allow-drift" in str(e)
     else:
         raise AssertionError("the drift check did not refuse")
+
+
+def test_down_from_3_carries_every_write_since_cutover_back_and_up_again_loses_nothing(
+    moto: Moto, tmp_path: Any
+) -> None:
+    # Given stage 3 done online with the consumer writing to the new table
+    engine = online_engine(moto)
+    engine.up()
+    items = seed_legacy(moto.dynamodb, 100)
+    function = engine.outputs()["consumerFunctionName"]
+    consumer = start_consumer(engine, moto, items, seed=3)
+    try:
+        migration_of(engine, moto, tmp_path).up(3)
+        wait_for_writes(consumer, NEW, 15)
+        # when it goes back to stage 2 while the consumer keeps writing
+        back = migration_of(engine, moto, tmp_path).down(2)
+        wait_for_writes(consumer, LEGACY, 10)
+    finally:
+        consumer.stop()
+    since_cutover = sum(1 for a in consumer.acks if a.table == NEW)
+
+    # then every write made to the new table since cutover was carried back (counted, no warning of lost
+    # writes), and the legacy table holds every acknowledged write, minus the derived UUID
+    assert back.stage == 2 and back.carried_back is not None
+    assert back.carried_back["writes"] >= since_cutover and back.carried_back["freeze"]["seconds"] > 0
+    assert not any("not in" in w for w in back.warnings) and "carried back" in back.text()
+    assert writers_state(moto, function) == (LEGACY, None)
+    assert consumer.errors == [] and by_name(moto, LEGACY) == expected_legacy(consumer, items)
+
+    # and a second cutover (the consumer writing again, its log going on) loses nothing either
+    again_consumer = SimulatedConsumer(
+        moto.settings, function, consumer.live, rate=RATE, seed=4, acks=consumer.acks
+    ).start()
+    try:
+        again = migration_of(engine, moto, tmp_path).up(3)
+        wait_for_writes(again_consumer, NEW, 5)
+    finally:
+        again_consumer.stop()
+    assert again.stage == 3 and writers_state(moto, function) == (NEW, None)
+    assert again_consumer.errors == [] and by_name(moto, NEW) == expected_new(again_consumer, items)
