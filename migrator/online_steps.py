@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from .core.config import MigrationConfig, key
 from .core.cutover import FORWARD, REVERSE, add_replayed, positions, with_positions
-from .core.errors import ConfigError, MigrationError, RejectsError, ReplayImpossibleError, StreamGapError
+from .core.errors import BadInputError, ConfigError, RejectsError, ReplayImpossibleError, StreamGapError
 from .core.record import Record
 from .core.replay_map import forward_map, replay_mode, reverse_map
 from .core.stages import CATCH_UP, CHECK_STREAM, LEGACY_WRITES, RECORD_STREAM, WAIT_STREAM
@@ -241,10 +241,11 @@ class OnlineSteps:
         """The replay of the legacy table's stream (as stage 1 recorded it) onto the new table, from its checkpoint."""
         stream, export = record.stream or {}, record.export or {}
         if not stream.get("arn") or not export.get("arn"):
-            raise MigrationError(
-                f"No stream of {config.legacy.name} is recorded with the export: stage 1 ran in the offline mode, "
-                "or did not finish.",
-                hint="Rerun `migrate up --stage 1` (after `migrate down --stage 1` if stage 2 was applied offline).",
+            raise BadInputError(
+                f"No stream of {config.legacy.name} is recorded with the export: stage 1 ran in the offline mode "
+                "(or before the online mode existed).",
+                hint=f"Finish this migration as it began with `pulumi config set {key('online')} false`, or start "
+                "it again online from a new export: `migrate down --stage 1`, then `migrate up`.",
             )
         arn, export_arn = stream["arn"], export["arn"]
         source = ReplaySource(
