@@ -95,6 +95,10 @@ class SimulatedConsumer:
     rate: float = 20.0
     seed: int = 0
     work_seconds: float = 0.0  # time between reading the configuration and writing (an invocation in flight)
+    # Seconds a read of the function's configuration and concurrency is reused (0: read for every request).
+    # Lambda applies a new concurrency or environment to invocations starting a moment later; a write made
+    # with a state that old is an invocation in flight at the freeze, which the in-flight wait covers.
+    state_ttl: float = 0.0
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     acks: list[Ack] = field(default_factory=list)
@@ -110,6 +114,7 @@ class SimulatedConsumer:
         self.requests = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._cached: tuple[float, dict[str, Any], dict[str, Any]] | None = None
         self._new = 0
 
     # --- one request ----------------------------------------------------------------------------
@@ -125,11 +130,18 @@ class SimulatedConsumer:
             return "insert", {"name": name, "attributes": {"Score": self.requests, "Writer": "simulated"}}
         return "delete", {"name": self.rng.choice(self.live), "action": "delete"}
 
+    def _state(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        now = self.clock()
+        if self._cached is None or now - self._cached[0] >= self.state_ttl:
+            config = self.lambda_client.get_function_configuration(FunctionName=self.function)
+            concurrency = self.lambda_client.get_function_concurrency(FunctionName=self.function)
+            self._cached = (now, config, concurrency)
+        return self._cached[1], self._cached[2]
+
     def step(self) -> Ack | None:
         """One request: read the function as a new execution environment would, then write or be throttled."""
         self.requests += 1
-        config = self.lambda_client.get_function_configuration(FunctionName=self.function)
-        concurrency = self.lambda_client.get_function_concurrency(FunctionName=self.function)
+        config, concurrency = self._state()
         if concurrency.get("ReservedConcurrentExecutions") == 0:
             self.throttled += 1  # Lambda answers 429: no invocation, nothing written
             return None

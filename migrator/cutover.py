@@ -186,6 +186,8 @@ class Cutover:
         """Freeze the writers, replay the new table's writes since the flip onto the legacy table, flip back."""
         if self._resume(run, REVERSE):
             return
+        online = {k: v for k, v in run.record.online.items() if k != "carriedBack"}  # this run's, once known
+        run.record = run.record.with_(online=online)
         config, on = run.config, self.online
         legacy, new = config.legacy.name, new_name(config)
         replayer = on.reverse(config, run.record)
@@ -195,6 +197,8 @@ class Cutover:
         tables = {w.table for w in state.writers}
         if tables == {legacy}:
             on.progress(f"  the writers already use {legacy} (never flipped): nothing to carry back")
+            run.record = run.record.with_(online={**run.record.online, "carriedBack": {"writes": 0, "freeze": None}})
+            on.save(run.record)
             return
         if tables != {new}:
             raise FreezeError(

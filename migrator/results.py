@@ -167,11 +167,13 @@ class DownResult(_MoveResult):
         lines = [
             f"Stack {self.stack} went back from stage {self.from_stage} to {self.stage} ({stage_name(self.stage)})."
         ]
-        if self.carried_back is not None:
+        if self.carried_back is not None and self.carried_back.get("freeze"):
             lines.append(
                 f"{self.carried_back.get('writes', 0)} write(s) made since cutover were carried back to the legacy "
-                f"table; " + freeze_line(self.carried_back.get("freeze") or {})
+                f"table; " + freeze_line(self.carried_back["freeze"])
             )
+        elif self.carried_back is not None:
+            lines.append("The writers never used the new table: there was nothing to carry back.")
         lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
