@@ -1,3 +1,3 @@
 """table-migration: replace a Pulumi-managed DynamoDB table without losing an item."""
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"

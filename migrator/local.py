@@ -3,9 +3,12 @@
 It starts a moto server in this process (127.0.0.1, a free port), copies the Pulumi project into a
 throwaway folder with a file backend and a passphrase (so the repository gets no stack files), makes
 stack ``demo`` with the README's example config pointed at moto, applies stage 0, seeds ``MyTable``,
-runs stages 1→4 and returns the final report. The Pulumi engine itself is real: without the
-``pulumi`` CLI the demo installs the one matching the SDK (``PulumiCommand.install()``), or, with
-``--no-install`` or no network, stops before starting anything and says how to get it.
+starts the simulated consumer (:mod:`migrator.consumer`: 70% updates, 20% new items, 10% deletes at
+``write_rate`` requests a second, through the stack's own function), runs stages 1→4 online while it
+writes, and returns the final report with the writes acknowledged and any missing from the new table.
+The Pulumi engine itself is real: without the ``pulumi`` CLI the demo installs the one matching the SDK
+(``PulumiCommand.install()``), or, with ``--no-install`` or no network, stops before starting anything
+and says how to get it.
 """
 
 from __future__ import annotations
@@ -23,11 +26,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .core.derive import Deriver, parse_rules
 from .core.errors import BadInputError, PulumiNotInstalledError
 from .data.aws import AwsSettings, aws_errors
 from .data.dataplane import AwsDataPlane
 from .migration import Migration
-from .results import report_text
+from .results import freeze_line, report_text
 
 Progress = Callable[[str], None]
 StackFactory = Callable[..., Any]  # (stack, work_dir, *, create, env) -> StackPort
@@ -103,24 +107,51 @@ def seed_items(dynamodb: Any, table: str, count: int, *, progress: Progress | No
 
 @dataclass(frozen=True)
 class DemoResult:
-    """What the demo did: items seeded, stages run, the final report, and how long each part took."""
+    """What the demo did: items seeded, stages run, the final report, how long each part took, and the
+    consumer's writes (``acknowledged``, ``missing`` from the new table, ``throttled`` by the freeze)."""
 
     items: int
     stages: tuple[int, ...]
     report: Mapping[str, Any]
     seconds: Mapping[str, float] = field(default_factory=dict)
+    writes: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """No acknowledged write is missing from the new table."""
+        return not self.writes.get("missing")
+
+    def problem(self) -> str:
+        """What went wrong, when not :attr:`ok`."""
+        return (
+            f"{self.writes.get('missing')} acknowledged write(s) are not in {NEW_TABLE} "
+            f"(e.g. {list(self.writes.get('missingSamples') or [])[:5]}): the online migration lost them."
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "items": self.items,
             "stages": list(self.stages),
+            "freeze": dict(self.report.get("freeze") or {"seconds": None}),
+            "writes": dict(self.writes),
+            "catchUp": dict(self.report.get("catchUp") or {"recordsReplayed": 0}),
             "report": dict(self.report),
             "seconds": {k: round(v, 2) for k, v in self.seconds.items()},
         }
 
     def text(self) -> str:
         times = ", ".join(f"{k} {v:.1f}s" for k, v in self.seconds.items())
-        return "\n".join([f"Demo: {self.items} items migrated through stages 0→4 ({times}).", report_text(self.report)])
+        lines = [f"Demo: {self.items} items migrated through stages 0→4 ({times})."]
+        if self.writes:
+            w = self.writes
+            lines.append(
+                f"Writes during the migration: {w.get('acknowledged', 0)} acknowledged at {w.get('rate')} requests/s "
+                f"({w.get('throttled', 0)} throttled while the writers were frozen); {w.get('missing', 0)} missing "
+                f"from {NEW_TABLE}."
+            )
+        if self.report.get("freeze"):
+            lines.append(freeze_line(self.report["freeze"]))
+        return "\n".join([*lines, report_text(self.report)])
 
 
 def repository_root() -> Path:
@@ -231,12 +262,15 @@ def require_pulumi_cli(*, install: bool = False, progress: Progress | None = Non
 def run_demo(
     *,
     items: int = 1000,
+    write_rate: float = 20.0,
     progress: Progress | None = None,
     open_stack: StackFactory | None = None,
     lock_dir: Path | None = None,
     install: bool = True,
 ) -> DemoResult:
-    """Run the local rehearsal; return the final report.
+    """Run the local rehearsal; return the final report and what the simulated consumer wrote meanwhile.
+
+    ``write_rate`` requests a second (0: no consumer, nothing written during the migration).
 
     ``open_stack(stack, work_dir, *, create, env)`` builds the stack; by default the real Pulumi
     workspace, which needs the ``pulumi`` CLI: checked first, and installed when missing unless
@@ -245,6 +279,8 @@ def run_demo(
     say = progress or (lambda _message: None)
     if items < 1:
         raise BadInputError(f"--items {items} is not a positive number.", hint="Pass --items 1 or more.")
+    if not write_rate >= 0:
+        raise BadInputError(f"--write-rate {write_rate} is not 0 or more.", hint="Pass e.g. --write-rate 20.")
     if open_stack is None:
         require_pulumi_cli(install=install, progress=say)
         open_stack = _pulumi_stack
@@ -272,14 +308,49 @@ def run_demo(
                 stack, aws=settings, progress=say, data=data, lock_scope=str(project), lock_dir=lock_dir
             )
             clock = time.monotonic()
-            migration.up(0)
+            function = migration.up(0).outputs.get("consumerFunctionName")
             seconds["stage 0"] = time.monotonic() - clock
             clock = time.monotonic()
             say(f"Seeding {LEGACY_TABLE} with {items} items.")
             seed_items(settings.client("dynamodb"), LEGACY_TABLE, items, progress=say)
             seconds["seed"] = time.monotonic() - clock
-            for stage in (1, 2, 3, 4):
-                clock = time.monotonic()
-                result = migration.up(stage)
-                seconds[f"stage {stage}"] = time.monotonic() - clock
-    return DemoResult(items=items, stages=(0, 1, 2, 3, 4), report=dict(result.report or {}), seconds=seconds)
+            consumer = _consumer(settings, str(function), items, write_rate, say)
+            try:
+                for stage in (1, 2, 3, 4):
+                    clock = time.monotonic()
+                    result = migration.up(stage)
+                    seconds[f"stage {stage}"] = time.monotonic() - clock
+            finally:
+                if consumer is not None:
+                    consumer.stop()
+            writes = _writes(consumer, write_rate)
+    return DemoResult(
+        items=items, stages=(0, 1, 2, 3, 4), report=dict(result.report or {}), seconds=seconds, writes=writes
+    )
+
+
+def _consumer(settings: AwsSettings, function: str, items: int, rate: float, say: Progress) -> Any:
+    """The simulated consumer writing through the demo stack's function, started; None at rate 0."""
+    if rate <= 0:
+        return None
+    from .consumer import SimulatedConsumer
+
+    say(f"The simulated consumer writes through {function} at {rate:g} requests/s from now to the end.")
+    names = [sample_item(i)["Name"]["S"] for i in range(items)]
+    return SimulatedConsumer(settings, function, names, rate=rate).start()
+
+
+def _writes(consumer: Any, rate: float) -> dict[str, Any]:
+    """The consumer's acknowledged writes, and those the new table does not hold as acknowledged."""
+    if consumer is None:
+        return {"acknowledged": 0, "missing": 0, "throttled": 0, "rate": rate}
+    deriver = Deriver(parse_rules(demo_config("")["derive"]))
+    missing = consumer.missing(NEW_TABLE, ("UUID",), deriver, name_attribute="Name")
+    return {
+        "acknowledged": len(consumer.acks),
+        "missing": len(missing),
+        "missingSamples": missing[:10],
+        "throttled": consumer.throttled,
+        "errors": consumer.errors[:10],
+        "rate": rate,
+    }

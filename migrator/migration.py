@@ -23,10 +23,12 @@ from typing import TYPE_CHECKING, Any
 from .core import stages as st
 from .core.adoption import check_adoption
 from .core.config import MigrationConfig, key, parse_config, parse_stage
-from .core.errors import ConfigError, GuardError, MigrationError, PulumiError, StackBusyError
+from .core.cutover import FORWARD, CutoverState
+from .core.errors import BadInputError, ConfigError, GuardError, MigrationError, PulumiError, StackBusyError
 from .core.guard import check_preview
 from .core.preflight import check_config_for_stage
 from .core.record import RECORD_KEY, Record
+from .core.replay_map import reverse_map
 from .core.store import LOCK, PROGRESS, RecordStore
 from .core.tablespec import LOAD_WRITE
 from .core.urns import check_one_migration, role_of
@@ -35,9 +37,10 @@ from .data.dataplane import AwsDataPlane, DataPlane
 from .data.records import DEFAULT_TABLE as DEFAULT_RECORD_TABLE
 from .data.records import DynamoRecordStore
 from .engine.lock import LOCK_KEY, LockOwner, StackLock
-from .results import DownResult, Plan, Status, UpResult
+from .online_steps import CATCH_UP_TIMEOUT, OnlineSteps
+from .results import CatchUpResult, DownResult, Plan, Status, UpResult
 from .spec_view import compare_specs
-from .steps import StageRun, Steps, client_token, export_prefix, transform_prefix
+from .steps import StageRun, Steps, client_token, export_prefix, online_report, transform_prefix
 
 if TYPE_CHECKING:  # the workspace imports pulumi.automation; here only the protocol is needed
     from .engine.workspace import StackPort
@@ -76,7 +79,12 @@ class Migration:
         self._data = data
         self._lock_scope = lock_scope
         self._lock_dir = lock_dir
-        self._steps = Steps(stack, data=self._dp, progress=self._progress, now=self._now, save=self._save)
+        self._online = OnlineSteps(
+            stack, settings=self._settings, records=self._store, progress=self._progress, now=self._now, save=self._save
+        )
+        self._steps = Steps(
+            stack, data=self._dp, progress=self._progress, now=self._now, save=self._save, online=self._online
+        )
 
     # --- the API ----------------------------------------------------------------------------
 
@@ -92,7 +100,7 @@ class Migration:
         check_config_for_stage(self._stack.get_config(), stage)  # before any stage is applied
         with self._lock(f"up --stage {stage}"):
             config, record = self._read(adopt=True)
-            moves = st.plan_up(record.completed_stage, stage, **self._up_options(config))
+            moves = self._plan_up(config, record, stage)
             start, warnings, outputs = record.completed_stage, [], {}
             for move in moves:
                 run = self._prepare(move, allow_drift=allow_drift)
@@ -108,6 +116,7 @@ class Migration:
                 self._progress(f"Stage {move.stage} ({move.name}) done.")
             if not moves:
                 outputs = self._stack.outputs()
+            final = self._read()[1]
             return UpResult(
                 stack=self._stack.name,
                 from_stage=start,
@@ -115,11 +124,18 @@ class Migration:
                 stages_run=tuple(m.stage for m in moves),
                 outputs=outputs,
                 warnings=tuple(warnings),
-                report=self._read()[1].report if stage == 4 else None,
+                report=final.report if stage == 4 else None,
+                freeze=final.online.get("freeze"),
+                catch_up=final.online.get("catchUp"),
             )
 
-    def down(self, stage: int) -> DownResult:
-        """Go back to ``stage`` where that is safe (3→2, 2→1 before cutover); refuse the rest with the reason."""
+    def down(self, stage: int, *, discard_new_writes: bool = False) -> DownResult:
+        """Go back to ``stage`` where that is safe (3→2, 2→1 before cutover); refuse the rest with the reason.
+
+        Online, 3→2 carries the writes made to the new table since cutover back to the legacy table (a
+        freeze window, the other way round). When that is impossible it is refused with the reason, unless
+        ``discard_new_writes``: then those writes stay only in the new table, as in the offline mode.
+        """
         st.check_stage(stage)
         with self._lock(f"down --stage {stage}"):
             # A stale working copy (stage behind the record) may go back: from where the stack really is.
@@ -129,6 +145,7 @@ class Migration:
                 "served_traffic": record.served_traffic,
                 "legacy_name": config.legacy.name,
                 "new_name": config.new.name if config.new else "the new table",
+                "carry_back": self._carry_back(config, current, stage, discard=discard_new_writes),
             }
             if record.down_pending == config.stage == stage:
                 # An earlier `down` to this stage set it, but its update did not finish: apply it again.
@@ -156,9 +173,12 @@ class Migration:
                         self._save(before)
                     raise
                 self._steps.run(run, move.after)
-                run.record = run.record.with_(down_pending=None)
+                # The update declares where the writers are now: a freeze window of this move is finished.
+                run.record = run.record.with_(down_pending=None, cutover=None)
                 self._save(run.record)
                 outputs = run.outputs
+                warnings += run.warnings
+            carried = self._read(stale_ok=True)[1].online.get("carriedBack") if names["carry_back"] else None
             return DownResult(
                 stack=self._stack.name,
                 from_stage=current,
@@ -166,11 +186,32 @@ class Migration:
                 stages_run=tuple(m.stage for m in moves),
                 outputs=outputs or self._stack.outputs(),
                 warnings=tuple(warnings),
+                carried_back=carried if moves else None,
             )
+
+    def catch_up(self, *, max_lag: float | None = None, timeout: float | None = None) -> CatchUpResult:
+        """Replay the writes made since the last replay (``migrate catch-up``), usable between stages.
+
+        Before cutover (stage 2, or 3 not yet flipped) the legacy table's stream goes onto the new table;
+        after it (stage 3 done) the new table's onto the legacy one, so ``down --stage 2`` has little to carry.
+        Streams keep records for 24 hours: run it at least daily while a stage waits.
+        """
+        with self._lock("catch-up"):
+            config, record = self._read()
+            self._check_catch_up(config, record)
+            lag = max_lag if max_lag is not None else config.online.catch_up.max_lag_seconds
+            direction, result, record = self._online.catch_up_now(
+                config, record, max_lag=lag, timeout=timeout if timeout is not None else CATCH_UP_TIMEOUT
+            )
+            assert config.new is not None
+            tables = (config.legacy.name, config.new.name)
+            source, target = tables if direction == FORWARD else tables[::-1]
+            return CatchUpResult(self._stack.name, direction, source, target, result.to_dict())
 
     def status(self) -> Status:
         """Where the stack stands: its config and the record store; changes nothing."""
         config, record = self._read()
+        cutover = CutoverState.from_dict(record.cutover)
         owner = LockOwner.from_config(self._store().load(LOCK)) or LockOwner.from_config(
             self._stack.get_config().get(LOCK_KEY)
         )
@@ -191,7 +232,9 @@ class Migration:
             served_traffic=record.served_traffic,
             stage_times=dict(record.stage_times),
             lock={k: v for k, v in owner.to_config().items() if k != "token"} if owner else None,
-            next_step=_next_step(config.stage, record.completed_stage, record.down_pending),
+            next_step=_next_step(config.stage, record.completed_stage, record.down_pending, cutover),
+            cutover={**cutover.to_dict(), "summary": cutover.describe()} if cutover else None,
+            online={"stream": record.stream, **online_report(record.online)} if record.stream else None,
         )
 
     def plan(self, stage: int) -> Plan:
@@ -204,7 +247,7 @@ class Migration:
         check_config_for_stage(self._stack.get_config(), stage)  # a config error is bad input, not a note
         with self._lock(f"plan --stage {stage}"):
             config, record = self._read()
-            moves = tuple(st.plan_up(record.completed_stage, stage, **self._up_options(config)))
+            moves = tuple(self._plan_up(config, record, stage))
             preview = preview_stage = refusal = None
             notes: list[str] = []
             if moves:
@@ -421,12 +464,47 @@ class Migration:
             refusal = str(e)
         return preview, refusal, []
 
+    def _plan_up(self, config: MigrationConfig, record: Record, stage: int) -> list[st.StagePlan]:
+        return st.plan_up(record.completed_stage, stage, **self._up_options(config))
+
+    def _carry_back(self, config: MigrationConfig, current: int, target: int, *, discard: bool) -> bool:
+        """Whether ``down`` from ``current`` to ``target`` carries the new table's writes back (online, 3→2).
+
+        Refused with the reason when a reverse replay is impossible, unless ``discard``.
+        """
+        if not config.online.online or discard or current < 3 or target >= current or config.new is None:
+            return False
+        reverse_map(config.derive, config.legacy.key_names, config.new.key_names)  # ReplayImpossibleError
+        return True
+
+    def _check_catch_up(self, config: MigrationConfig, record: Record) -> None:
+        cutover = CutoverState.from_dict(record.cutover)
+        problem = None
+        if not config.online.online:
+            problem = "the stack migrates offline (table-migration:online: false): there is no stream to replay."
+            hint = "Nothing to do; the offline mode compares the tables at cutover instead."
+        elif record.completed_stage < 2 or not record.stream:
+            problem = "the new table is imported at stage 2; there is nothing to replay onto yet."
+            hint = "Run `migrate up --stage 2` within a day of the export (streams keep records 24 hours)."
+        elif record.completed_stage >= 4 or config.stage >= 4:
+            problem = "the legacy table has left the stack (stage 4): there is nothing left to replay."
+            hint = "Nothing to do."
+        elif cutover is not None:
+            problem = f"a cutover did not finish ({cutover.describe()})."
+            hint = f"Rerun `migrate up --stage {config.stage}` (or `migrate down --stage 2`), which finishes it first."
+        if problem:
+            raise BadInputError(f"Stack {self._stack.name}: {problem}", hint=hint)
+
     def _needs_transform(self, config: MigrationConfig) -> bool:
         return config.needs_transform if config.new is not None else True
 
     def _up_options(self, config: MigrationConfig) -> dict[str, bool]:
         load_write = config.new is not None and config.new.load == LOAD_WRITE
-        return {"needs_transform": self._needs_transform(config), "load_write": load_write}
+        return {
+            "needs_transform": self._needs_transform(config),
+            "load_write": load_write,
+            "online": config.online.online,
+        }
 
     def _check_program(self, preview: Any, config: MigrationConfig) -> None:
         """What the preview says of the program itself: one MigratingTable; an adopted table imported unchanged."""
@@ -465,7 +543,13 @@ class Migration:
         return datetime.fromtimestamp(self._clock.time(), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _next_step(declared: int, completed: int, down_pending: int | None = None) -> str:
+def _next_step(
+    declared: int, completed: int, down_pending: int | None = None, cutover: CutoverState | None = None
+) -> str:
+    if cutover is not None and cutover.pending_update:
+        return f"{cutover.describe()}: rerun `migrate up --stage {declared}` to finish it"
+    if cutover is not None:
+        return f"an interrupted run left {cutover.describe()}: rerun `migrate up --stage {declared}` (it restores them)"
     if down_pending == declared:
         return f"going back to stage {declared} did not finish: rerun `migrate down --stage {declared}`"
     if completed < 0:

@@ -64,6 +64,7 @@ def report_text(report: Mapping[str, Any]) -> str:
     if "newTableIndexes" in report:
         indexes = report.get("newTableIndexes") or []
         lines.append(f"  {report.get('newTable')} indexes: " + ("; ".join(indexes) if indexes else "none"))
+    lines += online_lines(report)
     retained = report.get("legacyRetained") or {}
     lines.append(
         f"  {report.get('legacyTable')} left the stack and is kept in AWS "
@@ -73,6 +74,38 @@ def report_text(report: Mapping[str, Any]) -> str:
     if times:
         lines.append("  stages done: " + ", ".join(f"{k} at {v}" for k, v in sorted(times.items())))
     return "\n".join(lines)
+
+
+def freeze_line(freeze: Mapping[str, Any]) -> str:
+    """One line for the report's ``freeze`` object: the total, each part, what was replayed, the lag before it."""
+    parts = ", ".join(f"{name} {seconds:.2f}" for name, seconds in (freeze.get("parts") or {}).items())
+    line = f"freeze: writers frozen {float(freeze.get('seconds', 0)):.2f} s ({parts})"
+    line += f", {freeze.get('recordsReplayed', 0)} writes replayed in it"
+    if freeze.get("lagAtFreeze") is not None:
+        line += f", lag at freeze {float(freeze['lagAtFreeze']):.2f} s"
+    return line
+
+
+def online_lines(report: Mapping[str, Any]) -> list[str]:
+    """The online mode's lines of a report: freeze, catch-up, writes after the unfreeze, writes carried back."""
+    lines = []
+    if report.get("freeze"):
+        lines.append("  " + freeze_line(report["freeze"]))
+    catch_up = report.get("catchUp")
+    if catch_up:
+        lines.append(
+            f"  catch-up: {catch_up.get('recordsReplayed', 0)} writes replayed from the legacy table's stream "
+            f"in {catch_up.get('passes', 0)} passes, {catch_up.get('rejects', 0)} rejects"
+        )
+    if report.get("writesAfterUnfreeze"):
+        lines.append(
+            f"  warning: {report['writesAfterUnfreeze']} write(s) reached the legacy table after the unfreeze "
+            "(replayed onto the new table)"
+        )
+    carried = report.get("carriedBack")
+    if carried:
+        lines.append(f"  carried back (down 3→2): {carried.get('writes', 0)} writes")
+    return lines
 
 
 @dataclass(frozen=True)
@@ -103,12 +136,15 @@ class _MoveResult:
 
 @dataclass(frozen=True)
 class UpResult(_MoveResult):
-    """What ``up`` did, with the final report once stage 4 ran."""
+    """What ``up`` did, with the final report once stage 4 ran; online, the cutover's ``freeze`` and ``catchUp``."""
 
     report: Mapping[str, Any] | None = None
+    freeze: Mapping[str, Any] | None = None
+    catch_up: Mapping[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "report": _plain(self.report)}
+        data = {**super().to_dict(), "report": _plain(self.report), "freeze": _plain(self.freeze)}
+        return {**data, "catchUp": _plain(self.catch_up)}
 
     def text(self) -> str:
         if not self.stages_run:
@@ -117,6 +153,8 @@ class UpResult(_MoveResult):
             run = ", ".join(f"{s} ({stage_name(s)})" for s in self.stages_run)
             head = f"Stack {self.stack} is at stage {self.stage} ({stage_name(self.stage)}); ran stage {run}."
         lines = [head, *(f"warning: {w}" for w in self.warnings)]
+        if self.freeze and 3 in self.stages_run:
+            lines.append(freeze_line(self.freeze))
         if self.report:
             lines.append(report_text(self.report))
         return "\n".join(lines)
@@ -124,7 +162,12 @@ class UpResult(_MoveResult):
 
 @dataclass(frozen=True)
 class DownResult(_MoveResult):
-    """What ``down`` did."""
+    """What ``down`` did; online, from 3 to 2, how many writes were carried back (``carried_back``)."""
+
+    carried_back: Mapping[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "carriedBack": _plain(self.carried_back)}
 
     def text(self) -> str:
         if not self.stages_run:
@@ -132,8 +175,67 @@ class DownResult(_MoveResult):
         lines = [
             f"Stack {self.stack} went back from stage {self.from_stage} to {self.stage} ({stage_name(self.stage)})."
         ]
+        if self.carried_back is not None and self.carried_back.get("freeze"):
+            lines.append(
+                f"{self.carried_back.get('writes', 0)} write(s) made since cutover were carried back to the legacy "
+                f"table; " + freeze_line(self.carried_back["freeze"])
+            )
+        elif self.carried_back is not None:
+            lines.append("The writers never used the new table: there was nothing to carry back.")
         lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class CatchUpResult:
+    """What ``migrate catch-up`` did: which way it replayed, and the replay's counts (``catchUp``)."""
+
+    stack: str
+    direction: str  # "forward": legacy → new (before cutover); "reverse": new → legacy (after it)
+    source_table: str
+    target_table: str
+    catch_up: Mapping[str, Any]
+
+    @property
+    def ok(self) -> bool:
+        """Caught up, and every record applied."""
+        c = self.catch_up
+        return bool(c.get("caughtUp")) and not c.get("rejects") and not c.get("duplicates")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack,
+            "direction": self.direction,
+            "source": self.source_table,
+            "target": self.target_table,
+            "catchUp": _plain(self.catch_up),
+            "ok": self.ok,
+        }
+
+    def problem(self) -> str:
+        """What is wrong and what to do, when not :attr:`ok`."""
+        c = self.catch_up
+        if c.get("rejects") or c.get("duplicates"):
+            return (
+                f"{c.get('rejects', 0)} write(s) of {self.source_table} could not be applied "
+                f"({'; '.join(c.get('rejectReasons') or [])}); they are kept under replay-rejects/ in the export "
+                "bucket. Fix those items (a new write replays them) or the derive rules."
+            )
+        return (
+            f"not caught up: the lag is {c.get('lagSeconds', 0)} s; writes come faster than the replay applies them. "
+            "Run `migrate catch-up` again; it goes on from where it stopped."
+        )
+
+    def text(self) -> str:
+        c = self.catch_up
+        state = "caught up" if c.get("caughtUp") else "NOT caught up"
+        line = (
+            f"Stack {self.stack}: {c.get('recordsReplayed', 0)} writes of {self.source_table} replayed onto "
+            f"{self.target_table} in {c.get('passes', 0)} passes; {state} (lag {c.get('lagSeconds', 0)} s)"
+        )
+        if c.get("rejects") or c.get("duplicates"):
+            line += f"; {c.get('rejects', 0)} rejects: " + "; ".join(c.get("rejectReasons") or [])
+        return line
 
 
 @dataclass(frozen=True)
@@ -157,6 +259,8 @@ class Status:
     stage_times: Mapping[str, str]
     lock: Mapping[str, Any] | None
     next_step: str
+    cutover: Mapping[str, Any] | None = None  # online: a freeze or flip in progress (migrator.core.cutover)
+    online: Mapping[str, Any] | None = None  # online: the legacy stream, catch-up and freeze reports
 
     @property
     def interrupted(self) -> bool:
@@ -190,6 +294,8 @@ class Status:
             "servedTraffic": self.served_traffic,
             "stageTimes": dict(self.stage_times),
             "lock": _plain(self.lock),
+            "cutover": _plain(self.cutover),
+            "online": _plain(self.online),
             "next": self.next_step,
         }
 
@@ -230,6 +336,10 @@ class Status:
         lines.append("  last verification: " + (verify_line(*last) if last else "none yet"))
         if self.drift_accepted:
             lines.append("  drift was accepted at cutover (--allow-drift)")
+        if self.cutover:
+            lines.append(f"  cutover: {self.cutover.get('summary', '')}")
+        for line in online_lines(self.online or {}):
+            lines.append(line)
         if self.lock:
             lines.append(
                 f"  locked by: {self.lock.get('command')} (pid {self.lock.get('pid')} on {self.lock.get('host')})"

@@ -10,7 +10,7 @@ overwrites its own output, the import check and the verifications only read.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -67,6 +67,18 @@ def verify_summary(report: Any, at: str) -> dict[str, Any]:
     return {**{k: data[k] for k in keep if k in data}, "changed_count": data.get("changed_count", 0), "at": at}
 
 
+def online_report(online: Mapping[str, Any]) -> dict[str, Any]:
+    """The report's online part: ``freeze``, ``catchUp``, writes after the unfreeze, writes carried back."""
+    report: dict[str, Any] = {
+        "freeze": online.get("freeze"),
+        "catchUp": online.get("catchUp"),
+        "writesAfterUnfreeze": online.get("writesAfterUnfreeze", 0),
+    }
+    if online.get("carriedBack"):
+        report["carriedBack"] = online["carriedBack"]
+    return report
+
+
 def _differences(report: Any) -> str:
     """The counts that made a verification fail, the ones that are zero left out (except the first three)."""
     parts = [f"{report.missing_count} missing, {report.extra_count} extra, {report.changed_count} changed"]
@@ -108,12 +120,14 @@ class Steps:
         progress: Progress,
         now: Callable[[], str],
         save: Callable[[Record], None],
+        online: Any = None,
     ) -> None:
         self._stack = stack
         self._dp = data
         self._progress = progress
         self._now = now
         self._save = save
+        self._online = online  # migrator.online_steps.OnlineSteps: the online mode's steps
 
     def run(self, run: StageRun, steps: tuple[str, ...]) -> None:
         """Run the named steps of ``run`` in order."""
@@ -129,6 +143,7 @@ class Steps:
             st.CHECK_RETAINED: self._check_retained,
             st.REPORT: self._report,
             st.FORGET_IMPORT: self._forget_import,
+            **(self._online.handlers() if self._online is not None else {}),
         }
         for step in steps:
             self._progress(f"  step: {st.STEP_TEXT[step]}")
@@ -239,6 +254,8 @@ class Steps:
     def _check_import(self, run: StageRun) -> None:
         source = run.config.import_source
         assert source is not None  # parse_config requires it from stage 2
+        if run.record.import_check and self._replayed(run):
+            return  # checked before the replay began (an emulator's fallback would count the replayed writes)
         check = self._dp().check_import(table=self._new(run).name, expected_items=source.item_count)
         run.record = run.record.with_(
             import_check={
@@ -255,6 +272,10 @@ class Steps:
         """``newTable.load: write``: the program made the table empty; write the export into it (resumable)."""
         source = run.config.import_source
         assert source is not None  # parse_config requires it from stage 2
+        if run.record.import_check and self._replayed(run):
+            # Loaded before the replay began: writing the export again would put back older versions of
+            # the items the replay has updated since.
+            return
         layout = self._dp().locate(source.bucket, source.key_prefix)
         result = self._dp().load(layout, table=self._new(run).name, expected_items=source.item_count)
         # Kept where the import check goes, so status and the final report show it the same way.
@@ -277,6 +298,10 @@ class Steps:
         source = run.config.import_source
         assert source is not None
         new = self._new(run).name
+        if self._replayed(run):
+            # A rerun after the catch-up began: the new table holds writes made since the export by now.
+            self._progress(f"  {new} has had writes replayed since the import; it was verified before that")
+            return
         layout = self._dp().locate(source.bucket, source.key_prefix)
         report = self._dp().verify_export(layout, target_table=new)
         run.record = run.record.with_(verify={**run.record.verify, "export": verify_summary(report, self._now())})
@@ -317,6 +342,8 @@ class Steps:
             "newTableIndexes": self._indexes(self._new(run).name),
             "stageTimes": {**record.stage_times, "4": self._now()},
         }
+        if record.online:  # the online mode: what the replay and the freeze did
+            report.update(online_report(record.online))
         run.record = record.with_(report=report)
         self._save(run.record)
 
@@ -350,6 +377,10 @@ class Steps:
         """The MigratingTable's export bucket, from the stack's state (for a program that exports no outputs)."""
         found = [r.physical_id for r in self._stack.resources() if role_of(r.urn) == EXPORT_BUCKET]
         return found[0] if len(found) == 1 else None
+
+    def _replayed(self, run: StageRun) -> bool:
+        """Online: a replay has written to the new table since the import (it no longer equals the export)."""
+        return self._online is not None and self._online.replayed_since_import(run)
 
     def _new(self, run: StageRun) -> Any:
         assert run.config.new is not None  # parse_config requires newTable from stage 1

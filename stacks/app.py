@@ -52,8 +52,44 @@ def function_code() -> pulumi.AssetArchive:
     return pulumi.AssetArchive({"handler.py": pulumi.FileAsset(str(FUNCTION_DIR / "handler.py")), **derive_assets()})
 
 
+def table_schemas(config: MigrationConfig) -> str:
+    """``TABLE_SCHEMAS``: how the handler keys an item for each table, by table name (the new one with its derive)."""
+    schemas = {}
+    for spec, derive in ((config.legacy, None), (config.new, config.derive)):
+        assert spec is not None  # newTable is required from stage 1
+        entry: dict[str, object] = {"partitionKey": spec.partition_key.name}
+        if spec.sort_key is not None:
+            entry["sortKey"] = spec.sort_key.name
+        if spec.ttl_attribute:
+            entry["ttlAttribute"] = spec.ttl_attribute
+        if derive:
+            entry["derive"] = {rule.target: rule.text for rule in derive}
+        schemas[spec.name] = entry
+    return json.dumps(schemas, sort_keys=True)
+
+
 def consumer_environment(config: MigrationConfig, table: MigratingTable) -> dict[str, pulumi.Input[str]]:
-    """The function's environment: the active table and what the handler needs to key an item for it."""
+    """The function's environment: the active table and what the handler needs to key an item for it.
+
+    Online, at stages 2 and 3, it also names both tables' schemas (``TABLE_SCHEMAS``) and the single-table
+    variables stay the legacy table's: the migrator's cutover flips ``TABLE_NAME`` alone (the handler
+    keys items by the schema of the table it names), and the stage-3 update then declares that very
+    environment, so it changes nothing.
+    """
+    if table.plan.both_schemas:
+        spec = config.legacy
+        env: dict[str, pulumi.Input[str]] = {
+            "TABLE_NAME": table.active_table_name,
+            "PARTITION_KEY": spec.partition_key.name,
+            "NAME_ATTRIBUTE": spec.partition_key.name,
+            "NAME_TYPE": spec.partition_key.type,
+            "TABLE_SCHEMAS": table_schemas(config),
+        }
+        if spec.sort_key is not None:
+            env["SORT_KEY"] = spec.sort_key.name
+        if spec.ttl_attribute:
+            env["TTL_ATTRIBUTE"] = spec.ttl_attribute
+        return env
     spec = table.active_spec
     env: dict[str, pulumi.Input[str]] = {
         "TABLE_NAME": table.active_table_name,

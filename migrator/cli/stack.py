@@ -1,4 +1,4 @@
-"""``migrate up | down | status | plan | demo``: the staged migration of one Pulumi stack.
+"""``migrate up | down | status | plan | catch-up | demo``: the staged migration of one Pulumi stack.
 
 Every command builds its stack through :func:`open_stack` (tests replace that one function with a
 double) and calls :class:`~migrator.migration.Migration`; nothing here knows how a stage works.
@@ -37,6 +37,13 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on 
 DriftOpt = Annotated[
     bool,
     typer.Option("--allow-drift", help="Cut over (stage 3) even when the legacy table changed after the export."),
+]
+DiscardOpt = Annotated[
+    bool,
+    typer.Option(
+        "--discard-new-writes",
+        help="Go back from stage 3 without carrying the new table's writes since cutover back (online mode).",
+    ),
 ]
 
 
@@ -108,15 +115,16 @@ def down(
     work_dir: WorkDirOpt = None,
     yes: YesOpt = False,
     json_output: JsonOpt = False,
+    discard_new_writes: DiscardOpt = False,
 ) -> None:
-    """Go back to stage N where that is safe (3→2, 2→1 before cutover)."""
+    """Go back to stage N where that is safe (3→2, 2→1 before cutover); online, 3→2 carries writes back."""
 
     def run() -> Any:
         migration = _migration(stack, work_dir, stage=stage)
         status = migration.status()
         if stage < status.stage:
             confirm(f"Stack {status.stack}: go back from stage {status.stage} to {stage}?", yes=yes)
-        return migration.down(stage)
+        return migration.down(stage, discard_new_writes=discard_new_writes)
 
     result = call(run)
     emit(result, json_output=json_output, text=lambda r: r.text())
@@ -136,15 +144,52 @@ def plan(stage: StageOpt, stack: StackOpt = "dev", work_dir: WorkDirOpt = None, 
     emit(result, json_output=json_output, text=lambda r: r.text())
 
 
+@app.command("catch-up")
+def catch_up(
+    stack: StackOpt = "dev",
+    work_dir: WorkDirOpt = None,
+    max_lag: Annotated[
+        float | None,
+        typer.Option("--max-lag", help="Caught up once the lag stays under this many seconds (default: catchUp)."),
+    ] = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Replay the writes made since the last replay, between stages (online mode); run it at least daily.
+
+    Before cutover the legacy table's writes go onto the new table; after it, the new table's onto the
+    legacy one. Exit 0 caught up; 1 rejects, a trimmed stream or not caught up; 2 bad input.
+    """
+
+    def run() -> Any:
+        if max_lag is not None and not max_lag > 0:
+            raise BadInputError(f"--max-lag {max_lag} is not a number of seconds above 0.", hint="Pass e.g. 2.")
+        return _migration(stack, work_dir).catch_up(max_lag=max_lag)
+
+    result = call(run)
+    if not result.ok:
+        progress(f"error: {result.problem()}")
+    emit(result, json_output=json_output, text=lambda r: r.text(), exit_code=0 if result.ok else 1)
+
+
 @app.command()
 def demo(
     items: Annotated[int, typer.Option("--items", min=1, help="How many sample items to seed MyTable with.")] = 1000,
+    write_rate: Annotated[
+        float,
+        typer.Option(
+            "--write-rate", min=0.0, help="Requests a second the simulated consumer makes all along (0: none)."
+        ),
+    ] = 20.0,
     no_install: Annotated[
         bool, typer.Option("--no-install", help="Do not install the pulumi CLI when it is missing; stop instead.")
     ] = False,
+    json_output: JsonOpt = False,
 ) -> None:
-    """A local rehearsal, no AWS account needed: moto in-process, a throwaway file backend, stages 0→4."""
+    """A local rehearsal, no AWS account needed: moto in-process, a throwaway file backend, stages 0→4,
+    with a simulated consumer writing throughout (online migration)."""
     from ..local import run_demo
 
-    result = call(lambda: run_demo(items=items, progress=progress, install=not no_install))
-    emit(result, json_output=False, text=lambda r: r.text())
+    result = call(lambda: run_demo(items=items, write_rate=write_rate, progress=progress, install=not no_install))
+    if not result.ok:
+        progress(f"error: {result.problem()}")
+    emit(result, json_output=json_output, text=lambda r: r.text(), exit_code=0 if result.ok else 1)

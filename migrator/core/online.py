@@ -76,7 +76,9 @@ class OnlineConfig:
             raise ConfigError(
                 _key("writers"),
                 "is not set and the stack has no consumerFunctionName output to default to.",
-                hint="List the functions that write the legacy table: writers: [{function: NAME, env: TABLE_NAME}].",
+                hint="List the functions that write the legacy table: writers: [{function: NAME, env: TABLE_NAME}] "
+                "(for other writers, table-migration:freezeHook; or online: false to stop the writes yourself "
+                "for the whole migration).",
             )
         return (Writer(consumer_function),)
 

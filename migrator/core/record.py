@@ -46,6 +46,12 @@ class Record:
     # importSource as the migrator wrote it at stage 1: the record keeps it, since a working copy that is
     # thrown away (a Deployment's) takes its stack config with it; it is set again before each update.
     import_source: Mapping[str, Any] | None = None
+    # Online mode: the legacy table's stream as stage 1 found it (arn, viewType, created), the freeze or flip
+    # in progress (recorded before the writers are frozen, so a rerun can restore them; see
+    # migrator.core.cutover), and what the replay and the freeze did (catchUp, freeze, carriedBack…).
+    stream: Mapping[str, Any] | None = None
+    cutover: Mapping[str, Any] | None = None
+    online: Mapping[str, Any] = field(default_factory=dict)
 
     def with_(self, **changes: Any) -> Record:
         """A copy with ``changes`` (dataclasses.replace)."""
@@ -71,6 +77,9 @@ class Record:
             "report": _plain(self.report),
             "downPending": self.down_pending,
             "importSource": _plain(self.import_source),
+            "stream": _plain(self.stream),
+            "cutover": _plain(self.cutover),
+            "online": dict(self.online),
         }
 
     @classmethod
@@ -99,6 +108,9 @@ class Record:
             report=_mapping(obj, "report"),
             down_pending=_whole(obj, "downPending", None),
             import_source=_mapping(obj, "importSource"),
+            stream=_mapping(obj, "stream"),
+            cutover=_mapping(obj, "cutover"),
+            online=_mapping(obj, "online") or {},
         )
         if check:
             record.check_against(declared_stage)

@@ -9,7 +9,7 @@ with a :class:`StageError` that says why and what to do.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .config import STAGE_NAMES, STAGES
@@ -30,6 +30,14 @@ VERIFY_EXPORT = "verify-export"
 CHECK_RETAINED = "check-retained"
 REPORT = "report"
 FORGET_IMPORT = "forget-import"
+# Online mode (table-migration:online, the default): the legacy table's stream, the replay, the freeze.
+CHECK_STREAM = "check-stream"
+WAIT_STREAM = "wait-stream"
+RECORD_STREAM = "record-stream"
+CATCH_UP = "catch-up"
+CUTOVER = "cutover"
+LEGACY_WRITES = "legacy-writes"
+CARRY_BACK = "carry-back"
 
 STEP_TEXT = {
     "preview": "preview the update; refuse if a table would be deleted or replaced other than planned",
@@ -45,6 +53,22 @@ STEP_TEXT = {
     CHECK_RETAINED: "check that the legacy table is still in AWS with deletion protection on",
     REPORT: "write the final report",
     FORGET_IMPORT: "forget the import; the next `up --stage 2` transforms the export again and imports it",
+    CHECK_STREAM: "check the legacy table's stream: an existing one is kept as it is, and must serve the derive rules",
+    WAIT_STREAM: "wait until the legacy table's stream is ENABLED (the export starts only then)",
+    RECORD_STREAM: "check the stream started before the export's time; record its ARN with the export",
+    CATCH_UP: "replay the legacy table's writes since the export onto the new table (checkpointed)",
+    CUTOVER: "catch up, verify while writes flow, freeze the writers, drain, re-check, flip them to the new table, "
+    "unfreeze",
+    LEGACY_WRITES: "replay writes that reached the legacy table after the writers were unfrozen (a warning)",
+    CARRY_BACK: "freeze the writers, replay the new table's writes since cutover onto the legacy table, flip them "
+    "back, unfreeze",
+}
+
+# The online mode's steps, per stage, where they differ from the stage table's (offline) ones.
+ONLINE_STEPS: dict[int, dict[str, tuple[str, ...]]] = {
+    1: {"before": (CHECK_STREAM,), "after": (WAIT_STREAM, EXPORT, RECORD_STREAM, TRANSFORM, RECORD_IMPORT_SOURCE)},
+    2: {"after": (CHECK_IMPORT, VERIFY_EXPORT, CATCH_UP)},
+    3: {"before": (CUTOVER,), "after": (LEGACY_WRITES,)},
 }
 
 
@@ -139,13 +163,20 @@ def check_stage(stage: int) -> int:
 
 
 def plan_up(
-    current_completed: int, target: int, *, needs_transform: bool = True, load_write: bool = False
+    current_completed: int,
+    target: int,
+    *,
+    needs_transform: bool = True,
+    load_write: bool = False,
+    online: bool = False,
 ) -> list[StagePlan]:
     """The stages ``current_completed + 1 .. target``, in order; empty when ``target`` is already done.
 
     ``current_completed`` is the last stage whose steps finished (-1: none yet, not even stage 0's update).
     ``load_write``: the new table is created empty and loaded by writing, so stage 2 loads it instead of
-    checking an import. Going backwards is refused: that is ``migrate down``.
+    checking an import. ``online`` gives the online mode's steps (:data:`ONLINE_STEPS`: stream, replay,
+    freeze) in place of the stage table's write-stop ones. Going backwards is refused: that is
+    ``migrate down``.
     """
     check_stage(target)
     if target < current_completed:
@@ -155,7 +186,9 @@ def plan_up(
         )
     plans = []
     for row in STAGE_TABLE[current_completed + 1 : target + 1]:
-        after = tuple(s for s in row.after if needs_transform or s != TRANSFORM)
+        steps = ONLINE_STEPS.get(row.number, {}) if online else {}
+        before = steps.get("before", row.before)
+        after = tuple(s for s in steps.get("after", row.after) if needs_transform or s != TRANSFORM)
         if load_write:
             after = tuple(LOAD if s == CHECK_IMPORT else s for s in after)
         drops = (LEGACY,) if row.number == 4 else ()
@@ -165,7 +198,7 @@ def plan_up(
                 row.name,
                 "up",
                 row.declares,
-                row.before,
+                before,
                 after,
                 row.allowed,
                 from_stage=row.number - 1 if row.number else None,
@@ -183,11 +216,13 @@ def plan_down(
     served_traffic: bool,
     legacy_name: str = "the legacy table",
     new_name: str = "the new table",
+    carry_back: bool = False,
 ) -> list[StagePlan]:
     """The moves from the declared stage ``current`` back to ``target``, one stage at a time.
 
-    Only 3→2 (with a warning) and 2→1 (when the new table never served traffic) are possible; every
-    other move is refused with the reason, before anything runs.
+    Only 3→2 and 2→1 (when the new table never served traffic) are possible; every other move is
+    refused with the reason, before anything runs. 3→2 with ``carry_back`` (online mode) carries the new
+    table's writes since cutover back to the legacy table first; without it, it warns they stay behind.
     """
     check_stage(target)
     check_stage(current)
@@ -198,7 +233,10 @@ def plan_down(
         )
     plans = []
     for stage in range(current, target, -1):
-        plans.append(_down_move(stage, served_traffic=served_traffic, legacy_name=legacy_name, new_name=new_name))
+        move = _down_move(stage, served_traffic=served_traffic, legacy_name=legacy_name, new_name=new_name)
+        if carry_back and stage == 3:
+            move = replace(move, before=(CARRY_BACK,), warning=None)
+        plans.append(move)
     return plans
 
 

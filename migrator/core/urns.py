@@ -93,7 +93,7 @@ def check_one_migration(urns: Iterable[str], *, stack: str) -> None:
     components = migration_components(urns)
     if len(components) <= 1:
         return
-    names = ", ".join(repr(parse_urn(urn).name) for urn in components)  # type: ignore[union-attr]
+    names = ", ".join(sorted(repr(parse_urn(urn).name) for urn in components))  # type: ignore[union-attr]
     raise BadInputError(
         f"The program of stack {stack} declares {len(components)} MigratingTables ({names}); `migrate` drives one "
         "migration per stack. Nothing was changed.",

@@ -281,15 +281,28 @@ class Replayer:
         finally:
             self.flush()
 
-    def drain(self, *, empty_passes: int = 2, poll_seconds: float = 0.2, collect_keys: bool = False) -> ReplayResult:
-        """Pass after pass until ``empty_passes`` passes in a row found no record."""
+    def drain(
+        self,
+        *,
+        empty_passes: int = 2,
+        poll_seconds: float = 0.2,
+        collect_keys: bool = False,
+        timeout: float | None = None,
+    ) -> ReplayResult:
+        """Pass after pass until ``empty_passes`` passes in a row found no record.
+
+        With ``timeout``, stop after that many seconds even when records keep coming (``caught_up`` False).
+        """
         result = ReplayResult()
         empty = 0
+        started = self.clock()
         try:
             while empty < empty_passes:
                 done = self.run_pass(collect_keys=collect_keys)
                 result = result.plus(done)
                 empty = empty + 1 if done.records == 0 else 0
+                if empty < empty_passes and timeout is not None and self.clock() - started >= timeout:
+                    return result.finished(caught_up=False)
                 if empty < empty_passes:
                     self.sleep(poll_seconds)
             return result.finished(caught_up=True)

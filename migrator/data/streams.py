@@ -7,6 +7,7 @@ faster. A client without that hook (a test double) gives parsed records, which a
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -139,8 +140,14 @@ def wait_enabled(
 
 
 def check_covers(info: StreamInfo, export_time: float) -> None:
-    """Refuse when the stream was requested after ``export_time``: writes in between are in neither."""
-    if info.created is not None and info.created > export_time:
+    """Refuse when the stream was requested after ``export_time``: writes in between are in neither.
+
+    Export times are known to the second only (the record keeps them so, and S3 and moto give them so),
+    while a stream's request time has a fraction: a stream requested within the export's second counts
+    as covering it. The migrator requests its exports only once the stream is enabled, so the fraction
+    never hides a gap of its own making.
+    """
+    if info.created is not None and math.floor(info.created) > math.floor(export_time):
         raise StreamGapError(
             f"The stream of table {info.table} started at {_when(info.created)}, after the export's time "
             f"{_when(export_time)}: writes made in between are in neither the export nor the stream."

@@ -102,11 +102,14 @@ def run_window(
     clock: Clock = time.monotonic,
     sleep: Sleep = time.sleep,
     flip_timeout: float = 300.0,
+    drain_timeout: float | None = None,
 ) -> WindowResult:
     """Freeze, wait for what is in flight, drain, re-check, flip every writer to ``flip_to``, unfreeze.
 
     ``recheck`` receives the keys the replay touched while frozen and returns what still differs (None:
-    no re-check). Raises FreezeError, with the writers restored, when anything fails before the flip.
+    no re-check). With ``drain_timeout``, records that keep coming for that long after the in-flight wait
+    mean a writer is not frozen: the cutover stops. Raises FreezeError, with the writers restored, when
+    anything fails before the flip.
     """
     watch = Stopwatch(clock)
     started = clock()
@@ -118,7 +121,15 @@ def run_window(
         with watch.part("inFlightWait"):
             waited = wait_in_flight(state.in_flight_bound, probe, clock=clock, sleep=sleep, poll_seconds=POLL)
         with watch.part("drain"):
-            replayed = probe.result.then(replayer.drain(collect_keys=True, poll_seconds=POLL))
+            drained = replayer.drain(collect_keys=True, poll_seconds=POLL, timeout=drain_timeout)
+            replayed = probe.result.then(drained)
+        if not drained.caught_up:
+            raise FreezeError(
+                f"Writes kept reaching table {replayer.source.source_table} for {drain_timeout:.0f} s after the "
+                "writers were frozen: a writer is not frozen.",
+                hint="List every function that writes it in table-migration:writers (or stop the others in "
+                "table-migration:freezeHook), then rerun.",
+            )
         with watch.part("recheck"):
             checked = recheck(replayed.touched) if recheck is not None else None
         _stop_if_not_clean(replayed, checked)

@@ -42,14 +42,28 @@ class StagePlan:
     declare_new: bool  # from stage 2, created by ImportTable
     new_is_live: bool  # from stage 3 (cutover): deletion protection, protect, retain
     active: str  # "legacy" or "new": the table the consumer reads and writes
+    # Online mode, stages 1-3: the legacy table has a stream (declared before the export starts), and from
+    # stage 2 the consumer's environment names both tables (TABLE_SCHEMAS), so that the migrator's flip of
+    # TABLE_NAME alone moves it and the stage-3 update declares that same environment.
+    online: bool = False
+
+    @property
+    def legacy_stream(self) -> bool:
+        """True when the legacy table must have a stream: online, from the export (stage 1) on."""
+        return self.online and self.stage >= 1
+
+    @property
+    def both_schemas(self) -> bool:
+        """True when the consumer's environment carries both tables' schemas: online, stages 2 and 3."""
+        return self.online and self.stage in (2, 3)
 
     def to_dict(self) -> dict[str, Any]:
         """A plain dict of the plan."""
         return asdict(self)
 
 
-def plan_stage(stage: int, *, export_bucket_configured: bool = False) -> StagePlan:
-    """The declaration of ``stage`` (0..4)."""
+def plan_stage(stage: int, *, export_bucket_configured: bool = False, online: bool = False) -> StagePlan:
+    """The declaration of ``stage`` (0..4); ``online`` for the online mode's streams and environment."""
     if stage not in range(5):
         raise ValueError(f"stage {stage!r} is not 0..4")
     return StagePlan(
@@ -62,12 +76,15 @@ def plan_stage(stage: int, *, export_bucket_configured: bool = False) -> StagePl
         declare_new=stage >= 2,
         new_is_live=stage >= 3,
         active="new" if stage >= 3 else "legacy",
+        online=online,
     )
 
 
 def plan_for(config: MigrationConfig) -> StagePlan:
     """The declaration of the stage in ``config``."""
-    return plan_stage(config.stage, export_bucket_configured=config.export_bucket is not None)
+    return plan_stage(
+        config.stage, export_bucket_configured=config.export_bucket is not None, online=config.online.online
+    )
 
 
 def active_spec(config: MigrationConfig) -> TableSpec:

@@ -8,12 +8,13 @@ Argument names and shapes follow pulumi_aws 7.51's ``TableArgs``; the indexes us
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pulumi_aws as aws
 
 from ..core.config import ImportSource
-from ..core.tablespec import LOAD_IMPORT, Billing, GlobalIndex, LocalIndex, Projection, TableSpec
+from ..core.tablespec import LOAD_IMPORT, ONLINE_STREAM, Billing, GlobalIndex, LocalIndex, Projection, TableSpec
 from .plan import StagePlan
 
 
@@ -22,11 +23,16 @@ def legacy_table_args(spec: TableSpec, plan: StagePlan) -> dict[str, Any]:
 
     Stage 0 declares the live table as recorded in config (``migrate init`` records deletion protection and
     point-in-time recovery), so that bringing a table under the stack changes nothing; unrecorded deletion
-    protection is declared on. From stage 1 the table is being exported: both are on.
+    protection is declared on. From stage 1 the table is being exported: both are on. Online, it has a
+    stream from stage 1 (before the export starts): the one recorded in ``stream`` when the table already
+    had one (an existing stream is never changed: another view type would disable it and enable a new
+    one), else ``NEW_AND_OLD_IMAGES``.
     """
     if plan.stage == 0:
         protection = True if spec.deletion_protection is None else spec.deletion_protection
         return table_args(spec, deletion_protection=protection, pitr=spec.point_in_time_recovery)
+    if plan.legacy_stream and spec.stream is None:
+        spec = replace(spec, stream=ONLINE_STREAM)
     return table_args(spec, deletion_protection=True, pitr=True)
 
 

@@ -23,10 +23,15 @@ SEEDED_ITEMS = 2000
 
 
 def example_config(endpoint: str) -> dict[str, Any]:
-    """The README's example at stage 0: Name:S → UUID:S with UUID = uuid5(Name), all AWS calls to moto."""
+    """The README's example at stage 0: Name:S → UUID:S with UUID = uuid5(Name), all AWS calls to moto.
+
+    In the offline mode (writes stopped for the migration, the drift check at cutover): these tests are
+    its tests. The online mode's flow has tests of its own (test_online_*.py, with ``online_config``).
+    """
     return {
         "aws:region": "us-east-1",
         "stage": "0",
+        "online": False,
         "legacyTable": {"name": LEGACY, "partitionKey": {"name": "Name", "type": "S"}, "ttlAttribute": "ExpiresAt"},
         "newTable": {"name": NEW, "partitionKey": {"name": "UUID", "type": "S"}, "ttlAttribute": "ExpiresAt"},
         "derive": {"UUID": "uuid5(Name)"},

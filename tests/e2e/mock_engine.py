@@ -9,7 +9,15 @@ declaration plus physical ids) and, on ``up()``, applies the difference to a mot
   until it finishes, like the provider does); point-in-time recovery, TTL and deletion protection.
 - S3 buckets: created and (when ``forceDestroy``) emptied and deleted. Public access block,
   encryption, ownership and policy resources are kept in state only.
-- Everything else (the consumer Lambda, its IAM role and policies, providers, components): state only.
+- Streams: ``streamEnabled``/``streamViewType`` on create (after the import, as the provider enables a
+  stream on an imported table with UpdateTable) and on update. A new view type on an enabled stream
+  disables it and enables another (a new ARN, the old records gone), as the provider's
+  ``cycleStreamEnabled`` does, since AWS refuses to change an enabled stream's view type.
+- IAM roles and Lambda functions: the role is created (Lambda needs it), the function with an archive of
+  the files its ``AssetArchive`` names, its handler, runtime, timeout and environment; an update applies
+  the environment and timeout (UpdateFunctionConfiguration). Reserved concurrency is not declared, so an
+  update leaves it as it is. (moto runs no function: the simulated consumer stands in for invocations.)
+- Everything else (role policies, log groups, providers, components): state only.
 
 Deleting follows the engine: a protected resource fails the preview and the update alike (a delete
 when the state has ``protect``, a replace when state and declaration both have it); ``retainOnDelete``
@@ -50,10 +58,12 @@ from __future__ import annotations
 import asyncio
 import copy
 import inspect
+import io
 import json
 import threading
 import time
 import uuid
+import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -78,9 +88,11 @@ from tests.stack.harness import ProgramMocks
 
 TABLE = "aws:dynamodb/table:Table"
 BUCKET = "aws:s3/bucket:Bucket"
+ROLE = "aws:iam/role:Role"
+FUNCTION = "aws:lambda/function:Function"
 # Inputs the provider marks ForceNew: changing one replaces the resource.
-CREATE_ONLY = {TABLE: TABLE_CREATE_ONLY, BUCKET: ("bucket",)}
-NAME_INPUT = {TABLE: "name", BUCKET: "bucket"}
+CREATE_ONLY = {TABLE: TABLE_CREATE_ONLY, BUCKET: ("bucket",), FUNCTION: ("name",)}
+NAME_INPUT = {TABLE: "name", BUCKET: "bucket", ROLE: "name", FUNCTION: "name"}
 
 
 @dataclass(frozen=True)
@@ -621,12 +633,17 @@ class MockEngineStack:
             s3 = self._client("s3")
             with engine_errors(self.name, f"create bucket {physical}"):
                 s3.create_bucket(Bucket=physical)
+        elif d.type in (ROLE, FUNCTION):
+            self._create_lambda_resource(physical, d)
         return physical
 
     def _update(self, old: Held, new: Declared) -> None:
         if new.type == TABLE:
             assert old.physical_id is not None
             self._configure_table(old.physical_id, new.inputs, old.declared.inputs)
+        elif new.type == FUNCTION:
+            assert old.physical_id is not None
+            self._configure_function(old.physical_id, new.inputs)
 
     def _delete(self, old: Held) -> None:
         d = old.declared
@@ -638,6 +655,8 @@ class MockEngineStack:
                 dynamodb.delete_table(TableName=old.physical_id)
         elif d.type == BUCKET:
             self._delete_bucket(old.physical_id, force=bool(d.inputs.get("forceDestroy")))
+        elif d.type in (ROLE, FUNCTION):
+            self._delete_lambda_resource(old.physical_id, d)
 
     def _delete_bucket(self, bucket: str, *, force: bool) -> None:
         s3 = self._client("s3")
@@ -805,6 +824,53 @@ class MockEngineStack:
                 dynamodb.untag_resource(ResourceArn=arn, TagKeys=gone)
             if tags:
                 dynamodb.tag_resource(ResourceArn=arn, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+
+    # --- IAM roles and Lambda functions (moto needs the role to create the function) ----------------
+
+    def _create_lambda_resource(self, physical: str, d: Declared) -> None:
+        if d.type == ROLE:
+            with engine_errors(self.name, f"create role {physical}"):
+                self._client("iam").create_role(
+                    RoleName=physical, AssumeRolePolicyDocument=str(d.inputs.get("assumeRolePolicy") or "{}")
+                )
+            return
+        inputs = d.inputs
+        with engine_errors(self.name, f"create function {physical}"):
+            self._client("lambda").create_function(
+                FunctionName=physical,
+                Runtime=str(inputs.get("runtime") or "python3.12"),
+                Role=str(inputs["role"]),
+                Handler=str(inputs.get("handler") or "handler.handler"),
+                Code={"ZipFile": self._archive(inputs.get("code"))},
+                Timeout=int(inputs.get("timeout") or 3),
+                Environment={"Variables": dict((inputs.get("environment") or {}).get("variables") or {})},
+            )
+
+    def _configure_function(self, name: str, inputs: Mapping[str, Any]) -> None:
+        with engine_errors(self.name, f"update function {name}"):
+            self._client("lambda").update_function_configuration(
+                FunctionName=name,
+                Timeout=int(inputs.get("timeout") or 3),
+                Environment={"Variables": dict((inputs.get("environment") or {}).get("variables") or {})},
+            )
+
+    def _delete_lambda_resource(self, physical: str, d: Declared) -> None:
+        with engine_errors(self.name, f"delete {d.type} {physical}"):
+            if d.type == ROLE:
+                self._client("iam").delete_role(RoleName=physical)
+            else:
+                self._client("lambda").delete_function(FunctionName=physical)
+
+    def _archive(self, code: Any) -> bytes:
+        """A zip of the files an ``AssetArchive`` input names (paths relative to the program's folder)."""
+        base = self.work_dir or REPOSITORY
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            for name, asset in ((code or {}).get("AssetArchive") or {}).items():
+                path = (asset or {}).get("FileAsset")
+                if path:
+                    archive.write(base / path, name)
+        return buffer.getvalue()
 
 
 @contextmanager

@@ -64,6 +64,8 @@ def orders_config(**legacy: Any) -> dict[str, Any]:
     return {
         "aws:region": "us-east-1",
         "stage": "0",
+        # The plain program has no writer function to freeze at cutover: it migrates offline.
+        "online": False,
         "legacyTable": {
             "name": ORDERS,
             "partitionKey": {"name": "Customer", "type": "S"},

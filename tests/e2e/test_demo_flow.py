@@ -137,9 +137,11 @@ def test_up_to_4_at_once_then_again_changes_nothing(
     assert export_count(moto.dynamodb) == 1
 
 
-def test_migrate_demo_runs_all_five_stages_on_the_engine_double(moto: Moto, tmp_path: Path) -> None:
-    # Given the demo's own moto server and config, with the engine double in place of the Pulumi workspace
-    # (``moto`` only resets the emulator: every moto server in one process shares the same backends)
+def _run_demo(tmp_path: Path, **options: Any) -> tuple[Any, list[MockEngineStack]]:
+    """``run_demo`` on the demo's own moto server and config, with the engine double in place of Pulumi.
+
+    (The ``moto`` fixture only resets the emulator: every moto server in one process shares the same backends.)
+    """
     stacks: list[MockEngineStack] = []
 
     def open_stack(stack: str, work_dir: Path, *, create: bool, env: Mapping[str, str]) -> MockEngineStack:
@@ -149,8 +151,12 @@ def test_migrate_demo_runs_all_five_stages_on_the_engine_double(moto: Moto, tmp_
         stacks.append(MockEngineStack(stack, {}, program_under_mocks, work_dir=work_dir))
         return stacks[-1]
 
-    # when the demo runs
-    result = run_demo(items=200, open_stack=open_stack, lock_dir=tmp_path)
+    return run_demo(items=200, open_stack=open_stack, lock_dir=tmp_path, **options), stacks
+
+
+def test_migrate_demo_without_writes_copies_exactly_the_seeded_items(moto: Moto, tmp_path: Path) -> None:
+    # Given the demo with its simulated consumer off, when it runs
+    result, stacks = _run_demo(tmp_path, write_rate=0)
 
     # then it went through stages 0→4,
     assert result.stages == (0, 1, 2, 3, 4) and result.items == 200
@@ -171,4 +177,26 @@ def test_migrate_demo_runs_all_five_stages_on_the_engine_double(moto: Moto, tmp_
     assert result.report["newTableIndexes"] == ["ByScore (global): Score (N), Created (N); KEYS_ONLY"]
     assert "MyNewTable indexes: ByScore (global): Score (N), Created (N); KEYS_ONLY" in result.text()
     # (the same reading of the report as the real-engine test's)
+    assert both_identical(result.text()), result.text()
+
+
+def test_migrate_demo_runs_all_five_stages_while_the_consumer_writes(moto: Moto, tmp_path: Path) -> None:
+    # When the demo runs (online, its simulated consumer writing at the default 20 requests/s throughout)
+    result, stacks = _run_demo(tmp_path)
+
+    # then it went through stages 0→4 and its report says both verifications found the tables identical,
+    # every acknowledged write is in the new table, and the writers were frozen for a while at cutover.
+    assert result.stages == (0, 1, 2, 3, 4) and result.items == 200
+    data = result.to_dict()
+    assert data["writes"]["acknowledged"] > 20 and data["writes"]["missing"] == 0, data["writes"]
+    assert data["writes"]["throttled"] > 0 and data["freeze"]["seconds"] > 0
+    assert data["catchUp"]["recordsReplayed"] > 0 and result.ok
+    assert "missing from MyNewTable" in result.text() and "freeze: writers frozen" in result.text()
+    (stack,) = stacks
+    assert stack.get_config()["stage"] == "4" and stack.outputs()["activeTableName"] == "MyNewTable"
+    assert moto_snapshot(moto)["tables"]["MyTable"]["deletionProtection"] is True
+    assert result.report["verify"]["export"]["identical"] is True
+    assert result.report["verify"]["live"]["identical"] is True
+    # (the consumer writes from before the export: the import holds what the export saw)
+    assert result.report["importCheck"]["importedCount"] == result.report["export"]["itemCount"]
     assert both_identical(result.text()), result.text()

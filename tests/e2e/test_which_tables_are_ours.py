@@ -123,7 +123,7 @@ def test_a_program_with_two_migrating_tables_is_refused_before_anything_changes(
 
     # then it exits 2 naming the limit, with nothing updated and no table made
     assert result.exit_code == 2, result.stdout + result.stderr
-    assert "declares 2 MigratingTables ('orders', 'invoices')" in result.stderr
+    assert "declares 2 MigratingTables ('invoices', 'orders')" in result.stderr
     assert "one migration per stack" in result.stderr and "Traceback" not in result.stderr
     assert engine.updates == 0 and engine.resources() == []
     assert {t for t in moto.dynamodb.list_tables()["TableNames"] if t != "table-migration-records"} == set(before)

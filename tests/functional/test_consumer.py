@@ -100,3 +100,22 @@ def test_expected_new_items_follow_the_derive_rules(moto):
     assert set(expected) == set(writer.final_items(initial))
     for name, item in expected.items():
         assert item["UUID"] == {"S": str(uuid.uuid5(uuid.NAMESPACE_URL, name))}
+
+
+def test_a_state_ttl_reuses_the_function_s_state_for_that_long_and_no_longer(moto):
+    # Given a consumer whose clock moves 0.03 s per request and that reuses the function's state for 0.1 s
+    initial = seeded(moto)
+    ticks = iter(n * 0.03 for n in range(1000))
+    writer = consumer(moto, initial, seed=2, state_ttl=0.1, clock=lambda: next(ticks))
+    lam = moto.settings.client("lambda")
+    writer.run(3)
+    # when the function is frozen, the next request (within 0.1 s of the last read) still writes: an
+    # invocation in flight at the freeze, which the cutover's in-flight wait covers
+    lam.put_function_concurrency(FunctionName="Writer", ReservedConcurrentExecutions=0)
+    assert writer.step() is not None
+    # then once the state is older than the TTL it is read again, and the request is throttled
+    writer.run(4)
+    assert writer.throttled >= 3 and len(writer.acks) == 4
+    # and with no TTL (the default) every request reads it
+    eager = consumer(moto, initial, seed=3)
+    assert eager.step() is None and eager.throttled == 1

@@ -84,6 +84,14 @@ def test_a_stream_started_after_the_export_is_a_gap():
         check_covers(info, export_time=999.0)
 
 
+def test_a_stream_requested_within_the_export_s_second_covers_it():
+    # The export time is recorded to the second; the stream's request time has a fraction.
+    info = StreamInfo("arn", "Legacy", "NEW_AND_OLD_IMAGES", "ENABLED", created=1_000.4)
+    check_covers(info, export_time=1_000.0)
+    with pytest.raises(StreamGapError):
+        check_covers(info, export_time=999.0)
+
+
 def test_a_disabled_stream_is_a_gap(moto):
     stream_table(moto.dynamodb, "Legacy", [("Name", "S")])
     make_table(moto.dynamodb, "New", [("UUID", "S")])

@@ -323,13 +323,21 @@ def test_from_cutover_new_table_is_protected_retained_and_deletion_protected(run
     assert new.custom_timeouts["create"] == "12h"
 
 
+@pytest.mark.parametrize("online", [True, False])
 @pytest.mark.parametrize("stage", [3, 4])
-def test_from_cutover_consumer_keys_items_for_the_new_table(runs, stage):
-    env = _env(runs[stage])
+def test_from_cutover_consumer_keys_items_for_the_new_table(runs, stage, online):
+    from tests.support.consumer import load_handler
+
+    recorded = runs[stage] if online else run_program({**example_config(), "online": False}, stage)
+    env = _env(recorded)
     assert env["TABLE_NAME"] == "MyNewTable"
-    assert env["PARTITION_KEY"] == "UUID"
-    assert env["NAME_ATTRIBUTE"] == "Name"
-    assert json.loads(env["KEY_DERIVE"]) == {"UUID": "uuid5(Name)"}
+    # (online, stage 3 names both tables' schemas in TABLE_SCHEMAS; the handler keys by TABLE_NAME's entry)
+    settings = load_handler().Settings.from_env(env)
+    assert settings.key_names == ("UUID",) and settings.name_attribute == "Name"
+    assert [str(rule) for rule in settings.deriver.rules] == ["UUID=uuid5(Name)"]
+    if not online or stage == 4:
+        assert env["PARTITION_KEY"] == "UUID"
+        assert json.loads(env["KEY_DERIVE"]) == {"UUID": "uuid5(Name)"}
 
 
 def test_stage_4_keeps_legacy_name_output_without_declaring_it(runs):

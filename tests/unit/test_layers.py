@@ -20,7 +20,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SDKS = ("boto3", "botocore", "pulumi", "pulumi_aws")
-EXECUTOR = ("migrator.migration", "migrator.steps", "migrator.results", "migrator.local", "migrator.cli")
+EXECUTOR = (
+    "migrator.migration",
+    "migrator.steps",
+    "migrator.results",
+    "migrator.local",
+    "migrator.cli",
+    "migrator.online_steps",
+    "migrator.cutover",
+    "migrator.consumer",
+)
 
 
 @dataclass(frozen=True)

@@ -44,10 +44,12 @@ NEW_URN = CHILD + "table-new"
 
 
 def example_config(stage: str = "0") -> dict[str, Any]:
-    """The README's example (MyTable Name:S → MyNewTable UUID:S, UUID = uuid5(Name))."""
+    """The README's example (MyTable Name:S → MyNewTable UUID:S, UUID = uuid5(Name)), in the offline mode
+    (these fakes stand in for export, import and verify; the online mode's steps are tested on moto)."""
     return {
         "aws:region": "us-east-1",
         "stage": stage,
+        "online": "false",
         "legacyTable": {"name": "MyTable", "partitionKey": {"name": "Name", "type": "S"}},
         "newTable": {"name": "MyNewTable", "partitionKey": {"name": "UUID", "type": "S"}},
         "derive": {"UUID": "uuid5(Name)"},

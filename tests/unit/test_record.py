@@ -24,6 +24,9 @@ FULL = {
     "report": {"stack": "dev"},
     "downPending": 2,
     "importSource": {"bucket": "b", "keyPrefix": "t/data/", "compression": "GZIP", "itemCount": 3},
+    "stream": {"arn": "arn:aws:dynamodb:us-east-1:1:table/MyTable/stream/2026", "viewType": "NEW_AND_OLD_IMAGES"},
+    "cutover": {"phase": "frozen", "direction": "forward"},
+    "online": {"catchUp": {"recordsReplayed": 4}},
 }
 
 
@@ -53,6 +56,9 @@ def test_every_field_is_read_from_the_config_object() -> None:
         report={"stack": "dev"},
         down_pending=2,
         import_source={"bucket": "b", "keyPrefix": "t/data/", "compression": "GZIP", "itemCount": 3},
+        stream={"arn": "arn:aws:dynamodb:us-east-1:1:table/MyTable/stream/2026", "viewType": "NEW_AND_OLD_IMAGES"},
+        cutover={"phase": "frozen", "direction": "forward"},
+        online={"catchUp": {"recordsReplayed": 4}},
     )
 
 
@@ -72,6 +78,9 @@ def test_to_config_writes_every_field_under_its_contract_name() -> None:
         "report": None,
         "downPending": None,
         "importSource": None,
+        "stream": None,
+        "cutover": None,
+        "online": {},
     }
 
 

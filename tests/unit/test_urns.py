@@ -72,5 +72,5 @@ def test_one_migration_per_stack() -> None:
     with pytest.raises(BadInputError) as caught:
         check_one_migration(urns, stack="prod")
     assert caught.value.exit_code == 2
-    assert "2 MigratingTables ('orders', 'invoices')" in str(caught.value)
+    assert "2 MigratingTables ('invoices', 'orders')" in str(caught.value)
     assert "one migration per stack" in str(caught.value)

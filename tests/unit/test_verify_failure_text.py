@@ -18,7 +18,10 @@ def test_unreadable_items_are_named_even_when_nothing_else_differs() -> None:
 
 def test_duplicates_and_a_short_export_are_named() -> None:
     text = _differences(_report(duplicate_count=1, export_item_count=12))
-    assert text == "0 missing, 0 extra, 0 changed, 1 duplicate keys, the export's manifest counts 12 items, its files hold 10"
+    assert (
+        text
+        == "0 missing, 0 extra, 0 changed, 1 duplicate keys, the export's manifest counts 12 items, its files hold 10"
+    )
 
 
 def test_the_plain_counts_alone_when_only_they_differ() -> None:
