@@ -28,12 +28,15 @@ from migrator.core.errors import (
     VerificationError,
 )
 from migrator.core.guard import PlannedChange, Preview
+from migrator.core.record import Record
+from migrator.core.stages import LOAD, plan_up
 from migrator.core.store import CHECKPOINTS, MemoryRecordStore
 from migrator.core.tablespec import TableSpec
 from migrator.data.exportfiles import ExportLayout
 from migrator.data.verify import VerifyReport
 from migrator.engine.state import PendingCreate, StateResource
 from migrator.migration import Migration, client_token, export_prefix
+from migrator.steps import StageRun, Steps
 
 TABLE = "aws:dynamodb/table:Table"
 BUCKET = "export-bucket-1"
@@ -938,3 +941,41 @@ def test_the_final_report_lists_the_new_table_s_indexes_as_aws_describes_them(wo
     assert result.report is not None
     assert result.report["newTableIndexes"] == ["ByScore (global): Score (N); KEYS_ONLY"]
     assert "MyNewTable indexes: ByScore (global): Score (N); KEYS_ONLY" in result.text()
+
+
+class _Replayed:
+    """The online steps as far as the load asks them: has a replay written to the new table yet?"""
+
+    def __init__(self, replayed: bool) -> None:
+        self.replayed = replayed
+
+    def handlers(self) -> dict[str, Any]:
+        return {}
+
+    def replayed_since_import(self, run: StageRun) -> bool:
+        return self.replayed
+
+
+@pytest.mark.parametrize(("loaded", "replayed", "loads"), [(False, True, 1), (True, False, 1), (True, True, 0)])
+def test_a_rerun_of_the_load_after_the_replay_began_writes_nothing(
+    world: World, loaded: bool, replayed: bool, loads: int
+) -> None:
+    # Given stage 1 done with the new table loaded by writing, and stage 2's load finished or not, replayed onto or not
+    world.stack.config["newTable"] = {**world.stack.config["newTable"], "load": "write"}
+    world.migration().up(1)
+    record = Record.from_config(progress_record(world.stack), declared_stage=2)
+    if loaded:
+        record = record.with_(import_check={"method": "write", "status": "COMPLETED"})
+    config = parse_config({**world.stack.config, "stage": "2", "importSource": record.import_source})
+    (move,) = plan_up(1, 2, load_write=True)
+    steps = Steps(
+        world.stack, data=lambda: world.data, progress=lambda _: None, now=lambda: "t", save=lambda _: None,
+        online=_Replayed(replayed),
+    )  # fmt: skip
+    world.events.clear()
+
+    # when the load step runs again
+    steps.run(StageRun(move, config, record, 2), (LOAD,))
+
+    # then it writes the export only when the replay has not yet written newer versions over it
+    assert len([e for e in world.events if e[0] == "load"]) == loads
