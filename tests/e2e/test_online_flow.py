@@ -143,3 +143,34 @@ def test_down_from_3_carries_every_write_since_cutover_back_and_up_again_loses_n
         again_consumer.stop()
     assert again.stage == 3 and writers_state(moto, function) == (NEW, None)
     assert again_consumer.errors == [] and by_name(moto, NEW) == expected_new(again_consumer, items)
+
+
+def test_writes_that_reach_the_legacy_table_after_the_unfreeze_are_replayed_with_a_warning(
+    moto: Moto, tmp_path: Any, monkeypatch: Any
+) -> None:
+    # Given stage 2 done online, and a writer the config does not list, which keeps writing the legacy table
+    from migrator.online_steps import OnlineSteps
+
+    engine = online_engine(moto)
+    engine.up()
+    seed_legacy(moto.dynamodb, 20)
+    migration_of(engine, moto, tmp_path).up(2)
+    rogue = [{"Name": {"S": f"rogue-{i}"}, "Note": {"S": "after the unfreeze"}} for i in range(3)]
+    original = OnlineSteps.legacy_writes
+
+    def rogue_writer_then_check(self: OnlineSteps, run: Any) -> None:
+        for item in rogue:  # written after the flip and the unfreeze, before the step that looks for them
+            moto.dynamodb.put_item(TableName=LEGACY, Item=item)
+        original(self, run)
+
+    monkeypatch.setattr(OnlineSteps, "legacy_writes", rogue_writer_then_check)
+
+    # when stage 3 runs
+    result = migration_of(engine, moto, tmp_path).up(3)
+
+    # then those writes are in the new table (derived key and all), counted, and the result warns, naming the key
+    new = by_name(moto, NEW)
+    assert all(f"rogue-{i}" in new for i in range(3)), sorted(new)[-5:]
+    assert stack_records(moto, engine).load("progress")["online"]["writesAfterUnfreeze"] == 3
+    (warning,) = [w for w in result.warnings if "after the writers were unfrozen" in w]
+    assert warning.startswith(f"3 write(s) reached {LEGACY}") and "table-migration:writers" in warning
