@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -26,7 +26,15 @@ from .aws import AwsSettings
 from .exportfiles import ExportLayout
 from .progress import Meter, Meters, meters_for
 from .verify_buckets import BUCKETS, Diff, Keyer, Tally, collect_pages, differing_buckets, group_buckets, tally_pages
-from .verify_read import ClientFactory, Page, Reader, export_readers, raw_scan_client, table_facts, table_readers
+from .verify_read import (
+    ClientFactory,
+    Reader,
+    consume,
+    export_readers,
+    raw_scan_client,
+    table_facts,
+    table_readers,
+)
 
 Progress = Callable[[str], None]
 
@@ -110,19 +118,6 @@ def _total(sides: Sequence[_Side]) -> int | None:
     return None if any(e is None for e in estimates) else sum(e for e in estimates if e is not None)
 
 
-def _consume(reader: Reader, fn: Callable[[Iterator[Page]], Any]) -> Callable[[], Any]:
-    """A task that runs ``fn`` over the reader's pages and closes them after, even when ``fn`` raised."""
-
-    def task() -> Any:
-        pages = reader()
-        try:
-            return fn(pages)
-        finally:
-            pages.close()  # releases the page gate at once (see verify_read.scan_pages)
-
-    return task
-
-
 def _run(tasks: Sequence[Callable[[], Any]]) -> list[Any]:
     # Threads overlap the waits for Scan pages / S3 reads; each task runs one reader.
     with ThreadPoolExecutor(max_workers=max(1, len(tasks)), thread_name_prefix="verify") as pool:
@@ -135,7 +130,7 @@ def _pass1(sides: Sequence[_Side], meter: Meter) -> None:
     owners: list[_Side] = []
     for side in sides:
         tally = partial(tally_pages, keyer=side.keyer, on_page=meter.add)
-        tasks.extend(_consume(reader, tally) for reader in side.readers)
+        tasks.extend(consume(reader, tally) for reader in side.readers)
         owners.extend(side for _ in side.readers)
     try:
         for side, tally in zip(owners, _run(tasks), strict=True):
@@ -162,7 +157,7 @@ def _pass2(
         found: dict[str, dict[bytes, int]] = {source.name: {}, target.name: {}}
         repeated: dict[str, set[bytes]] = {source.name: set(), target.name: set()}
         tasks = [
-            _consume(
+            consume(
                 reader,
                 partial(
                     collect_pages,

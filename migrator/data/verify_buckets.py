@@ -9,7 +9,7 @@ only inside the buckets that disagree, in groups small enough to hold in memory.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -190,24 +190,33 @@ def collect_pages(
     A key seen twice on one side (two source items that derive one key, a line twice in an export)
     goes into ``repeated``: the digest kept would hide the other item.
     """
-    mask = BUCKETS - 1
     for page in pages:
-        for raw in page:
-            keyed = keyer.key(raw)
-            if keyed is None:
-                continue
-            key, item = keyed
-            if not selected[_bucket_hash(key) & mask]:
-                continue
-            try:
-                digest = _item_hash(canonical_item(item))
-            except CanonicalError:
-                continue  # counted as a reject in pass 1
+        for key, digest, _item, _raw in selected_items(page, keyer, selected):
             if key in into and repeated is not None:
                 repeated.add(key)
             into[key] = digest
         if on_page is not None:
             on_page(len(page))
+
+
+def selected_items(page: Iterable[Item], keyer: Keyer, selected: bytearray) -> Iterator[tuple[bytes, int, Item, Any]]:
+    """``(key, item digest, derived item, raw item)`` of each item of ``page`` whose bucket is ``selected``.
+
+    Items without a key or a canonical form are skipped: pass 1 counted them as rejects or unreadable.
+    """
+    mask = BUCKETS - 1
+    for raw in page:
+        keyed = keyer.key(raw)
+        if keyed is None:
+            continue
+        key, item = keyed
+        if not selected[_bucket_hash(key) & mask]:
+            continue
+        try:
+            digest = _item_hash(canonical_item(item))
+        except CanonicalError:
+            continue
+        yield key, digest, item, raw
 
 
 @dataclass

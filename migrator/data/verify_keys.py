@@ -26,20 +26,16 @@ from functools import partial
 from typing import IO, Any
 
 import orjson
-import xxhash
 
-from ..core.canonical import CanonicalError, canonical_item
 from ..core.derive import Deriver
 from ..core.replay_plan import KeyRef
 from .aws import AwsSettings
 from .verify import MAX_DIFF_ITEMS, PAGE_SLOTS, VerifyReport
-from .verify_buckets import BUCKETS, Keyer, Tally, differing_buckets, group_buckets, tally_pages
-from .verify_read import ClientFactory, Page, Reader, key_names, raw_scan_client, table_readers
+from .verify_buckets import BUCKETS, Keyer, Tally, differing_buckets, group_buckets, selected_items, tally_pages
+from .verify_read import ClientFactory, Page, Reader, consume, key_names, raw_scan_client, table_readers
 
 Item = dict[str, Any]
 SPILL_AFTER = 100_000  # differing keys kept in memory before the rest go to a temporary file
-_bucket_hash = xxhash.xxh3_64_intdigest
-_item_hash = xxhash.xxh3_128_intdigest
 MISSING, EXTRA, CHANGED = "missing", "extra", "changed"
 
 
@@ -112,17 +108,6 @@ def _run(tasks: Sequence[Callable[[], Any]]) -> list[Any]:
         return [f.result() for f in [pool.submit(task) for task in tasks]]
 
 
-def _task(reader: Reader, fn: Callable[[Iterator[Page]], Any]) -> Callable[[], Any]:
-    def task() -> Any:
-        pages = reader()
-        try:
-            return fn(pages)
-        finally:
-            pages.close()  # releases the page gate at once (see verify_read.scan_pages)
-
-    return task
-
-
 def _typed_key(item: Item, names: Sequence[str]) -> bytes | None:
     if any(name not in item for name in names):
         return None
@@ -133,19 +118,8 @@ def _collect(
     pages: Iterable[Page], keyer: Keyer, selected: bytearray, source_names: Sequence[str], into: dict[bytes, tuple]
 ) -> None:
     """Pass 2 over one reader: target key bytes → (digest, typed target key, typed source key) of selected items."""
-    mask = BUCKETS - 1
     for page in pages:
-        for raw in page:
-            keyed = keyer.key(raw)
-            if keyed is None:
-                continue
-            key, item = keyed
-            if not selected[_bucket_hash(key) & mask]:
-                continue
-            try:
-                digest = _item_hash(canonical_item(item))
-            except CanonicalError:
-                continue  # counted as a reject in pass 1
+        for key, digest, item, raw in selected_items(page, keyer, selected):
             into[key] = (digest, _typed_key(item, keyer.key_names), _typed_key(raw, source_names))
 
 
@@ -196,7 +170,7 @@ def verify_tables_keys(
     )
     tasks, owners = [], []
     for side in (source, target):
-        tasks += [_task(reader, partial(tally_pages, keyer=side.keyer)) for reader in side.readers]
+        tasks += [consume(reader, partial(tally_pages, keyer=side.keyer)) for reader in side.readers]
         owners += [side] * len(side.readers)
     for side, tally in zip(owners, _run(tasks), strict=True):
         side.tally.merge(tally)
@@ -211,7 +185,7 @@ def verify_tables_keys(
         collect = partial(_collect, selected=selected, source_names=source_names)
         _run(
             [
-                _task(reader, partial(collect, keyer=side.keyer, into=into))
+                consume(reader, partial(collect, keyer=side.keyer, into=into))
                 for side, into in ((source, found[0]), (target, found[1]))
                 for reader in side.readers
             ]

@@ -192,3 +192,16 @@ def table_facts(client: Any, table: str) -> tuple[tuple[str, ...], int | None]:
 def key_names(client: Any, table: str) -> tuple[str, ...]:
     """The key attribute names of ``table`` (partition key first), from describe_table."""
     return table_facts(client, table)[0]
+
+
+def consume(reader: Reader, fn: Callable[[Iterator[Page]], Any]) -> Callable[[], Any]:
+    """A task that runs ``fn`` over the reader's pages and closes them after, even when ``fn`` raised."""
+
+    def task() -> Any:
+        pages = reader()
+        try:
+            return fn(pages)
+        finally:
+            pages.close()  # releases the page gate at once (see scan_pages)
+
+    return task

@@ -7,8 +7,7 @@ import threading
 import orjson
 import pytest
 
-from migrator.data.verify import _consume
-from migrator.data.verify_read import _keep_raw_scan_body, scan_pages
+from migrator.data.verify_read import _keep_raw_scan_body, consume, scan_pages
 
 
 class ScriptedClient:
@@ -62,7 +61,7 @@ def test_the_page_gate_is_released_when_the_consumer_fails():
         for _ in pages:
             raise RuntimeError("boom")
 
-    task = _consume(lambda: scan_pages(client, "T", segment=0, total_segments=1, consistent=False, gate=gate), fail)
+    task = consume(lambda: scan_pages(client, "T", segment=0, total_segments=1, consistent=False, gate=gate), fail)
     with pytest.raises(RuntimeError):
         task()
     # Then the slot is free again for the other readers
