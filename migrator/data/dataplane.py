@@ -164,23 +164,21 @@ class AwsDataPlane:
         )
 
     def deletion_protection(self, table: str) -> bool | None:
-        client = self._client("dynamodb")
-        try:
-            with aws_errors(f"describe table {table}", what=f"table {table}"):
-                described = client.describe_table(TableName=table)["Table"]
-        except NotFoundError:
-            return None
-        return bool(described.get("DeletionProtectionEnabled", False))
+        described = self._described(table)
+        return None if described is None else bool(described.get("DeletionProtectionEnabled", False))
 
     def protect(self, table: str) -> None:
         with aws_errors(f"turn deletion protection on for table {table}", what=f"table {table}"):
             self._client("dynamodb").update_table(TableName=table, DeletionProtectionEnabled=True)
 
     def describe(self, table: str) -> TableSpec | None:
-        client = self._client("dynamodb")
+        described = self._described(table)
+        return None if described is None else spec_from_description(described, {}, {}, {})[0]
+
+    def _described(self, table: str) -> dict[str, Any] | None:
+        """DescribeTable's ``Table``; None when there is no such table."""
         try:
             with aws_errors(f"describe table {table}", what=f"table {table}"):
-                described = client.describe_table(TableName=table)["Table"]
+                return self._client("dynamodb").describe_table(TableName=table)["Table"]
         except NotFoundError:
             return None
-        return spec_from_description(described, {}, {}, {})[0]

@@ -33,24 +33,12 @@ from tests.e2e.online_support import (
     wait_for_writes,
     writers_state,
 )
-from tests.e2e.test_crash_resume import Crash, leave_lock_of_a_killed_run
+from tests.e2e.test_crash_resume import Crash, Crasher, leave_lock_of_a_killed_run
 
 POINTS = ("during catch-up", "after freeze", "after flip", "before unfreeze")
 
 
-class Dying:
-    """Dies at the next of ``points`` when it is reached, once each; ``gone`` while the 'process' is dead."""
-
-    def __init__(self, points: tuple[str, ...]) -> None:
-        self.points = list(points)
-
-    def reached(self, point: str) -> None:
-        if self.points and self.points[0] == point:
-            self.points.pop(0)
-            raise Crash(point)
-
-
-def die_at_the_cutover_steps(dying: Dying, monkeypatch: pytest.MonkeyPatch) -> None:
+def die_at_the_cutover_steps(dying: Crasher, monkeypatch: pytest.MonkeyPatch) -> None:
     """Report the steps of the freeze window and the first checkpoint write to ``dying``."""
     real_freeze, real_flip, real_unfreeze, real_save = (
         window.freeze,
@@ -98,7 +86,7 @@ def test_a_crash_at_each_cutover_step_then_a_rerun_loses_nothing(
     engine.up()
     items = seed_legacy(moto.dynamodb, ITEMS)
     function = engine.outputs()["consumerFunctionName"]
-    dying = Dying(POINTS)
+    dying = Crasher(POINTS)
     die_at_the_cutover_steps(dying, monkeypatch)
     seen: list[tuple[str, tuple[str, int | None], Any]] = []
     consumer = start_consumer(engine, moto, items)
