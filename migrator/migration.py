@@ -29,7 +29,7 @@ from .core.guard import check_preview
 from .core.preflight import check_config_for_stage
 from .core.record import RECORD_KEY, Record
 from .core.replay_map import reverse_map
-from .core.store import LOCK, PROGRESS, RecordStore
+from .core.store import LOCK, PROGRESS, MemoryRecordStore, RecordStore
 from .core.tablespec import LOAD_WRITE
 from .core.urns import check_one_migration, role_of
 from .data.aws import AwsSettings
@@ -245,7 +245,7 @@ class Migration:
         """
         st.check_stage(stage)
         check_config_for_stage(self._stack.get_config(), stage)  # a config error is bad input, not a note
-        with self._lock(f"plan --stage {stage}"):
+        with self._lock(f"plan --stage {stage}", writes=False):
             config, record = self._read()
             moves = tuple(self._plan_up(config, record, stage))
             preview = preview_stage = refusal = None
@@ -275,8 +275,12 @@ class Migration:
 
     # --- the executor -----------------------------------------------------------------------
 
-    def _lock(self, command: str) -> StackLock:
-        store = self._store()
+    def _lock(self, command: str, *, writes: bool = True) -> StackLock:
+        store: RecordStore = self._store()
+        if not writes and isinstance(store, DynamoRecordStore) and not store.exists():
+            # No run has used the record table yet: a command that changes nothing holds its lock in
+            # memory (the file lock still keeps this machine's runs apart) instead of creating the table.
+            store = MemoryRecordStore()
         clear = f"remove the lock entry of stack {self._stack.name} from {store.where}"
         if isinstance(store, DynamoRecordStore):
             item_key = json.dumps({"pk": {"S": store.scope}, "sk": {"S": LOCK}}, separators=(",", ":"))

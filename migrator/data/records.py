@@ -46,6 +46,18 @@ class DynamoRecordStore:
     def _key(self, kind: str) -> dict[str, Any]:
         return {"pk": {"S": self.scope}, "sk": {"S": check_kind(kind)}}
 
+    def exists(self) -> bool:
+        """Whether the record table exists (DescribeTable; never creates it)."""
+        if self._ready:
+            return True
+        try:
+            with aws_errors(f"describe table {self.table}", what=f"table {self.table}"):
+                self._dynamodb().describe_table(TableName=self.table)
+        except NotFoundError:
+            return False
+        self._ready = True
+        return True
+
     def load(self, kind: str) -> Any:
         """The entry of ``kind`` (a strongly consistent read), or None; a missing table is no entry."""
         try:

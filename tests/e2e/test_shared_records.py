@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 
 from migrator.core.errors import StackBusyError, StageError
+from migrator.core.store import LOCK
+from migrator.data.records import DynamoRecordStore
 from migrator.migration import Migration
 from tests.conftest import Moto
 from tests.e2e.conftest import STACK, export_count, fast_data_plane, missing_from_new, stack_records
@@ -135,3 +137,32 @@ def test_a_deployment_s_fresh_checkout_runs_the_next_stage_without_a_pushed_back
     assert fresh.get_config()["importSource"] == (stack_records(moto, engine).load("progress") or {})["importSource"]
     assert missing_from_new(moto.dynamodb, items) == ([], [])
     assert export_count(moto.dynamodb) == 1
+
+
+def test_plan_on_a_stack_nothing_ran_on_yet_creates_no_record_table(
+    engine: MockEngineStack, moto: Moto, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a brand-new stack: no update yet, no record table in the account; lock writes to the store logged
+    assert moto.dynamodb.list_tables()["TableNames"] == []
+    locked: list[str] = []
+    put_if = DynamoRecordStore.put_if
+
+    def logged(self: DynamoRecordStore, kind: str, value: Any, *, current_token: str | None) -> bool:
+        locked.append(kind)
+        return put_if(self, kind, value, current_token=current_token)
+
+    monkeypatch.setattr(DynamoRecordStore, "put_if", logged)
+
+    # when its first stage is planned
+    plan = _migration(engine, moto, tmp_path / "locks").plan(0)
+
+    # then the plan says what `up` would do, and the account still has no table at all
+    assert [move.stage for move in plan.moves] == [0]
+    assert moto.dynamodb.list_tables()["TableNames"] == [] and locked == []
+
+    # while the first run that changes something creates the record table, and a plan after it takes the shared lock
+    _migration(engine, moto, tmp_path / "locks").up(0)
+    assert "table-migration-records" in moto.dynamodb.list_tables()["TableNames"]
+    locked.clear()
+    _migration(engine, moto, tmp_path / "locks").plan(1)
+    assert locked == [LOCK]
