@@ -15,6 +15,7 @@ from migrator.core.guard import (
     check_preview,
     effective_kind,
     refused_changes,
+    unseen_changes,
 )
 
 STACK = "urn:pulumi:dev::table-migration::"
@@ -513,3 +514,34 @@ def test_the_migration_s_legacy_table_is_found_by_its_place_under_the_component(
     preview = Preview(changes=(table(name, "delete", physical="MyTable", retain=True),), counts={"delete": 1})
 
     check_preview(preview, allowed=[AllowedChange(TABLE_TYPE, "legacy", "retain")])
+
+
+def test_the_fail_closed_refusal_says_what_the_summary_counted_what_was_seen_and_what_to_do() -> None:
+    # Given a summary that counts a delete and two replaces the guard has no event for
+    preview = Preview(changes=(), counts={"delete": 1, "replace": 2})
+
+    with pytest.raises(GuardError) as refused:
+        check_preview(preview, stage="stage 3")
+
+    assert refused.value.message == (
+        "Refusing to update the stack: the preview of stage 3 counts 1 to delete (events for 0) and 2 to replace "
+        "(events for 0), but the guard saw the resource events of fewer: an engine event was lost, so it cannot "
+        "tell which resources would go. Nothing was changed."
+    )
+    assert (
+        refused.value.hint == "Rerun; if it happens again, read `pulumi preview` of the stack by hand before going on."
+    )
+
+
+def test_each_resource_s_delete_or_replace_event_counts_once() -> None:
+    # Given two retained deletes and two replacements, each with its events, and a summary that counts them
+    steps = (
+        table("a-legacy", "delete", physical="A", retain=True),
+        table("b-legacy", "delete", physical="B", retain=True),
+        *replacement("a-new", "A2", ("hashKey",)),
+        *replacement("b-new", "B2", ("hashKey",)),
+    )
+    # then a summary of as many has nothing unseen, and one more of either is caught
+    assert unseen_changes(Preview(changes=steps, counts={"delete": 2, "replace": 2})) is None
+    assert unseen_changes(Preview(changes=steps, counts={"delete": 3, "replace": 2})) == "3 to delete (events for 2)"
+    assert unseen_changes(Preview(changes=steps[:3], counts={"replace": 2})) == "2 to replace (events for 1)"
