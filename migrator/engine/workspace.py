@@ -49,6 +49,9 @@ INSTALL_HINT = (
 )
 # Update plans (`preview --save-plan`, `up --plan`) lost their "[PREVIEW]" label in this CLI release.
 UPDATE_PLANS_SINCE = (3, 190, 0)
+# Set to "off" to update without a plan: the way out when an engine refuses an update as violating a plan
+# it should not (update plans have had such bugs); the guard still checks every preview.
+UPDATE_PLANS_ENV = "TABLE_MIGRATION_UPDATE_PLANS"
 
 
 @runtime_checkable
@@ -255,7 +258,10 @@ class PulumiWorkspace:
         return {k: v.value for k, v in result.outputs.items()}
 
     def supports_update_plans(self) -> bool:
-        """True when the CLI's update plans are out of preview (``preview --save-plan`` / ``up --plan``)."""
+        """True when the CLI's update plans are out of preview (``preview --save-plan`` / ``up --plan``)
+        and :data:`UPDATE_PLANS_ENV` does not turn them off."""
+        if os.environ.get(UPDATE_PLANS_ENV, "").strip().lower() in ("off", "0", "false", "no"):
+            return False
         version = self._stack.workspace.pulumi_command.version
         return version is not None and (version.major, version.minor, version.patch) >= UPDATE_PLANS_SINCE
 

@@ -385,6 +385,26 @@ def test_an_older_cli_updates_without_a_plan(tmp_path: Path) -> None:
     assert "--save-plan" not in command.find("preview")[0] and "--plan" not in command.find("up")[0]
 
 
+@pytest.mark.parametrize("value", ["off", "0", "False"])
+def test_update_plans_can_be_turned_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    # Given a CLI with update plans, and the switch set
+    (tmp_path / "Pulumi.yaml").write_text("name: table-migration\nruntime: python\n")
+    command = RecordingCommand(version="3.190.0")
+    ws = PulumiWorkspace.open(stack=STACK, work_dir=tmp_path, command=command)
+    _updating(command)
+    monkeypatch.setenv("TABLE_MIGRATION_UPDATE_PLANS", value)
+
+    ws.preview()
+    ws.up()
+
+    # then neither the preview saves a plan nor the update is held to one
+    assert not ws.supports_update_plans()
+    assert "--save-plan" not in command.find("preview")[0] and "--plan" not in command.find("up")[0]
+    # and without the switch the same CLI plans
+    monkeypatch.setenv("TABLE_MIGRATION_UPDATE_PLANS", "on")
+    assert ws.supports_update_plans()
+
+
 def test_migrate_plan_passes_a_config_file_and_never_sets_config(tmp_path: Path) -> None:
     # Given a stack at stage 2 (done), behind the workspace adapter and a recording CLI
     (tmp_path / "Pulumi.yaml").write_text("name: table-migration\nruntime: python\n")
