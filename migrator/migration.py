@@ -12,7 +12,6 @@ The CLI only wraps this; embedders call it directly and get typed results or typ
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -36,9 +35,9 @@ from .data.aws import AwsSettings
 from .data.dataplane import AwsDataPlane, DataPlane
 from .data.records import DEFAULT_TABLE as DEFAULT_RECORD_TABLE
 from .data.records import DynamoRecordStore
-from .engine.lock import LOCK_KEY, LockOwner, StackLock
+from .engine.lock import LOCK_KEY, LockOwner, StackLock, remove_stale_lock
 from .online_steps import CATCH_UP_TIMEOUT, OnlineSteps
-from .results import CatchUpResult, DownResult, Plan, Status, UpResult
+from .results import CatchUpResult, DownResult, Plan, Status, UnlockResult, UpResult
 from .spec_view import compare_specs
 from .steps import StageRun, Steps, client_token, export_prefix, online_report, transform_prefix
 
@@ -208,6 +207,17 @@ class Migration:
             source, target = tables if direction == FORWARD else tables[::-1]
             return CatchUpResult(self._stack.name, direction, source, target, result.to_dict())
 
+    def unlock(self, *, confirm: Callable[[str], None]) -> UnlockResult:
+        """Remove the lock entry of a run that is gone (``migrate unlock``); see :func:`remove_stale_lock`.
+
+        ``confirm(question)`` is asked before anything is removed, and raises to say no.
+        """
+        holder = remove_stale_lock(self._stack.name, self._store(), confirm=confirm)
+        if holder is not None:
+            self._progress(f"Removed the lock of {holder.describe()}.")
+        shown = {k: v for k, v in holder.to_config().items() if k != "token"} if holder else None
+        return UnlockResult(self._stack.name, shown)
+
     def status(self) -> Status:
         """Where the stack stands: its config and the record store; changes nothing."""
         config, record = self._read()
@@ -281,10 +291,7 @@ class Migration:
             # No run has used the record table yet: a command that changes nothing holds its lock in
             # memory (the file lock still keeps this machine's runs apart) instead of creating the table.
             store = MemoryRecordStore()
-        clear = f"remove the lock entry of stack {self._stack.name} from {store.where}"
-        if isinstance(store, DynamoRecordStore):
-            item_key = json.dumps({"pk": {"S": store.scope}, "sk": {"S": LOCK}}, separators=(",", ":"))
-            clear = f"clear it with `aws dynamodb delete-item --table-name {store.table} --key '{item_key}'`"
+        clear = f"run `migrate unlock --stack {self._stack.name}`"
         return StackLock(
             self._stack,
             store,

@@ -394,3 +394,23 @@ class Plan:
         if self.spec is not None:
             lines.append(self.spec.text())
         return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class UnlockResult:
+    """What ``migrate unlock`` did: whose lock entry it removed (``holder``), or None when there was none."""
+
+    stack: str
+    holder: Mapping[str, Any] | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"stack": self.stack, "removed": self.holder is not None, "holder": _plain(self.holder)}
+
+    def text(self) -> str:
+        if self.holder is None:
+            return f"Stack {self.stack} has no lock entry; nothing to do."
+        h = self.holder
+        return (
+            f"Removed the lock of stack {self.stack} held by `migrate {h.get('command')}` (pid {h.get('pid')} on "
+            f"{h.get('host')}). Rerun the command that run was doing; every step can be rerun."
+        )

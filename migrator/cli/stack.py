@@ -138,6 +138,15 @@ def status(stack: StackOpt = "dev", work_dir: WorkDirOpt = None, json_output: Js
 
 
 @app.command()
+def unlock(
+    stack: StackOpt = "dev", work_dir: WorkDirOpt = None, yes: YesOpt = False, json_output: JsonOpt = False
+) -> None:
+    """Remove the lock a run left behind when that run is gone (asks first; a live run here is refused)."""
+    result = call(lambda: _migration(stack, work_dir).unlock(confirm=lambda question: confirm(question, yes=yes)))
+    emit(result, json_output=json_output, text=lambda r: r.text())
+
+
+@app.command()
 def plan(stage: StageOpt, stack: StackOpt = "dev", work_dir: WorkDirOpt = None, json_output: JsonOpt = False) -> None:
     """What `up --stage N` would do: the preview of the update and the steps. Changes nothing."""
     result = call(lambda: _migration(stack, work_dir, stage=stage).plan(stage))

@@ -136,7 +136,7 @@ class StackLock:
         self._progress = progress or (lambda _message: None)
         self._pid_alive = pid_alive
         self._clear_hint = clear_hint or f"remove the lock entry of stack {stack.name} from {records.where}"
-        # (clear_hint completes "If that run is gone, …": e.g. "clear it with `aws dynamodb delete-item …`")
+        # (clear_hint completes "If that run is gone, …": e.g. "run `migrate unlock --stack dev`")
         ident = hashlib.sha256(f"{scope or ''}\0{stack.name}".encode()).hexdigest()[:16]
         safe = re.sub(r"[^A-Za-z0-9_.-]", "_", stack.name)[:60]
         self._path = (lock_dir or Path(tempfile.gettempdir()) / "table-migration-locks") / f"{safe}-{ident}.lock"
@@ -245,3 +245,33 @@ class StackLock:
             f"Stack {self._stack.name} is busy: {current.describe()} is migrating it.",
             hint=f"Wait for it to finish. If that run is gone (its machine stopped), {hint} and run this again.",
         )
+
+
+def remove_stale_lock(
+    stack: str,
+    records: RecordStore,
+    *,
+    confirm: Callable[[str], None],
+    pid_alive: Callable[[int], bool] = pid_alive,
+) -> LockOwner | None:
+    """Remove the lock entry a run left behind (``migrate unlock``); return whose it was, or None if none.
+
+    A holder on this host whose process still runs is refused (:class:`StackBusyError`). Any other
+    holder may still be running elsewhere, so ``confirm`` is called with who it is first (it raises to
+    say no). The entry is removed only if it is still the one shown: a lock taken meanwhile stays.
+    """
+    owner = LockOwner.from_config(records.load(LOCK))
+    if owner is None:
+        return None
+    if owner.host == socket.gethostname() and pid_alive(owner.pid):
+        raise StackBusyError(
+            f"Stack {stack} is locked by {owner.describe()}, which is still running on this machine.",
+            hint="Wait for it to finish (or stop it), then run this again; nothing was changed.",
+        )
+    confirm(f"Stack {stack}: remove the lock of {owner.describe()}? Only do this if that run is gone")
+    if not records.delete_if(LOCK, token=owner.token):
+        raise StackBusyError(
+            f"Stack {stack}'s lock changed while it was being removed: another run has taken it.",
+            hint="Run `migrate status` to see who holds it now; nothing was changed.",
+        )
+    return owner

@@ -18,6 +18,7 @@ import migrator.local as local
 from migrator.cli import app
 from migrator.core.errors import BadInputError, StackNotFoundError
 from migrator.core.guard import PlannedChange
+from migrator.core.store import LOCK
 from migrator.engine.cli_lookup import find_pulumi_cli
 from migrator.migration import Migration
 from tests.cli_result import exited
@@ -312,3 +313,24 @@ def test_a_stale_stack_file_exits_2_naming_down(world: World, runner: CliRunner,
 
     assert "migrate down --stage 0" in result.stderr and "roll the stack back" in result.stderr
     assert json.dumps(world.stack.config, sort_keys=True) == before
+
+
+def test_unlock_needs_yes_without_a_terminal_and_then_removes_the_stale_lock(world: World, runner: CliRunner) -> None:
+    # Given a lock entry left by a run on another machine
+    entry = {"host": "ci-runner-7", "pid": 4242, "command": "up --stage 2", "started": 1.7e9, "token": "t"}
+    world.stack.records.save(LOCK, entry)
+
+    # when `migrate unlock` runs without a terminal and without --yes, then it exits 2 and removes nothing
+    refused = run(runner, "unlock", code=2)
+    assert "needs confirmation" in refused.stderr and "--yes" in refused.stderr
+    assert world.stack.records.load(LOCK) == entry
+
+    # and with --yes --json it removes it and says whose it was (never its token)
+    done = run(runner, "unlock", "--yes", "--json", code=0)
+    assert json.loads(done.stdout) == {
+        "stack": "unit",
+        "removed": True,
+        "holder": {"host": "ci-runner-7", "pid": 4242, "command": "up --stage 2", "started": 1.7e9},
+    }
+    assert world.stack.records.load(LOCK) is None
+    assert "no lock entry" in run(runner, "unlock", code=0).stdout

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from migrator.core.errors import StackBusyError
+from migrator.core.errors import BadInputError, StackBusyError
 from migrator.core.store import LOCK, MemoryRecordStore
 from migrator.engine.lock import LOCK_KEY, StackLock
 from tests.unit.test_migration import World, example_config, make_world
@@ -181,3 +181,82 @@ def test_stacks_with_the_same_name_in_other_work_dirs_do_not_share_the_file_lock
     assert a.path != b.path
     with a, b:
         pass
+
+
+# --- migrate unlock ------------------------------------------------------------------------------
+
+
+def _left_behind(world: World, *, host: str, pid: int, token: str = "t-1") -> dict[str, Any]:
+    """A lock entry as a run writes it, left in the store (the run died, or still runs)."""
+    # (started a minute before the world's clock begins: far from stale)
+    entry = {"host": host, "pid": pid, "command": "up --stage 2", "started": 1_800_000_000.0 - 60, "token": token}
+    world.stack.records.save(LOCK, entry)
+    return entry
+
+
+def test_unlock_removes_the_lock_of_a_run_on_another_machine_once_confirmed(world: World) -> None:
+    # Given a lock left by a run on another machine (a CI runner that was stopped)
+    _left_behind(world, host="ci-runner-7", pid=4242)
+    asked: list[str] = []
+
+    # when it is unlocked and the question is answered yes
+    result = world.migration().unlock(confirm=asked.append)
+
+    # then the question named the holder, the entry is gone, and the next run goes on
+    (question,) = asked
+    assert question.startswith("Stack unit: remove the lock of `migrate up --stage 2` (pid 4242 on ci-runner-7, since ")
+    assert "Only do this if that run is gone" in asked[0]
+    assert world.stack.records.load(LOCK) is None
+    assert result.to_dict() == {
+        "stack": "unit",
+        "removed": True,
+        "holder": {"host": "ci-runner-7", "pid": 4242, "command": "up --stage 2", "started": result.holder["started"]},
+    }
+    world.migration().up(1)
+
+
+def test_unlock_changes_nothing_when_not_confirmed(world: World) -> None:
+    entry = _left_behind(world, host="ci-runner-7", pid=4242)
+
+    def say_no(question: str) -> None:
+        raise BadInputError("Not confirmed; nothing was changed.")
+
+    with pytest.raises(BadInputError):
+        world.migration().unlock(confirm=say_no)
+    assert world.stack.records.load(LOCK) == entry
+
+
+def test_unlock_refuses_while_the_holder_runs_on_this_machine(world: World) -> None:
+    # Given a lock held by a live process here (this test's own pid)
+    entry = _left_behind(world, host=socket.gethostname(), pid=os.getpid())
+
+    # then unlock refuses without asking, and the entry stays
+    with pytest.raises(StackBusyError, match="still running on this machine"):
+        world.migration().unlock(confirm=lambda q: pytest.fail(f"asked: {q}"))
+    assert world.stack.records.load(LOCK) == entry
+
+
+def test_unlock_with_no_lock_says_so_and_removes_nothing(world: World) -> None:
+    result = world.migration().unlock(confirm=lambda q: pytest.fail(f"asked: {q}"))
+    assert result.holder is None and result.text() == "Stack unit has no lock entry; nothing to do."
+
+
+def test_unlock_keeps_a_lock_another_run_took_meanwhile(world: World) -> None:
+    # Given a stale entry, and another run taking the lock while the question is asked
+    _left_behind(world, host="ci-runner-7", pid=4242, token="old")
+    newer = {"host": "laptop", "pid": 7, "command": "up --stage 3", "started": time.time(), "token": "new"}
+
+    def meanwhile(question: str) -> None:
+        world.stack.records.save(LOCK, newer)
+
+    # then unlock removes nothing and says the lock changed
+    with pytest.raises(StackBusyError, match="changed while it was being removed"):
+        world.migration().unlock(confirm=meanwhile)
+    assert world.stack.records.load(LOCK) == newer
+
+
+def test_the_busy_message_names_migrate_unlock(world: World) -> None:
+    _left_behind(world, host="ci-runner-7", pid=4242)
+    with pytest.raises(StackBusyError) as caught:
+        world.migration().up(1)
+    assert "run `migrate unlock --stack unit`" in str(caught.value)
