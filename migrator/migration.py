@@ -215,8 +215,7 @@ class Migration:
         holder = remove_stale_lock(self._stack.name, self._store(), confirm=confirm)
         if holder is not None:
             self._progress(f"Removed the lock of {holder.describe()}.")
-        shown = {k: v for k, v in holder.to_config().items() if k != "token"} if holder else None
-        return UnlockResult(self._stack.name, shown)
+        return UnlockResult(self._stack.name, holder.public() if holder else None)
 
     def status(self) -> Status:
         """Where the stack stands: its config and the record store; changes nothing."""
@@ -241,7 +240,7 @@ class Migration:
             drift_accepted=record.drift_accepted,
             served_traffic=record.served_traffic,
             stage_times=dict(record.stage_times),
-            lock={k: v for k, v in owner.to_config().items() if k != "token"} if owner else None,
+            lock=owner.public() if owner else None,
             next_step=_next_step(config.stage, record.completed_stage, record.down_pending, cutover),
             cutover={**cutover.to_dict(), "summary": cutover.describe()} if cutover else None,
             online={"stream": record.stream, **online_report(record.online)} if record.stream else None,

@@ -7,22 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .core.tablespec import GlobalIndex, LocalIndex, Projection, TableSpec
+from .core.tablespec import INHERITED_FIELDS, GlobalIndex, LocalIndex, Projection, TableSpec
 
 SAME, CHANGED, ADDED, REMOVED = "same", "changed", "added", "removed"
-_ORDER = (
-    "name",
-    "partitionKey",
-    "sortKey",
-    "billing",
-    "globalSecondaryIndexes",
-    "localSecondaryIndexes",
-    "tableClass",
-    "sse",
-    "tags",
-    "ttlAttribute",
-    "stream",
-)
+# A table's own fields, then every field a new table may inherit, in the config's order.
+_ORDER = ("name", "partitionKey", "sortKey", *INHERITED_FIELDS)
 _LEFT_MAX = 44  # wider legacy values (a KMS key ARN) push their own line only
 _MARKS = {SAME: "=", CHANGED: "~", ADDED: "+", REMOVED: "-"}
 

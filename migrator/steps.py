@@ -21,6 +21,7 @@ from .core.errors import DataError, DriftError, ExportFailedError, PulumiError, 
 from .core.record import Record
 from .core.urns import EXPORT_BUCKET, role_of
 from .data.dataplane import DataPlane
+from .data.verify import VerifyReport
 from .spec_view import global_index_text, local_index_text
 
 if TYPE_CHECKING:  # the workspace imports pulumi.automation; here only the protocol is needed
@@ -79,18 +80,16 @@ def online_report(online: Mapping[str, Any]) -> dict[str, Any]:
     return report
 
 
-def _differences(report: Any) -> str:
+def _differences(report: VerifyReport) -> str:
     """The counts that made a verification fail, the ones that are zero left out (except the first three)."""
     parts = [f"{report.missing_count} missing, {report.extra_count} extra, {report.changed_count} changed"]
-    for count, what in (
-        (getattr(report, "unreadable_count", 0), "unreadable"),
-        (getattr(report, "duplicate_count", 0), "duplicate keys"),
-    ):
+    for count, what in ((report.unreadable_count, "unreadable"), (report.duplicate_count, "duplicate keys")):
         if count:
             parts.append(f"{count} {what}")
-    exported = getattr(report, "export_item_count", None)
-    if exported is not None and exported != report.source_count:
-        parts.append(f"the export's manifest counts {exported} items, its files hold {report.source_count}")
+    if report.export_short:
+        parts.append(
+            f"the export's manifest counts {report.export_item_count} items, its files hold {report.source_count}"
+        )
     return ", ".join(parts)
 
 
@@ -254,7 +253,7 @@ class Steps:
     def _check_import(self, run: StageRun) -> None:
         source = run.config.import_source
         assert source is not None  # parse_config requires it from stage 2
-        if run.record.import_check and self._replayed(run):
+        if self._filled_before_replay(run):
             return  # checked before the replay began (an emulator's fallback would count the replayed writes)
         check = self._dp().check_import(table=self._new(run).name, expected_items=source.item_count)
         run.record = run.record.with_(
@@ -272,7 +271,7 @@ class Steps:
         """``newTable.load: write``: the program made the table empty; write the export into it (resumable)."""
         source = run.config.import_source
         assert source is not None  # parse_config requires it from stage 2
-        if run.record.import_check and self._replayed(run):
+        if self._filled_before_replay(run):
             # Loaded before the replay began: writing the export again would put back older versions of
             # the items the replay has updated since.
             return
@@ -377,6 +376,10 @@ class Steps:
         """The MigratingTable's export bucket, from the stack's state (for a program that exports no outputs)."""
         found = [r.physical_id for r in self._stack.resources() if role_of(r.urn) == EXPORT_BUCKET]
         return found[0] if len(found) == 1 else None
+
+    def _filled_before_replay(self, run: StageRun) -> bool:
+        """The new table was imported or loaded and checked, and a replay has written to it since."""
+        return bool(run.record.import_check) and self._replayed(run)
 
     def _replayed(self, run: StageRun) -> bool:
         """Online: a replay has written to the new table since the import (it no longer equals the export)."""

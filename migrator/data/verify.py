@@ -14,7 +14,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -32,6 +31,7 @@ from .verify_read import (
     consume,
     export_readers,
     raw_scan_client,
+    run_all,
     table_facts,
     table_readers,
 )
@@ -118,13 +118,6 @@ def _total(sides: Sequence[_Side]) -> int | None:
     return None if any(e is None for e in estimates) else sum(e for e in estimates if e is not None)
 
 
-def _run(tasks: Sequence[Callable[[], Any]]) -> list[Any]:
-    # Threads overlap the waits for Scan pages / S3 reads; each task runs one reader.
-    with ThreadPoolExecutor(max_workers=max(1, len(tasks)), thread_name_prefix="verify") as pool:
-        futures = [pool.submit(task) for task in tasks]
-        return [f.result() for f in futures]
-
-
 def _pass1(sides: Sequence[_Side], meter: Meter) -> None:
     tasks: list[Callable[[], Any]] = []
     owners: list[_Side] = []
@@ -133,7 +126,7 @@ def _pass1(sides: Sequence[_Side], meter: Meter) -> None:
         tasks.extend(consume(reader, tally) for reader in side.readers)
         owners.extend(side for _ in side.readers)
     try:
-        for side, tally in zip(owners, _run(tasks), strict=True):
+        for side, tally in zip(owners, run_all(tasks, name="verify"), strict=True):
             side.tally.merge(tally)
     finally:
         meter.close()
@@ -172,7 +165,7 @@ def _pass2(
             for reader in side.readers
         ]
         try:
-            _run(tasks)
+            run_all(tasks, name="verify")
         finally:
             meter.close()
         diff.add(found[source.name], found[target.name], repeated[source.name] | repeated[target.name])

@@ -19,8 +19,7 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import IO, Any
@@ -32,7 +31,7 @@ from ..core.replay_plan import KeyRef
 from .aws import AwsSettings
 from .verify import MAX_DIFF_ITEMS, PAGE_SLOTS, VerifyReport
 from .verify_buckets import BUCKETS, Keyer, Tally, differing_buckets, group_buckets, selected_items, tally_pages
-from .verify_read import ClientFactory, Page, Reader, consume, key_names, raw_scan_client, table_readers
+from .verify_read import ClientFactory, Page, Reader, consume, key_names, raw_scan_client, run_all, table_readers
 
 Item = dict[str, Any]
 SPILL_AFTER = 100_000  # differing keys kept in memory before the rest go to a temporary file
@@ -103,11 +102,6 @@ class _Side:
     tally: Tally = field(default_factory=Tally)
 
 
-def _run(tasks: Sequence[Callable[[], Any]]) -> list[Any]:
-    with ThreadPoolExecutor(max_workers=max(1, len(tasks)), thread_name_prefix="verify-keys") as pool:
-        return [f.result() for f in [pool.submit(task) for task in tasks]]
-
-
 def _typed_key(item: Item, names: Sequence[str]) -> bytes | None:
     if any(name not in item for name in names):
         return None
@@ -172,7 +166,7 @@ def verify_tables_keys(
     for side in (source, target):
         tasks += [consume(reader, partial(tally_pages, keyer=side.keyer)) for reader in side.readers]
         owners += [side] * len(side.readers)
-    for side, tally in zip(owners, _run(tasks), strict=True):
+    for side, tally in zip(owners, run_all(tasks, name="verify-keys"), strict=True):
         side.tally.merge(tally)
     buckets = differing_buckets(source.tally, target.tally)
     keys = KeySpill(spill_after)
@@ -183,12 +177,13 @@ def verify_tables_keys(
             selected[b] = 1
         found: tuple[dict[bytes, tuple], dict[bytes, tuple]] = ({}, {})
         collect = partial(_collect, selected=selected, source_names=source_names)
-        _run(
+        run_all(
             [
                 consume(reader, partial(collect, keyer=side.keyer, into=into))
                 for side, into in ((source, found[0]), (target, found[1]))
                 for reader in side.readers
-            ]
+            ],
+            name="verify-keys",
         )
         m, e, c = _diff(found[0], found[1], keys)
         missing, extra, changed = missing + m, extra + e, changed + c

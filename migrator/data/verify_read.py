@@ -12,7 +12,8 @@ body to ``orjson``, which parses it several times faster into the very DynamoDB 
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
@@ -205,3 +206,10 @@ def consume(reader: Reader, fn: Callable[[Iterator[Page]], Any]) -> Callable[[],
             pages.close()  # releases the page gate at once (see scan_pages)
 
     return task
+
+
+def run_all(tasks: Sequence[Callable[[], Any]], *, name: str) -> list[Any]:
+    """Run ``tasks`` on a thread each (they overlap the waits for Scan pages and S3 reads); their results in order."""
+    with ThreadPoolExecutor(max_workers=max(1, len(tasks)), thread_name_prefix=name) as pool:
+        futures = [pool.submit(task) for task in tasks]
+        return [f.result() for f in futures]

@@ -72,6 +72,10 @@ class LockOwner:
             "token": self.token,
         }
 
+    def public(self) -> dict[str, Any]:
+        """What may be shown of the owner: everything but the token (which would let a run take the lock over)."""
+        return {k: v for k, v in self.to_config().items() if k != "token"}
+
     @classmethod
     def from_config(cls, raw: Any) -> LockOwner | None:
         """The owner recorded in config, or None when there is none (or it is unreadable)."""
