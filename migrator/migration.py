@@ -255,19 +255,21 @@ class Migration:
         st.check_stage(stage)
         check_config_for_stage(self._stack.get_config(), stage)  # a config error is bad input, not a note
         with self._lock(f"plan --stage {stage}", writes=False):
-            config, record = self._read()
+            # Read once: each read is a call to the record store and to the Pulumi CLI.
+            values, record = self._values()
+            config = parse_config(values)
             moves = tuple(self._plan_up(config, record, stage))
             preview = preview_stage = refusal = None
             notes: list[str] = []
             if moves:
-                preview_stage, notes = self._previewable(moves)
+                preview_stage, notes = self._previewable(moves, values)
                 notes += [
                     f"an interrupted update left {p.physical_name or p.name} pending: `migrate up` adopts it if it "
                     "exists in AWS, else creates it anew"
                     for p in self._stack.pending_creates()
                 ]
                 if preview_stage is not None:
-                    preview, refusal, more = self._preview_at(preview_stage, moves)
+                    preview, refusal, more = self._preview_at(preview_stage, moves, config, record)
                     notes += more
             return Plan(
                 stack=self._stack.name,
@@ -441,9 +443,8 @@ class Migration:
 
     # --- helpers ------------------------------------------------------------------------------
 
-    def _previewable(self, moves: tuple[st.StagePlan, ...]) -> tuple[int | None, list[str]]:
+    def _previewable(self, moves: tuple[st.StagePlan, ...], values: dict[str, Any]) -> tuple[int | None, list[str]]:
         """The furthest planned stage whose config is complete now (stage 2 needs importSource from stage 1)."""
-        values, _record = self._values(check=False)
         notes: list[str] = []
         for move in reversed(moves):
             try:
@@ -454,13 +455,13 @@ class Migration:
             return move.stage, notes[:1]
         return None, notes[:1]
 
-    def _preview_at(self, stage: int, moves: tuple[st.StagePlan, ...]) -> tuple[Any, str | None, list[str]]:
+    def _preview_at(
+        self, stage: int, moves: tuple[st.StagePlan, ...], config: MigrationConfig, record: Record
+    ) -> tuple[Any, str | None, list[str]]:
         allowed = [a for m in moves if m.stage <= stage for a in m.allowed]
         try:
             # On a copy of the config: the stack file keeps its stage whatever happens (a kill included).
-            preview = self._stack.preview(
-                config={"stage": str(stage), **self._import_source_to_set(stage, self._values(check=False)[1])}
-            )
+            preview = self._stack.preview(config={"stage": str(stage), **self._import_source_to_set(stage, record)})
         except StackBusyError:
             raise
         except PulumiError as e:
@@ -468,7 +469,7 @@ class Migration:
         check_one_migration(preview.resources, stack=self._stack.name)
         refusal = None
         try:
-            check_adoption(preview, self._read()[0].legacy, stack=self._stack.name)
+            check_adoption(preview, config.legacy, stack=self._stack.name)
             check_preview(preview, allowed=allowed, stage=f"stage {stage}")
         except (GuardError, ConfigError) as e:
             refusal = str(e)
