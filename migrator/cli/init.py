@@ -6,14 +6,14 @@ from typing import Annotated, Any
 
 import typer
 
-from ..core.errors import StackNotFoundError
-from ..data.aws import AwsSettings
-from ..data.describe import read_table
-from ..init import InitResult, check_stack, parse_key_option, plan_init, write_init
-from . import stack as stack_commands
-from .app import app, call, emit
-from .options import EndpointOpt, JsonOpt, RegionOpt
-from .stack import StackOpt, WorkDirOpt
+from migrator.cli import stack as stack_commands
+from migrator.cli.app import app, call, emit
+from migrator.cli.options import EndpointOpt, JsonOpt, RegionOpt
+from migrator.cli.stack import StackOpt, WorkDirOpt
+from migrator.core.errors import StackNotFoundError
+from migrator.data.aws import AwsSettings
+from migrator.data.describe import read_table
+from migrator.orchestrate.stack_init import InitResult, check_stack, parse_key_option, plan_init, write_init
 
 
 def _current(port: Any) -> dict[str, Any]:

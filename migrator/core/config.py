@@ -12,14 +12,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .derive import DeriveRule, parse_rules
-from .errors import ConfigError, DeriveSyntaxError
-from .online import OnlineConfig, parse_online
+from migrator.core.derive import DeriveRule, parse_rules
+from migrator.core.errors import ConfigError, DeriveSyntaxError
+from migrator.core.online_config import OnlineConfig, parse_online
 
 # KeyAttribute, TableSpec and KEY_TYPES moved to tablespec; imported from here too.
-from .tablespec import KEY_TYPES, KeyAttribute, TableSpec  # noqa: F401
-from .tablespec_parse import ParsedTable, parse_table
-from .tablespec_rules import resolve_legacy, resolve_new
+from migrator.core.tablespec import KEY_TYPES, KeyAttribute, TableSpec  # noqa: F401
+from migrator.core.tablespec_parse import ParsedTable, parse_table
+from migrator.core.tablespec_rules import resolve_legacy, resolve_new
 
 NAMESPACE = "table-migration"
 STAGES = (0, 1, 2, 3, 4)

@@ -8,7 +8,7 @@ means stage k was applied (or was being applied) and its steps have not finished
 ``migrate up --stage k`` resumes it. The record is written after every step, so a crash loses at
 most the step that was running, and every step is safe to run again.
 
-The record lives in the record store (:mod:`migrator.core.store`), shared by every machine, while
+The record lives in the record store (:mod:`migrator.core.ports`), shared by every machine, while
 ``stage`` lives in each working copy's stack file: a working copy whose ``stage`` is behind the
 record is stale (an old checkout), and is refused rather than allowed to roll the stack back.
 Version 0.1 kept the record in stack config under ``table-migration:progress`` (``RECORD_KEY``).
@@ -21,8 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .config import key
-from .errors import RecordError, StageError
+from migrator.core.config import key
+from migrator.core.errors import RecordError, StageError
 
 RECORD_KEY = "progress"
 
@@ -48,7 +48,7 @@ class Record:
     import_source: Mapping[str, Any] | None = None
     # Online mode: the legacy table's stream as stage 1 found it (arn, viewType, created), the freeze or flip
     # in progress (recorded before the writers are frozen, so a rerun can restore them; see
-    # migrator.core.cutover), and what the replay and the freeze did (catchUp, freeze, carriedBack…).
+    # migrator.core.cutover_state), and what the replay and the freeze did (catchUp, freeze, carriedBack…).
     stream: Mapping[str, Any] | None = None
     cutover: Mapping[str, Any] | None = None
     online: Mapping[str, Any] = field(default_factory=dict)

@@ -12,11 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .config import STAGE_NAMES, STAGES
-from .errors import StageError
-from .guard import TABLE_TYPE, AllowedChange
-from .urns import LEGACY as LEGACY  # the role of the legacy table: the MigratingTable's child <name>-legacy
-from .urns import NEW as NEW  # the role of the new table: <name>-new
+from migrator.core.config import STAGE_NAMES, STAGES
+from migrator.core.errors import StageError
+from migrator.core.guard import TABLE_TYPE, AllowedChange
+from migrator.core.urns import (
+    LEGACY as LEGACY,  # the role of the legacy table: the MigratingTable's child <name>-legacy
+)
+from migrator.core.urns import NEW as NEW  # the role of the new table: <name>-new
 
 # Steps the executor knows; the stage table below only names them.
 VERIFY_LIVE = "verify-live"

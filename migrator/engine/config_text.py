@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..core.config import NAMESPACE, key
+from migrator.core.config import NAMESPACE, key
 
 REGION_KEY = "aws:region"
 SETTINGS_EXTENSIONS = (".yaml", ".yml", ".json")

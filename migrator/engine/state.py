@@ -3,45 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-
-@dataclass(frozen=True)
-class StateResource:
-    """One resource of the stack's state (``pulumi stack export``)."""
-
-    urn: str
-    type: str
-    name: str
-    protect: bool
-    retain_on_delete: bool
-    physical_id: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "urn": self.urn,
-            "type": self.type,
-            "name": self.name,
-            "protect": self.protect,
-            "retainOnDelete": self.retain_on_delete,
-            "physicalId": self.physical_id,
-        }
+from migrator.core.ports import PendingCreate, StateResource
 
 
 def urn_name(urn: str) -> str:
     """The resource name of a URN (its last ``::`` part)."""
     return urn.rsplit("::", 1)[-1]
-
-
-@dataclass(frozen=True)
-class PendingCreate:
-    """A create an interrupted update left pending: the engine may or may not have made the resource."""
-
-    urn: str
-    type: str
-    name: str
-    physical_name: str | None  # the ``name`` input (a table's name), when the program gave one
 
 
 def pending_creates(deployment: Mapping[str, Any]) -> list[PendingCreate]:

@@ -17,15 +17,15 @@ import shutil
 import subprocess
 import tempfile
 import urllib.error
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn, Protocol, runtime_checkable
+from typing import Any, NoReturn
 
 from pulumi import automation as auto
 from pulumi.automation.events import EngineEvent
 
-from ..core.errors import (
+from migrator.core.errors import (
     BadInputError,
     ConfigError,
     PulumiError,
@@ -33,13 +33,12 @@ from ..core.errors import (
     StackBusyError,
     StackNotFoundError,
 )
-from ..core.guard import PlannedChange, Preview
-from .cli_lookup import cli_root, find_pulumi_cli
-from .config_text import decode_config, encode_value, full_key, settings_name, stack_settings_file
-from .diagnostics import diagnostics, error_lines
-from .state import PendingCreate, StateResource, pending_creates, state_resources, urn_name
-
-Progress = Callable[[str], None]
+from migrator.core.guard import PlannedChange, Preview
+from migrator.core.ports import PendingCreate, Progress, StateResource
+from migrator.engine.cli_lookup import cli_root, find_pulumi_cli
+from migrator.engine.config_text import decode_config, encode_value, full_key, settings_name, stack_settings_file
+from migrator.engine.diagnostics import diagnostics, error_lines
+from migrator.engine.state import pending_creates, state_resources, urn_name
 
 INSTALL_HINT = (
     "Install it with `curl -fsSL https://get.pulumi.com | sh` (or `brew install pulumi`) and make sure `pulumi` "
@@ -52,50 +51,6 @@ UPDATE_PLANS_SINCE = (3, 190, 0)
 # Set to "off" to update without a plan: the way out when an engine refuses an update as violating a plan
 # it should not (update plans have had such bugs); the guard still checks every preview.
 UPDATE_PLANS_ENV = "TABLE_MIGRATION_UPDATE_PLANS"
-
-
-@runtime_checkable
-class StackPort(Protocol):
-    """What the orchestrator needs of a stack; :class:`PulumiWorkspace` and the engine double implement it."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def project(self) -> str:
-        """The Pulumi project's name (``Pulumi.yaml``); with :attr:`name` it names the stack's records."""
-        ...
-
-    def get_config(self) -> dict[str, Any]:
-        """Config keys without the ``table-migration:`` prefix, plus ``aws:region``; objects decoded."""
-        ...
-
-    def set_config(self, values: Mapping[str, Any]) -> None:
-        """Set short keys (``stage``, ``importSource``…); dict/list values are stored as JSON text."""
-        ...
-
-    def remove_config(self, keys: Iterable[str]) -> None: ...
-
-    def preview(self, config: Mapping[str, Any] | None = None) -> Preview:
-        """Preview an update; ``config`` (short keys) overrides values for this preview only, never written."""
-        ...
-
-    def up(self, on_output: Progress | None = None) -> dict[str, Any]:
-        """Update the stack; return its outputs after the update."""
-        ...
-
-    def outputs(self) -> dict[str, Any]: ...
-
-    def resources(self) -> list[StateResource]: ...
-
-    def pending_creates(self) -> list[PendingCreate]:
-        """Creates an interrupted update left pending in the state (``stack export``'s ``pending_operations``)."""
-        ...
-
-    def resolve_pending_creates(self, imports: Mapping[str, str], *, clear_rest: bool) -> None:
-        """Adopt the pending creates in ``imports`` (URN → provider id) and, with ``clear_rest``, drop the others
-        (``pulumi refresh --import-pending-creates URN --import-pending-creates ID … --clear-pending-creates``)."""
-        ...
 
 
 # --- the CLI ------------------------------------------------------------------------------------

@@ -10,8 +10,8 @@ from typing import Any
 
 import pulumi
 
-from ..core.config import NAMESPACE, MigrationConfig, parse_config
-from ..core.errors import ConfigError
+from migrator.core.config import NAMESPACE, MigrationConfig, parse_config
+from migrator.core.errors import ConfigError
 
 # Every key the program reads under the ``table-migration`` namespace (design.md §4).
 CONFIG_KEYS = (

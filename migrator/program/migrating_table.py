@@ -19,12 +19,12 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_aws as aws
 
-from ..core.config import MigrationConfig, TableSpec
-from ..core.urns import COMPONENT_TYPE, EXPORT_BUCKET, LEGACY, NEW, child_name
-from .config import load_config
-from .export_bucket import export_bucket
-from .plan import IMPORT_CREATE_TIMEOUT, StagePlan, active_spec, plan_for
-from .table_args import legacy_table_args, new_table_args
+from migrator.core.config import MigrationConfig, TableSpec
+from migrator.core.urns import COMPONENT_TYPE, EXPORT_BUCKET, LEGACY, NEW, child_name
+from migrator.program.config import load_config
+from migrator.program.export_bucket import export_bucket
+from migrator.program.plan import IMPORT_CREATE_TIMEOUT, StagePlan, active_spec, plan_for
+from migrator.program.table_args import legacy_table_args, new_table_args
 
 # Options of the legacy table that the migration decides per stage; ``legacy_opts`` cannot change them.
 MIGRATION_OWNED_OPTIONS = ("parent", "protect", "retain_on_delete", "import_")

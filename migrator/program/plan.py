@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ..core.config import MigrationConfig, TableSpec
+from migrator.core.config import MigrationConfig, TableSpec
 
 # ImportTable of a large table takes hours; the provider's default create timeout would give up
 # (and leave a half-imported table that the next update tries to create again).

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from migrator.data.dataplane import AwsDataPlane
-from migrator.data.records import DynamoRecordStore
-from migrator.migration import Migration
+from migrator.data.record_table import DynamoRecordStore
+from migrator.orchestrate.migration import Migration
 from tests.conftest import Moto
 from tests.e2e.mock_engine import MockEngineStack, program_under_mocks
 

@@ -72,8 +72,8 @@ from typing import Any
 
 from migrator.core.errors import MigrationError, PulumiError, StackBusyError
 from migrator.core.guard import PlannedChange, Preview
+from migrator.core.ports import PendingCreate, StateResource
 from migrator.data.aws import AwsSettings, aws_errors
-from migrator.engine.state import PendingCreate, StateResource
 from migrator.engine.state import pending_creates as workspace_pending_creates
 from tests.e2e.engine_aliases import generate_aliases, resolve_aliases
 from tests.e2e.engine_tables import (

@@ -7,8 +7,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from migrator.local import run_demo
-from migrator.migration import Migration
+from migrator.demo.local import run_demo
+from migrator.orchestrate.migration import Migration
 from tests.conftest import Moto
 from tests.e2e.conftest import (
     LEGACY,

@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 import migrator.cli.stack as cli_stack
 from migrator.cli import app
 from migrator.core.errors import MigrationError, PulumiError
-from migrator.local import write_project
-from migrator.migration import Migration
+from migrator.demo.local import write_project
+from migrator.orchestrate.migration import Migration
 from tests.conftest import Moto
 from tests.e2e.conftest import LEGACY, NEW, STACK, missing_from_new, moto_snapshot, stack_records
 from tests.e2e.mock_engine import MockEngineStack, program_under_mocks

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from migrator.consumer import SimulatedConsumer
-from migrator.core.store import CHECKPOINTS
-from migrator.migration import Migration
+from migrator.core.ports import CHECKPOINTS
+from migrator.demo.consumer import SimulatedConsumer
+from migrator.orchestrate.migration import Migration
 from tests.conftest import Moto
 from tests.e2e.conftest import fast_data_plane, seed_legacy, stack_records
 from tests.e2e.online_support import (
@@ -149,7 +149,7 @@ def test_writes_that_reach_the_legacy_table_after_the_unfreeze_are_replayed_with
     moto: Moto, tmp_path: Any, monkeypatch: Any
 ) -> None:
     # Given stage 2 done online, and a writer the config does not list, which keeps writing the legacy table
-    from migrator.online_steps import OnlineSteps
+    from migrator.orchestrate.stream_steps import OnlineSteps
 
     engine = online_engine(moto)
     engine.up()

@@ -9,9 +9,9 @@ import pytest
 
 from migrator.core.errors import EXIT_BAD_INPUT, ConfigError, ReplayImpossibleError, StreamGapError
 from migrator.core.record import Record
-from migrator.migration import Migration
-from migrator.online_steps import OnlineSteps
-from migrator.steps import StageRun
+from migrator.orchestrate.migration import Migration
+from migrator.orchestrate.steps import StageRun
+from migrator.orchestrate.stream_steps import OnlineSteps
 from tests.conftest import Moto
 from tests.e2e.conftest import LEGACY, fast_data_plane, seed_legacy, stack_records
 from tests.e2e.online_support import online_engine

@@ -21,14 +21,14 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SDKS = ("boto3", "botocore", "pulumi", "pulumi_aws")
 EXECUTOR = (
-    "migrator.migration",
-    "migrator.steps",
-    "migrator.results",
-    "migrator.local",
+    "migrator.orchestrate.migration",
+    "migrator.orchestrate.steps",
+    "migrator.report.results",
+    "migrator.demo.local",
     "migrator.cli",
-    "migrator.online_steps",
-    "migrator.cutover",
-    "migrator.consumer",
+    "migrator.orchestrate.stream_steps",
+    "migrator.orchestrate.cutover_steps",
+    "migrator.demo.consumer",
 )
 
 
@@ -132,8 +132,8 @@ def test_every_module_keeps_to_its_layer() -> None:
     [
         ("migrator/core/derive.py", "import boto3", "migrator/core/derive.py:1 imports boto3"),
         ("migrator/core/guard.py", "from ..data import aws", "migrator/core/guard.py:1 imports migrator.data"),
-        ("migrator/data/verify.py", "from ..program import MigratingTable", "imports migrator.program"),
-        ("migrator/data/export.py", "import pulumi", "migrator/data/export.py:1 imports pulumi"),
+        ("migrator/data/verify/run.py", "from ...program import MigratingTable", "imports migrator.program"),
+        ("migrator/data/export/run.py", "import pulumi", "migrator/data/export/run.py:1 imports pulumi"),
         ("migrator/program/plan.py", "from ..data.aws import AwsSettings", "imports migrator.data.aws"),
         ("stacks/app.py", "from migrator.engine.workspace import PulumiWorkspace", "imports migrator.engine"),
         ("functions/hello_world/handler.py", "from migrator.data import aws", "imports migrator.data"),

@@ -28,15 +28,15 @@ from migrator.core.errors import (
     VerificationError,
 )
 from migrator.core.guard import PlannedChange, Preview
+from migrator.core.memory_store import MemoryRecordStore
+from migrator.core.ports import CHECKPOINTS, PendingCreate, StateResource
 from migrator.core.record import Record
 from migrator.core.stages import LOAD, plan_up
-from migrator.core.store import CHECKPOINTS, MemoryRecordStore
 from migrator.core.tablespec import TableSpec
-from migrator.data.exportfiles import ExportLayout
-from migrator.data.verify import VerifyReport
-from migrator.engine.state import PendingCreate, StateResource
-from migrator.migration import Migration, client_token, export_prefix
-from migrator.steps import StageRun, Steps
+from migrator.data.export.files import ExportLayout
+from migrator.data.verify.run import VerifyReport
+from migrator.orchestrate.migration import Migration, client_token, export_prefix
+from migrator.orchestrate.steps import StageRun, Steps
 
 TABLE = "aws:dynamodb/table:Table"
 BUCKET = "export-bucket-1"

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from migrator.core.errors import BadInputError, StackBusyError
-from migrator.core.store import LOCK, MemoryRecordStore
-from migrator.engine.lock import LOCK_KEY, StackLock
+from migrator.core.memory_store import MemoryRecordStore
+from migrator.core.ports import LOCK
+from migrator.orchestrate.lock import LOCK_KEY, StackLock
 from tests.unit.test_migration import World, example_config, make_world
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from migrator.core.config import key, parse_config
 from migrator.core.errors import ConfigError
-from migrator.core.online import CatchUp, OnlineConfig, Writer, load_freeze_hook, parse_online
+from migrator.core.online_config import CatchUp, OnlineConfig, Writer, load_freeze_hook, parse_online
 
 LEGACY = {"name": "MyTable", "partitionKey": {"name": "Name", "type": "S"}}
 

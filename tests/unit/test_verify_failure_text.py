@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from migrator.data.verify import VerifyReport
-from migrator.steps import _differences, verify_summary
+from migrator.data.verify.run import VerifyReport
+from migrator.orchestrate.steps import _differences, verify_summary
 
 
 def _report(**counts: int | None) -> VerifyReport:

@@ -27,9 +27,9 @@ from migrator.core.errors import (
     StackBusyError,
     StackNotFoundError,
 )
+from migrator.core.ports import StackPort
 from migrator.engine.workspace import (
     PulumiWorkspace,
-    StackPort,
     cli_root,
     command_output,
     diagnostics,

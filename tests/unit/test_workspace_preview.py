@@ -18,9 +18,9 @@ from pulumi.runtime.proto import events_pb2, events_pb2_grpc
 
 from migrator.core.errors import GuardError, PulumiError
 from migrator.core.guard import TABLE_TYPE, AllowedChange, check_preview
-from migrator.core.store import MemoryRecordStore
+from migrator.core.memory_store import MemoryRecordStore
 from migrator.engine.workspace import PulumiWorkspace, planned_change
-from migrator.migration import Migration
+from migrator.orchestrate.migration import Migration
 from tests.unit.test_workspace import RecordingCommand
 
 STACK = "dev"
