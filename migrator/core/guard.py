@@ -27,6 +27,7 @@ REPLACE_OPS = frozenset(
         "delete-replaced",
         "discard-replaced",
         "import-replacement",
+        "read-replacement",
         "remove-pending-replace",
     }
 )

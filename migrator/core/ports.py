@@ -142,7 +142,7 @@ class StackPort(Protocol):
         ...
 
     def set_config(self, values: Mapping[str, Any]) -> None:
-        """Set short keys (``stage``, ``importSource``…); dict/list values are stored as JSON text."""
+        """Set short keys (``stage``, ``importSource``…); dicts and lists are stored as YAML maps and lists."""
         ...
 
     def remove_config(self, keys: Iterable[str]) -> None: ...
@@ -163,7 +163,10 @@ class StackPort(Protocol):
         """Creates an interrupted update left pending in the state (``stack export``'s ``pending_operations``)."""
         ...
 
-    def resolve_pending_creates(self, imports: Mapping[str, str], *, clear_rest: bool) -> None:
-        """Adopt the pending creates in ``imports`` (URN → provider id) and, with ``clear_rest``, drop the others
-        (``pulumi refresh --import-pending-creates URN --import-pending-creates ID … --clear-pending-creates``)."""
+    def clear_pending_creates(self, urns: Iterable[str]) -> None:
+        """Drop the pending creates of ``urns`` from the state; whatever they made stays where it is."""
+        ...
+
+    def cancel_update(self) -> None:
+        """End the update the backend still counts as running (``pulumi cancel``); only for a dead one."""
         ...

@@ -44,3 +44,13 @@ def state_resources(deployment: Mapping[str, Any]) -> list[StateResource]:
             )
         )
     return found
+
+
+def without_pending(deployment: Mapping[str, Any], urns: set[str]) -> dict[str, Any]:
+    """``deployment`` with the pending operations on ``urns`` removed (the rest kept as they are)."""
+    pending = deployment.get("pending_operations") or ()
+    kept = [op for op in pending if (op.get("resource") or {}).get("urn") not in urns]
+    edited = {k: v for k, v in deployment.items() if k != "pending_operations"}
+    if kept:
+        edited["pending_operations"] = kept
+    return edited
