@@ -85,7 +85,9 @@ class MigratingTable(pulumi.ComponentResource):
         self.bucket = None
         self.export_bucket_name = None
         if self.plan.create_export_bucket:
-            self.bucket = export_bucket(child_name(name, EXPORT_BUCKET), child, old_name=EXPORT_BUCKET)
+            self.bucket = export_bucket(
+                child_name(name, EXPORT_BUCKET), child, old_name=EXPORT_BUCKET, tls_only=config.endpoint is None
+            )
             self.export_bucket_name = self.bucket.bucket
         elif self.plan.export_bucket:
             self.export_bucket_name = pulumi.Output.from_input(config.export_bucket or "")

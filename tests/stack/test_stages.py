@@ -263,6 +263,16 @@ def test_stage_1_export_bucket_is_private_encrypted_tls_only_and_kept(runs):
         assert child.retain_on_delete is True
 
 
+def test_against_an_emulator_the_bucket_stays_private_and_encrypted_without_the_tls_policy():
+    # Given an endpoint (a local emulator, which enforces a Deny but cannot tell TLS), when stage 1 runs,
+    rec = run_program({**example_config(), "endpoint": "http://127.0.0.1:5000"}, 1)
+    # then the bucket is private, owner-enforced and encrypted as on AWS, and only the TLS-only policy is left out
+    assert rec.one("table-export-bucket-public-access").inputs["restrictPublicBuckets"] is True
+    assert rec.one("table-export-bucket-ownership").inputs["rule"] == {"objectOwnership": "BucketOwnerEnforced"}
+    assert rec.has("table-export-bucket-encryption")
+    assert not rec.find(type="aws:s3/bucketPolicy:BucketPolicy")
+
+
 def test_stage_1_has_no_new_table_and_consumer_stays_on_legacy(runs):
     assert not runs[1].has("table-new")
     assert "KEY_DERIVE" not in _env(runs[1])
