@@ -52,6 +52,9 @@ class ImportSource:
         }
 
 
+ADOPT_NEW_TABLE = "adoptNewTable"  # see MigrationConfig.adopt_new_table
+
+
 @dataclass(frozen=True)
 class MigrationConfig:
     """The whole stack config of one migration."""
@@ -64,6 +67,9 @@ class MigrationConfig:
     endpoint: str | None = None
     region: str | None = None
     import_source: ImportSource | None = None
+    # Written by the migrator only to recover a stage 2 killed while its update created the new table:
+    # the table AWS made is declared with ``import`` so the rerun adopts it (removed once stage 2 is done).
+    adopt_new_table: str | None = None
     online: OnlineConfig = OnlineConfig()  # online, writers, freezeHook, catchUp (core/online.py)
 
     @property
@@ -106,6 +112,7 @@ def parse_config(values: Mapping[str, Any], *, region: str | None = None) -> Mig
         endpoint=_endpoint(short.get("endpoint")),
         region=region,
         import_source=import_source,
+        adopt_new_table=_adopt_new_table(short.get(ADOPT_NEW_TABLE), new),
         online=online,
     )
 
@@ -213,6 +220,20 @@ def _bucket(raw: Any) -> str | None:
             key("exportBucket"),
             f"{name!r} is not an S3 bucket name.",
             hint="Use 3-63 lowercase letters, digits, '.' or '-', or leave it unset to let the stack make one.",
+        )
+    return name
+
+
+def _adopt_new_table(raw: Any, new: TableSpec | None) -> str | None:
+    if raw is None or raw == "":
+        return None
+    name = _text(raw)
+    if new is None or name != new.name:
+        raise ConfigError(
+            key(ADOPT_NEW_TABLE),
+            f"names {name!r}, which is not the new table{f' ({new.name})' if new else ''}.",
+            hint="The migrator writes it while it recovers stage 2; remove it "
+            f"(`pulumi config rm {key(ADOPT_NEW_TABLE)}`) and rerun `migrate up --stage 2`.",
         )
     return name
 

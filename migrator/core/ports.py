@@ -29,7 +29,8 @@ from migrator.core.guard import Preview
 PROGRESS = "progress"  # the Record (migrator.core.record)
 LOCK = "lock"  # the LockOwner of the run holding the stack (migrator.orchestrate.lock)
 CHECKPOINTS = "checkpoints"  # stream replay positions of an online cutover, written often
-KINDS = (PROGRESS, LOCK, CHECKPOINTS)
+UPDATE = "update"  # the Pulumi update a run has under way (migrator.orchestrate.recovery), gone once it returns
+KINDS = (PROGRESS, LOCK, CHECKPOINTS, UPDATE)
 
 
 @runtime_checkable

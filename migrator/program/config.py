@@ -22,6 +22,7 @@ CONFIG_KEYS = (
     "exportBucket",
     "endpoint",
     "importSource",
+    "adoptNewTable",
     "online",
 )
 

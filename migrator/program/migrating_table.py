@@ -159,6 +159,9 @@ class MigratingTable(pulumi.ComponentResource):
             protect=live,
             retain_on_delete=live,
             aliases=[pulumi.Alias(name=NEW)],  # its name until 0.2
+            # A stage 2 killed while the engine created the table: AWS made it (the import ran on), the state
+            # never got it; the migrator's rerun declares it for import (by name, its id), so it is adopted.
+            import_=spec.name if self.config.adopt_new_table == spec.name else None,
         )
         return aws.dynamodb.Table(
             child_name(name, NEW),

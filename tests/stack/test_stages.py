@@ -408,3 +408,11 @@ def test_pulumi_entry_point_runs_the_app():
     rec = run_program(example_config(), 3, program=lambda: runpy.run_path(str(main_py), run_name="__main__"))
     assert {r.name for r in rec.find(type=TABLE)} == {"table-legacy", "table-new"}
     assert rec.outputs["activeTableName"] == "MyNewTable"
+
+
+def test_the_new_table_is_declared_for_import_only_while_the_migrator_recovers_it():
+    # Given stage 2 whose update was killed after AWS made the table, when the migrator sets adoptNewTable,
+    recovering = run_program({**example_config(), "adoptNewTable": "MyNewTable"}, 2)
+    # then the new table is imported by its name, and otherwise never
+    assert recovering.one("table-new").import_id == "MyNewTable"
+    assert not run_program(example_config(), 2).one("table-new").import_id
