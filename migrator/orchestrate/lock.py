@@ -9,15 +9,19 @@ the migrator exports, transforms and verifies. Two locks close that gap:
   taken with a conditional write, so a run on any other machine (or a Deployment) that reaches the
   same store sees it, and two runs that start at the same moment cannot both get it.
 
-A record left by a crashed run is taken over when its owner is provably gone (same host, pid not
-running) or when it is older than ``ttl_seconds``; otherwise the second run stops with who holds
-the lock and the command that clears it. A lock left in stack config by version 0.1
+While a run lives, a thread renews its entry every ``renew_seconds`` (a conditional write on its own
+token), so a stage that outlasts any fixed limit (an export, an ImportTable and a verification of a
+big table take hours) keeps its lock. A record left by a crashed run is taken over when its owner is
+provably gone (same host, pid not running) or when it was last renewed more than ``ttl_seconds`` ago
+(its machine stopped); otherwise the second run stops with who holds the lock and the command that
+clears it. A lock left in stack config by version 0.1
 (``table-migration:lock``) is honoured the same way, then dropped.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import fcntl
 import hashlib
@@ -26,6 +30,7 @@ import os
 import re
 import socket
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -40,7 +45,9 @@ from migrator.core.errors import MigrationError, StackBusyError
 from migrator.core.ports import LOCK, RecordStore
 
 LOCK_KEY = "lock"  # where version 0.1 kept the lock: stack config, table-migration:lock
-DEFAULT_TTL_SECONDS = 24 * 3600  # longer than any export, transform or verify step
+# A live run renews its entry every RENEW_SECONDS; one not renewed for TTL_SECONDS has lost its machine.
+DEFAULT_RENEW_SECONDS = 60.0
+DEFAULT_TTL_SECONDS = 15 * 60.0
 
 
 class ConfigPort(Protocol):
@@ -62,6 +69,12 @@ class LockOwner:
     command: str
     started: float
     token: str
+    renewed: float = 0.0  # the last renewal by the run's thread (0: never; a 0.3 entry)
+
+    @property
+    def seen(self) -> float:
+        """When the run was last known alive: its last renewal, else its start."""
+        return max(self.started, self.renewed)
 
     def to_config(self) -> dict[str, Any]:
         return {
@@ -69,6 +82,7 @@ class LockOwner:
             "pid": self.pid,
             "command": self.command,
             "started": self.started,
+            "renewed": self.renewed,
             "token": self.token,
         }
 
@@ -93,6 +107,7 @@ class LockOwner:
                 str(raw.get("command", "")),
                 float(raw.get("started", 0)),
                 str(raw.get("token", "")),
+                float(raw.get("renewed", 0) or 0),
             )
         except (TypeError, ValueError):
             return None
@@ -128,15 +143,22 @@ class StackLock:
         lock_dir: Path | None = None,
         clock: ModuleType | Any = time,
         ttl_seconds: float = DEFAULT_TTL_SECONDS,
+        renew_seconds: float = DEFAULT_RENEW_SECONDS,
         progress: Callable[[str], None] | None = None,
         pid_alive: Callable[[int], bool] = pid_alive,
         clear_hint: str = "",
+        renew_in_background: bool = True,
     ) -> None:
         self._stack = stack
         self._records = records
         self._command = command
         self._clock = clock
         self._ttl = ttl_seconds
+        self._renew_seconds = renew_seconds
+        self._renewer: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._in_background = renew_in_background
+        self.lost = False  # set when a renewal found the entry no longer ours
         self._progress = progress or (lambda _message: None)
         self._pid_alive = pid_alive
         self._clear_hint = clear_hint or f"remove the lock entry of stack {stack.name} from {records.where}"
@@ -172,9 +194,40 @@ class StackLock:
         except BaseException:
             self.release()
             raise
+        if self._in_background and self._renew_seconds > 0:
+            self._stop.clear()
+            self._renewer = threading.Thread(target=self._renew_loop, name="table-migration-lock", daemon=True)
+            self._renewer.start()
+
+    def renew(self) -> bool:
+        """Write this run's entry again with the time now, only while it is still ours; False when it is not."""
+        owner = self._owner
+        if owner is None:
+            return False
+        renewed = dataclasses.replace(owner, renewed=self._clock.time())
+        if not self._records.put_if(LOCK, renewed.to_config(), current_token=owner.token):
+            self.lost = True
+            self._progress(
+                f"warning: the lock of stack {self._stack.name} was taken over by another run; this run's steps "
+                "may overlap with it. Check `migrate status`."
+            )
+            return False
+        self._owner = renewed
+        return True
+
+    def _renew_loop(self) -> None:
+        # Event.wait returns True once release() sets it: the loop ends with the run.
+        while not self._stop.wait(self._renew_seconds):
+            with contextlib.suppress(MigrationError):  # a failed write is tried again at the next interval
+                if not self.renew():
+                    return
 
     def release(self) -> None:
         """Give both locks back; the store's entry only if it is still ours."""
+        self._stop.set()
+        if self._renewer is not None and self._renewer is not threading.current_thread():
+            self._renewer.join(timeout=5)
+        self._renewer = None
         try:
             if self._owner is not None:
                 self._records.delete_if(LOCK, token=self._owner.token)
@@ -237,13 +290,15 @@ class StackLock:
         self._stack.remove_config([LOCK_KEY])
 
     def _check_stale(self, current: LockOwner, *, hint: str) -> None:
-        age = self._clock.time() - current.started
+        age = self._clock.time() - current.seen
         if current.host == socket.gethostname() and not self._pid_alive(current.pid):
             # We hold the file lock, and its owner on this host is gone: it crashed.
             self._progress(f"Taking over the lock left by {current.describe()}: that process is no longer running.")
             return
         if age > self._ttl:
-            self._progress(f"Taking over the lock left by {current.describe()}: it is {age / 3600:.0f} h old.")
+            self._progress(
+                f"Taking over the lock left by {current.describe()}: it was last renewed {age / 60:.0f} min ago."
+            )
             return
         raise StackBusyError(
             f"Stack {self._stack.name} is busy: {current.describe()} is migrating it.",

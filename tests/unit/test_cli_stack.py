@@ -330,7 +330,7 @@ def test_unlock_needs_yes_without_a_terminal_and_then_removes_the_stale_lock(wor
     assert json.loads(done.stdout) == {
         "stack": "unit",
         "removed": True,
-        "holder": {"host": "ci-runner-7", "pid": 4242, "command": "up --stage 2", "started": 1.7e9},
+        "holder": {"host": "ci-runner-7", "pid": 4242, "command": "up --stage 2", "started": 1.7e9, "renewed": 0.0},
     }
     assert world.stack.records.load(LOCK) is None
     assert "no lock entry" in run(runner, "unlock", code=0).stdout
