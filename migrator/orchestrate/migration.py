@@ -39,7 +39,7 @@ from migrator.data.record_table import DynamoRecordStore
 from migrator.orchestrate.lock import LOCK_KEY, LockOwner, StackLock, remove_stale_lock
 from migrator.orchestrate.steps import StageRun, Steps, client_token, export_prefix, online_report, transform_prefix
 from migrator.orchestrate.stream_steps import CATCH_UP_TIMEOUT, OnlineSteps
-from migrator.report.results import CatchUpResult, DownResult, Plan, Status, UnlockResult, UpResult
+from migrator.report.results import CatchUpResult, DownResult, PlanResult, Status, UnlockResult, UpResult
 from migrator.report.spec_view import compare_specs
 
 
@@ -242,7 +242,7 @@ class Migration:
             online={"stream": record.stream, **online_report(record.online)} if record.stream else None,
         )
 
-    def plan(self, stage: int) -> Plan:
+    def plan(self, stage: int) -> PlanResult:
         """What ``up --stage N`` would do: its moves and steps, and the preview of the update. Changes nothing.
 
         The preview runs with ``table-migration:stage`` set to the stage it shows on a temporary copy of
@@ -267,7 +267,7 @@ class Migration:
                 if preview_stage is not None:
                     preview, refusal, more = self._preview_at(preview_stage, moves, config, record)
                     notes += more
-            return Plan(
+            return PlanResult(
                 stack=self._stack.name,
                 stage=config.stage,
                 completed_stage=record.completed_stage,
@@ -340,7 +340,7 @@ class Migration:
             self._records = DynamoRecordStore(self._settings(), scope=scope, table=table)
         return self._records
 
-    def _prepare(self, move: st.StagePlan, *, allow_drift: bool = False) -> StageRun:
+    def _prepare(self, move: st.StageMove, *, allow_drift: bool = False) -> StageRun:
         # A `down` may start from a stale working copy; `up` refused one already in _read.
         values, record = self._values(check=move.direction == "up")
         declared = parse_stage(values.get("stage", "0"))
@@ -439,7 +439,7 @@ class Migration:
 
     # --- helpers ------------------------------------------------------------------------------
 
-    def _previewable(self, moves: tuple[st.StagePlan, ...], values: dict[str, Any]) -> tuple[int | None, list[str]]:
+    def _previewable(self, moves: tuple[st.StageMove, ...], values: dict[str, Any]) -> tuple[int | None, list[str]]:
         """The furthest planned stage whose config is complete now (stage 2 needs importSource from stage 1)."""
         notes: list[str] = []
         for move in reversed(moves):
@@ -452,7 +452,7 @@ class Migration:
         return None, notes[:1]
 
     def _preview_at(
-        self, stage: int, moves: tuple[st.StagePlan, ...], config: MigrationConfig, record: Record
+        self, stage: int, moves: tuple[st.StageMove, ...], config: MigrationConfig, record: Record
     ) -> tuple[Any, str | None, list[str]]:
         allowed = [a for m in moves if m.stage <= stage for a in m.allowed]
         try:
@@ -471,7 +471,7 @@ class Migration:
             refusal = str(e)
         return preview, refusal, []
 
-    def _plan_up(self, config: MigrationConfig, record: Record, stage: int) -> list[st.StagePlan]:
+    def _plan_up(self, config: MigrationConfig, record: Record, stage: int) -> list[st.StageMove]:
         return st.plan_up(record.completed_stage, stage, **self._up_options(config))
 
     def _carry_back(self, config: MigrationConfig, current: int, target: int, *, discard: bool) -> bool:
@@ -573,7 +573,7 @@ __all__ = [
     "UpResult",
     "DownResult",
     "Status",
-    "Plan",
+    "PlanResult",
     "export_prefix",
     "transform_prefix",
     "client_token",

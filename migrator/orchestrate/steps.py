@@ -93,7 +93,7 @@ def _differences(report: VerifyReport) -> str:
 class StageRun:
     """One stage move in progress: what its steps read and what they found."""
 
-    plan: st.StagePlan
+    plan: st.StageMove
     config: MigrationConfig
     record: Record
     declared: int

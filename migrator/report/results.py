@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from migrator.core.guard import Preview
-from migrator.core.stages import StagePlan, stage_name
+from migrator.core.stages import StageMove, stage_name
 from migrator.report.spec_view import SpecComparison
 
 
@@ -349,14 +349,14 @@ class Status:
 
 
 @dataclass(frozen=True)
-class Plan:
+class PlanResult:
     """What ``up --stage N`` would do: the stage moves and their steps, and the preview of the update."""
 
     stack: str
     stage: int
     completed_stage: int
     target: int
-    moves: tuple[StagePlan, ...]
+    moves: tuple[StageMove, ...]
     preview: Preview | None
     preview_stage: int | None
     guard_refusal: str | None
