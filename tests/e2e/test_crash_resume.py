@@ -241,4 +241,4 @@ def _finished(result: Any, engine: MockEngineStack, moto: Moto, items: list[dict
     assert export_count(moto.dynamodb) == 1
     assert "table-legacy" not in {r.name for r in engine.resources()}
     assert "lock" not in engine.get_config() and stack_records(moto, engine).load("lock") is None
-    assert result.report is not None and result.report["verify"]["export"]["identical"] is True
+    assert result.report is not None and result.report.verify["export"].identical is True

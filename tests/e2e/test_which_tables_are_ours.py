@@ -48,7 +48,7 @@ def test_a_stack_made_with_the_old_child_names_keeps_its_tables_and_bucket(moto:
     assert not OLD_NAMES & names
     assert missing_from_new(moto.dynamodb, items) == ([], [])
     assert set(moto_snapshot(moto)["buckets"]) == set(snapshot["buckets"])
-    assert result.report is not None and result.report["verify"]["live"]["identical"] is True
+    assert result.report is not None and result.report.verify["live"].identical is True
 
 
 USER_TABLE_PROGRAM = """

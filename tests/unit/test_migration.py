@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -35,8 +36,13 @@ from migrator.core.stages import LOAD, plan_up
 from migrator.core.tablespec import TableSpec
 from migrator.data.export.files import ExportLayout
 from migrator.data.verify.run import VerifyReport
-from migrator.orchestrate.migration import Migration, client_token, export_prefix
-from migrator.orchestrate.steps import StageRun, Steps
+from migrator.orchestrate.access import AwsAccess, StackConfig
+from migrator.orchestrate.access import Clock as StepClock
+from migrator.orchestrate.context import StageRun, StepContext
+from migrator.orchestrate.locations import client_token, export_prefix
+from migrator.orchestrate.migration import Migration
+from migrator.orchestrate.records import RecordRepository
+from migrator.orchestrate.registry import StepRegistry
 
 TABLE = "aws:dynamodb/table:Table"
 BUCKET = "export-bucket-1"
@@ -333,9 +339,9 @@ def test_up_to_4_runs_every_stage_in_order_with_its_steps(world: World) -> None:
     assert set(record["stageTimes"]) == {"0", "1", "2", "3", "4"}
     # and the report names the export, the checks and the retained legacy table
     assert result.report is not None
-    assert result.report["export"]["arn"].endswith("/export/1")
-    assert result.report["importCheck"]["status"] == "COMPLETED"
-    assert set(result.report["verify"]) == {"export", "live"}
+    assert result.report.export.arn.endswith("/export/1")
+    assert result.report.import_check.status == "COMPLETED"
+    assert set(result.report.verify) == {"export", "live"}
     assert "lock" not in world.stack.config  # released
 
 
@@ -424,7 +430,7 @@ def test_drift_at_cutover_is_refused_before_the_update(world: World) -> None:
     assert [e for e in world.events if e[0] in ("set-stage", "up")] == []
     record = progress_record(world.stack)
     assert record["completedStage"] == 2 and record["servedTraffic"] is False
-    assert record["verify"]["live"]["missing_count"] == 2
+    assert record["verify"]["live"]["missingCount"] == 2
 
 
 def test_drift_accepted_with_allow_drift_is_recorded(world: World) -> None:
@@ -432,7 +438,7 @@ def test_drift_accepted_with_allow_drift_is_recorded(world: World) -> None:
     world.data.live = report(identical=False, missing=2)
     result = world.migration().up(3, allow_drift=True)
     assert result.stage == 3 and any("Drift accepted" in w for w in result.warnings)
-    assert progress_record(world.stack)["driftAccepted"]["missing_count"] == 2
+    assert progress_record(world.stack)["driftAccepted"]["missingCount"] == 2
 
 
 def test_verification_differences_at_stage_2_stop_with_exit_1(world: World) -> None:
@@ -939,21 +945,28 @@ def test_the_final_report_lists_the_new_table_s_indexes_as_aws_describes_them(wo
     result = world.migration().up(4)
 
     assert result.report is not None
-    assert result.report["newTableIndexes"] == ["ByScore (global): Score (N); KEYS_ONLY"]
+    assert result.report.new_table_indexes == tuple(["ByScore (global): Score (N); KEYS_ONLY"])
     assert "MyNewTable indexes: ByScore (global): Score (N); KEYS_ONLY" in result.text()
 
 
-class _Replayed:
-    """The online steps as far as the load asks them: has a replay written to the new table yet?"""
+@dataclasses.dataclass
+class _Run(StageRun):
+    """A stage run that says whether a replay has written to the new table since the import."""
 
-    def __init__(self, replayed: bool) -> None:
-        self.replayed = replayed
+    replayed: bool = False
 
-    def handlers(self) -> dict[str, Any]:
-        return {}
-
-    def replayed_since_import(self, run: StageRun) -> bool:
+    def replayed_since_import(self) -> bool:
         return self.replayed
+
+
+def step_context(world: World) -> StepContext:
+    """The step context of the world's stack, as a Migration builds it."""
+    config = StackConfig(world.stack)
+    aws = AwsAccess(config, data=world.data, progress=lambda _: None)
+    records = RecordRepository(
+        config, aws, project=world.stack.project, progress=lambda _: None, store=world.stack.records
+    )
+    return StepContext(world.stack, config, records, aws, lambda _: None, StepClock())
 
 
 @pytest.mark.parametrize(("loaded", "replayed", "loads"), [(False, True, 1), (True, False, 1), (True, True, 0)])
@@ -968,14 +981,11 @@ def test_a_rerun_of_the_load_after_the_replay_began_writes_nothing(
         record = record.with_(import_check={"method": "write", "status": "COMPLETED"})
     config = parse_config({**world.stack.config, "stage": "2", "importSource": record.import_source})
     (move,) = plan_up(1, 2, load_write=True)
-    steps = Steps(
-        world.stack, data=lambda: world.data, progress=lambda _: None, now=lambda: "t", save=lambda _: None,
-        online=_Replayed(replayed),
-    )  # fmt: skip
+    steps = StepRegistry(step_context(world))
     world.events.clear()
 
     # when the load step runs again
-    steps.run(StageRun(move, config, record, 2), (LOAD,))
+    steps.run(_Run(move, config, record, 2, replayed=replayed), (LOAD,))
 
     # then it writes the export only when the replay has not yet written newer versions over it
     assert len([e for e in world.events if e[0] == "load"]) == loads
