@@ -37,7 +37,7 @@ from typing import IO, Any, Protocol
 
 from migrator.core.config import key
 from migrator.core.errors import MigrationError, StackBusyError
-from migrator.core.ports import LOCK, RecordStore
+from migrator.core.ports import LOCK, Progress, RecordStore
 
 LOCK_KEY = "lock"  # where version 0.1 kept the lock: stack config, table-migration:lock
 DEFAULT_TTL_SECONDS = 24 * 3600  # longer than any export, transform or verify step
@@ -128,7 +128,7 @@ class StackLock:
         lock_dir: Path | None = None,
         clock: ModuleType | Any = time,
         ttl_seconds: float = DEFAULT_TTL_SECONDS,
-        progress: Callable[[str], None] | None = None,
+        progress: Progress | None = None,
         pid_alive: Callable[[int], bool] = pid_alive,
         clear_hint: str = "",
     ) -> None:
