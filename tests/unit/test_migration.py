@@ -945,7 +945,7 @@ def test_the_final_report_lists_the_new_table_s_indexes_as_aws_describes_them(wo
     result = world.migration().up(4)
 
     assert result.report is not None
-    assert result.report.new_table_indexes == tuple(["ByScore (global): Score (N); KEYS_ONLY"])
+    assert result.report.new_table_indexes == ("ByScore (global): Score (N); KEYS_ONLY",)
     assert "MyNewTable indexes: ByScore (global): Score (N); KEYS_ONLY" in result.text()
 
 
