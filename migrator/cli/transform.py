@@ -68,9 +68,8 @@ def transform_command(
 ) -> None:
     """Rewrite an export for a new key schema, ready for ImportTable.
 
-    Rejects (items that cannot be transformed) go to <dest>rejects/ and fail it unless --max-rejects allows them.
-
-    Two items with one new key always fail it.
+    Rejects (items that cannot be transformed) go to <dest>rejects/ and fail it unless --max-rejects allows them;
+    two items with one new key always fail it.
     """
 
     def run() -> TransformResult:

@@ -42,7 +42,7 @@ from typing import IO, Any, Protocol
 
 from migrator.core.config import key
 from migrator.core.errors import MigrationError, StackBusyError
-from migrator.core.ports import LOCK, RecordStore
+from migrator.core.ports import LOCK, Progress, RecordStore
 
 LOCK_KEY = "lock"  # where version 0.1 kept the lock: stack config, table-migration:lock
 # A live run renews its entry every RENEW_SECONDS; one not renewed for TTL_SECONDS has lost its machine.
@@ -144,7 +144,7 @@ class StackLock:
         clock: ModuleType | Any = time,
         ttl_seconds: float = DEFAULT_TTL_SECONDS,
         renew_seconds: float = DEFAULT_RENEW_SECONDS,
-        progress: Callable[[str], None] | None = None,
+        progress: Progress | None = None,
         pid_alive: Callable[[int], bool] = pid_alive,
         clear_hint: str = "",
         renew_in_background: bool = True,

@@ -18,6 +18,7 @@ from migrator.core.ports import StackPort
 from migrator.core.record import RECORD_KEY, Record
 from migrator.core.tablespec import KEY_TYPES, LOAD_WRITE, KeyAttribute, TableSpec, spec_to_config
 from migrator.data.describe import LiveTable, NotCarried
+from migrator.orchestrate.context import new_table
 from migrator.report.spec_view import describe_spec
 
 REGION_KEY = "aws:region"
@@ -75,23 +76,7 @@ def plan_init(
         partition_key = legacy.partition_key
         sort_key = sort_key if sort_key is not None else legacy.sort_key
         choices.append("the new table keeps the legacy keys (--partition-key/--sort-key to change them)")
-    new: dict[str, Any] = {"name": name, "partitionKey": partition_key.to_config()}
-    if sort_key is not None:
-        new["sortKey"] = sort_key.to_config()
-    if legacy.local_indexes and sort_key is None:
-        new["localSecondaryIndexes"] = []
-        not_carried.append(
-            NotCarried(
-                "local secondary indexes " + ", ".join(i.name for i in legacy.local_indexes),
-                "the new table has no sort key, and a local index needs one; make them global indexes in newTable",
-            )
-        )
-    elif legacy.local_indexes:
-        new["load"] = LOAD_WRITE
-        choices.append(
-            "newTable.load is write: ImportTable cannot create local secondary indexes, so the new table is "
-            "created empty and the export written into it"
-        )
+    new = _new_table_values(legacy, name, partition_key, sort_key, choices, not_carried)
     try:
         rules = parse_rules(list(derive))
     except DeriveSyntaxError as e:
@@ -111,8 +96,36 @@ def plan_init(
         values[REGION_KEY] = region
     merged = {k: v for k, v in current.items() if k not in _OWNED}
     config = parse_config({**merged, **values, "stage": "1"})
-    assert config.new is not None  # stage 1 requires it
-    return InitPlan(values, config.legacy, config.new, tuple(choices), tuple(not_carried))
+    return InitPlan(values, config.legacy, new_table(config), tuple(choices), tuple(not_carried))
+
+
+def _new_table_values(
+    legacy: TableSpec,
+    name: str,
+    partition_key: KeyAttribute,
+    sort_key: KeyAttribute | None,
+    choices: list[str],
+    not_carried: list[NotCarried],
+) -> dict[str, Any]:
+    """``newTable``'s config; what it chose is added to ``choices``, what it could not carry to ``not_carried``."""
+    new: dict[str, Any] = {"name": name, "partitionKey": partition_key.to_config()}
+    if sort_key is not None:
+        new["sortKey"] = sort_key.to_config()
+    if legacy.local_indexes and sort_key is None:
+        new["localSecondaryIndexes"] = []
+        not_carried.append(
+            NotCarried(
+                "local secondary indexes " + ", ".join(i.name for i in legacy.local_indexes),
+                "the new table has no sort key, and a local index needs one; make them global indexes in newTable",
+            )
+        )
+    elif legacy.local_indexes:
+        new["load"] = LOAD_WRITE
+        choices.append(
+            "newTable.load is write: ImportTable cannot create local secondary indexes, so the new table is "
+            "created empty and the export written into it"
+        )
+    return new
 
 
 def check_stack(current: Mapping[str, Any], *, stack: str, region: str, force: bool) -> None:

@@ -7,72 +7,73 @@ from dataclasses import dataclass
 from typing import Any
 
 from migrator.core.guard import Preview
-from migrator.core.stages import StagePlan, stage_name
+from migrator.core.stages import StageMove, stage_name
+from migrator.report.model import (
+    ExportSummary,
+    FinalReport,
+    ImportCheckSummary,
+    OnlineReport,
+    TransformSummary,
+    VerifySummary,
+    plain,
+)
 from migrator.report.spec_view import SpecComparison
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
-def verify_line(kind: str, summary: Mapping[str, Any]) -> str:
+def verify_line(kind: str, summary: VerifySummary) -> str:
     """One line for a recorded verification summary."""
     what = "new table vs export" if kind == "export" else "live legacy vs new table"
-    verdict = "identical" if summary.get("identical") else "DIFFERENT"
+    verdict = "identical" if summary.identical else "DIFFERENT"
     return (
-        f"{what}: {verdict} — {summary.get('source_count', 0)} source items, {summary.get('target_count', 0)} "
-        f"target items, {summary.get('missing_count', 0)} missing, {summary.get('extra_count', 0)} extra, "
-        f"{summary.get('changed_count', 0)} changed (at {summary.get('at', '?')})"
+        f"{what}: {verdict} — {summary.source_count} source items, {summary.target_count} "
+        f"target items, {summary.missing_count} missing, {summary.extra_count} extra, "
+        f"{summary.changed_count} changed (at {summary.at or '?'})"
     )
 
 
-def report_text(report: Mapping[str, Any]) -> str:
-    """The final report as lines."""
-    export = report.get("export") or {}
-    lines = [
-        f"Migration of stack {report.get('stack')}: {report.get('legacyTable')} → {report.get('newTable')} — done.",
-        f"  export: {export.get('arn')} at {export.get('time')}, {export.get('itemCount')} items",
-    ]
-    transform = report.get("transform")
-    if transform:
-        lines.append(
-            f"  transform: {transform.get('itemsIn')} items in, {transform.get('itemsOut')} out, "
-            f"{transform.get('rejects')} rejects"
+def export_line(export: ExportSummary) -> str:
+    """One line for stage 1's export."""
+    return f"  export: {export.arn} at {export.time}, {export.item_count} items"
+
+
+def import_line(check: ImportCheckSummary) -> str:
+    """One line for how the new table was filled: the import's check, or the load's counts."""
+    if check.method == "write":
+        return (
+            f"  load (BatchWriteItem): {check.items_written} items written, the table holds "
+            f"{check.imported_count} (expected {check.expected_count}), {check.retries} retries"
         )
-    check = report.get("importCheck") or {}
-    if check.get("method") == "write":
-        lines.append(
-            f"  load (BatchWriteItem): {check.get('itemsWritten')} items written, the table holds "
-            f"{check.get('importedCount')} (expected {check.get('expectedCount')}), {check.get('retries')} retries"
-        )
-    elif check:
-        lines.append(
-            f"  import: {check.get('status')}, {check.get('importedCount')} items, {check.get('errorCount')} errors"
-        )
-    for kind, summary in (report.get("verify") or {}).items():
-        lines.append("  verify " + verify_line(kind, summary))
-    drift = report.get("driftAccepted")
+    return f"  import: {check.status}, {check.imported_count} items, {check.error_count} errors"
+
+
+def report_text(report: FinalReport | Mapping[str, Any]) -> str:
+    """The final report as lines (a recorded report's JSON object is read first)."""
+    if not isinstance(report, FinalReport):
+        report = FinalReport.from_dict(report)
+    lines = [f"Migration of stack {report.stack}: {report.legacy_table} → {report.new_table} — done."]
+    lines.append(export_line(report.export) if report.export else "  export: none")
+    if report.transform:
+        t = report.transform
+        lines.append(f"  transform: {t.items_in} items in, {t.items_out} out, {t.rejects} rejects")
+    if report.import_check:
+        lines.append(import_line(report.import_check))
+    lines += ["  verify " + verify_line(kind, summary) for kind, summary in report.verify.items()]
+    drift = report.drift_accepted
     if drift:
         lines.append(
-            f"  drift accepted at cutover: {drift.get('missing_count')} missing, {drift.get('extra_count')} extra, "
-            f"{drift.get('changed_count')} changed"
+            f"  drift accepted at cutover: {drift.missing_count} missing, {drift.extra_count} extra, "
+            f"{drift.changed_count} changed"
         )
-    if "newTableIndexes" in report:
-        indexes = report.get("newTableIndexes") or []
-        lines.append(f"  {report.get('newTable')} indexes: " + ("; ".join(indexes) if indexes else "none"))
-    lines += online_lines(report)
-    retained = report.get("legacyRetained") or {}
+    if report.new_table_indexes is not None:
+        indexes = report.new_table_indexes
+        lines.append(f"  {report.new_table} indexes: " + ("; ".join(indexes) if indexes else "none"))
+    lines += online_lines(report.online or OnlineReport())
     lines.append(
-        f"  {report.get('legacyTable')} left the stack and is kept in AWS "
-        f"(deletion protection {'on' if retained.get('deletionProtection') else 'OFF'})"
+        f"  {report.legacy_table} left the stack and is kept in AWS "
+        f"(deletion protection {'on' if report.legacy_deletion_protection else 'OFF'})"
     )
-    times = report.get("stageTimes") or {}
-    if times:
-        lines.append("  stages done: " + ", ".join(f"{k} at {v}" for k, v in sorted(times.items())))
+    if report.stage_times:
+        lines.append("  stages done: " + ", ".join(f"{k} at {v}" for k, v in sorted(report.stage_times.items())))
     return "\n".join(lines)
 
 
@@ -86,23 +87,23 @@ def freeze_line(freeze: Mapping[str, Any]) -> str:
     return line
 
 
-def online_lines(report: Mapping[str, Any]) -> list[str]:
+def online_lines(report: OnlineReport) -> list[str]:
     """The online mode's lines of a report: freeze, catch-up, writes after the unfreeze, writes carried back."""
     lines = []
-    if report.get("freeze"):
-        lines.append("  " + freeze_line(report["freeze"]))
-    catch_up = report.get("catchUp")
+    if report.freeze:
+        lines.append("  " + freeze_line(report.freeze))
+    catch_up = report.catch_up
     if catch_up:
         lines.append(
             f"  catch-up: {catch_up.get('recordsReplayed', 0)} writes replayed from the legacy table's stream "
             f"in {catch_up.get('passes', 0)} passes, {catch_up.get('rejects', 0)} rejects"
         )
-    if report.get("writesAfterUnfreeze"):
+    if report.writes_after_unfreeze:
         lines.append(
-            f"  warning: {report['writesAfterUnfreeze']} write(s) reached the legacy table after the unfreeze "
+            f"  warning: {report.writes_after_unfreeze} write(s) reached the legacy table after the unfreeze "
             "(replayed onto the new table)"
         )
-    carried = report.get("carriedBack")
+    carried = report.carried_back
     if carried:
         lines.append(f"  carried back (down 3→2): {carried.get('writes', 0)} writes")
     return lines
@@ -126,7 +127,7 @@ class _MoveResult:
             "stage": self.stage,
             "stageName": stage_name(self.stage),
             "stagesRun": list(self.stages_run),
-            "outputs": _plain(self.outputs),
+            "outputs": plain(self.outputs),
             "warnings": list(self.warnings),
         }
 
@@ -138,13 +139,14 @@ class _MoveResult:
 class UpResult(_MoveResult):
     """What ``up`` did, with the final report once stage 4 ran; online, the cutover's ``freeze`` and ``catchUp``."""
 
-    report: Mapping[str, Any] | None = None
+    report: FinalReport | None = None
     freeze: Mapping[str, Any] | None = None
     catch_up: Mapping[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        data = {**super().to_dict(), "report": _plain(self.report), "freeze": _plain(self.freeze)}
-        return {**data, "catchUp": _plain(self.catch_up)}
+        report = self.report.to_dict() if self.report else None
+        data = {**super().to_dict(), "report": report, "freeze": plain(self.freeze)}
+        return {**data, "catchUp": plain(self.catch_up)}
 
     def text(self) -> str:
         if not self.stages_run:
@@ -167,7 +169,7 @@ class DownResult(_MoveResult):
     carried_back: Mapping[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "carriedBack": _plain(self.carried_back)}
+        return {**super().to_dict(), "carriedBack": plain(self.carried_back)}
 
     def text(self) -> str:
         if not self.stages_run:
@@ -208,7 +210,7 @@ class CatchUpResult:
             "direction": self.direction,
             "source": self.source_table,
             "target": self.target_table,
-            "catchUp": _plain(self.catch_up),
+            "catchUp": plain(self.catch_up),
             "ok": self.ok,
         }
 
@@ -248,19 +250,20 @@ class Status:
     legacy_table: str
     new_table: str | None
     active_table: str
-    export: Mapping[str, Any] | None
+    export: ExportSummary | None
     export_arn: str | None
-    transform: Mapping[str, Any] | None
+    transform: TransformSummary | None
     import_source: Mapping[str, Any] | None
-    import_check: Mapping[str, Any] | None
-    verify: Mapping[str, Any]
-    drift_accepted: Mapping[str, Any] | None
+    import_check: ImportCheckSummary | None
+    verify: Mapping[str, VerifySummary]
+    drift_accepted: VerifySummary | None
     served_traffic: bool
     stage_times: Mapping[str, str]
     lock: Mapping[str, Any] | None
     next_step: str
     cutover: Mapping[str, Any] | None = None  # online: a freeze or flip in progress (migrator.core.cutover_state)
-    online: Mapping[str, Any] | None = None  # online: the legacy stream, catch-up and freeze reports
+    stream: Mapping[str, Any] | None = None  # online: the legacy table's stream as stage 1 recorded it
+    online: OnlineReport | None = None  # online: the catch-up and freeze reports (set with ``stream``)
 
     @property
     def interrupted(self) -> bool:
@@ -268,15 +271,16 @@ class Status:
         return self.completed_stage < self.stage
 
     @property
-    def last_verify(self) -> tuple[str, Mapping[str, Any]] | None:
+    def last_verify(self) -> tuple[str, VerifySummary] | None:
         """The most recent verification (kind, summary)."""
         if not self.verify:
             return None
-        kind = max(self.verify, key=lambda k: str(self.verify[k].get("at", "")))
+        kind = max(self.verify, key=lambda k: self.verify[k].at)
         return kind, self.verify[kind]
 
     def to_dict(self) -> dict[str, Any]:
         last = self.last_verify
+        export = self.export.to_dict() if self.export else ({"arn": self.export_arn} if self.export_arn else None)
         return {
             "stack": self.stack,
             "stage": self.stage,
@@ -284,40 +288,25 @@ class Status:
             "completedStage": self.completed_stage,
             "interrupted": self.interrupted,
             "tables": {"legacy": self.legacy_table, "new": self.new_table, "active": self.active_table},
-            "export": _plain(self.export) if self.export else ({"arn": self.export_arn} if self.export_arn else None),
-            "transform": _plain(self.transform),
-            "importSource": _plain(self.import_source),
-            "importCheck": _plain(self.import_check),
-            "lastVerify": {"kind": last[0], **_plain(last[1])} if last else None,
-            "verify": _plain(self.verify),
-            "driftAccepted": _plain(self.drift_accepted),
+            "export": export,
+            "transform": self.transform.to_dict() if self.transform else None,
+            "importSource": plain(self.import_source),
+            "importCheck": self.import_check.to_dict() if self.import_check else None,
+            "lastVerify": {"kind": last[0], **last[1].to_dict()} if last else None,
+            "verify": {kind: summary.to_dict() for kind, summary in self.verify.items()},
+            "driftAccepted": self.drift_accepted.to_dict() if self.drift_accepted else None,
             "servedTraffic": self.served_traffic,
             "stageTimes": dict(self.stage_times),
-            "lock": _plain(self.lock),
-            "cutover": _plain(self.cutover),
-            "online": _plain(self.online),
+            "lock": plain(self.lock),
+            "cutover": plain(self.cutover),
+            "online": {"stream": plain(self.stream), **self.online.to_dict()} if self.online else None,
             "next": self.next_step,
         }
 
     def text(self) -> str:
-        if self.completed_stage < 0:
-            name = stage_name(self.stage)
-            head = f"Stack {self.stack}: stage {self.stage} ({name}), not applied by the migrator yet."
-        elif self.interrupted:
-            head = (
-                f"Stack {self.stack}: stage {self.stage} ({stage_name(self.stage)}) applied, its steps not finished "
-                f"(last finished: stage {self.completed_stage} ({stage_name(self.completed_stage)}))."
-            )
-        else:
-            head = f"Stack {self.stack}: stage {self.stage} ({stage_name(self.stage)}), done."
-        tables = f"  tables: legacy {self.legacy_table}"
-        tables += f", new {self.new_table}" if self.new_table else ""
-        tables += f"; the consumer uses {self.active_table}"
-        lines = [head, tables]
+        lines = [self._head(), self._tables()]
         if self.export:
-            lines.append(
-                f"  export: {self.export.get('arn')} at {self.export.get('time')}, {self.export.get('itemCount')} items"
-            )
+            lines.append(export_line(self.export))
         elif self.export_arn:
             lines.append(f"  export: {self.export_arn} started, not finished")
         else:
@@ -329,17 +318,14 @@ class Status:
             )
         if self.import_check:
             chk = self.import_check
-            lines.append(
-                f"  import: {chk.get('status')}, {chk.get('importedCount')} items, {chk.get('errorCount')} errors"
-            )
+            lines.append(f"  import: {chk.status}, {chk.imported_count} items, {chk.error_count} errors")
         last = self.last_verify
         lines.append("  last verification: " + (verify_line(*last) if last else "none yet"))
         if self.drift_accepted:
             lines.append("  drift was accepted at cutover (--allow-drift)")
         if self.cutover:
             lines.append(f"  cutover: {self.cutover.get('summary', '')}")
-        for line in online_lines(self.online or {}):
-            lines.append(line)
+        lines += online_lines(self.online or OnlineReport())
         if self.lock:
             lines.append(
                 f"  locked by: {self.lock.get('command')} (pid {self.lock.get('pid')} on {self.lock.get('host')})"
@@ -347,16 +333,32 @@ class Status:
         lines.append(f"  next: {self.next_step}")
         return "\n".join(lines)
 
+    def _head(self) -> str:
+        name = stage_name(self.stage)
+        if self.completed_stage < 0:
+            return f"Stack {self.stack}: stage {self.stage} ({name}), not applied by the migrator yet."
+        if self.interrupted:
+            return (
+                f"Stack {self.stack}: stage {self.stage} ({name}) applied, its steps not finished "
+                f"(last finished: stage {self.completed_stage} ({stage_name(self.completed_stage)}))."
+            )
+        return f"Stack {self.stack}: stage {self.stage} ({name}), done."
+
+    def _tables(self) -> str:
+        tables = f"  tables: legacy {self.legacy_table}"
+        tables += f", new {self.new_table}" if self.new_table else ""
+        return tables + f"; the consumer uses {self.active_table}"
+
 
 @dataclass(frozen=True)
-class Plan:
+class PlanResult:
     """What ``up --stage N`` would do: the stage moves and their steps, and the preview of the update."""
 
     stack: str
     stage: int
     completed_stage: int
     target: int
-    moves: tuple[StagePlan, ...]
+    moves: tuple[StageMove, ...]
     preview: Preview | None
     preview_stage: int | None
     guard_refusal: str | None
@@ -404,7 +406,7 @@ class UnlockResult:
     holder: Mapping[str, Any] | None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"stack": self.stack, "removed": self.holder is not None, "holder": _plain(self.holder)}
+        return {"stack": self.stack, "removed": self.holder is not None, "holder": plain(self.holder)}
 
     def text(self) -> str:
         if self.holder is None:

@@ -113,9 +113,9 @@ def test_the_example_goes_from_stage_0_to_4(
     assert engine.get_config()["stage"] == "4" and "lock" not in engine.get_config()
     assert export_count(moto.dynamodb) == 1
     assert four.report is not None
-    assert four.report["verify"]["export"]["identical"] is True
-    assert four.report["verify"]["live"]["identical"] is True
-    assert four.report["importCheck"]["importedCount"] == SEEDED_ITEMS
+    assert four.report.verify["export"].identical is True
+    assert four.report.verify["live"].identical is True
+    assert four.report.import_check.imported_count == SEEDED_ITEMS
 
 
 def test_up_to_4_at_once_then_again_changes_nothing(
