@@ -836,8 +836,8 @@ def test_a_pending_create_of_something_else_is_left_to_the_user(world: World) ->
         world.migration().up(2)
     text = str(caught.value)
     assert (
-        "pending creates of HelloWorld-unit (urn:pulumi:unit::table-migration::aws:lambda/function:Function::hello-world)"
-        in text
+        "pending creates of HelloWorld-unit "
+        "(urn:pulumi:unit::table-migration::aws:lambda/function:Function::hello-world)" in text
     )
     assert "pulumi refresh --stack unit --clear-pending-creates" in text
     assert ("up", 2) not in world.events and world.stack.config["stage"] == "1"
