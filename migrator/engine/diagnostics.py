@@ -13,6 +13,8 @@ _UNREACHED = re.compile(r"expected resource operations? .* but none were seen", 
 def cause_first(lines: list[str]) -> list[str]:
     """``lines`` with the update plan's "expected … but none were seen" consequences moved after the rest."""
     return [line for line in lines if not _UNREACHED.search(line)] + [line for line in lines if _UNREACHED.search(line)]
+
+
 _GENERIC = re.compile(r"^(update|preview|refresh|destroy) failed\.?$", re.IGNORECASE)
 
 
