@@ -7,9 +7,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from migrator.core.config import NAMESPACE, key
+from migrator.core.config import NAMESPACE, REGION_KEY, key
 
-REGION_KEY = "aws:region"
 SETTINGS_EXTENSIONS = (".yaml", ".yml", ".json")
 _PREFIX = NAMESPACE + ":"
 

@@ -26,6 +26,7 @@ from typing import IO, Any
 
 import orjson
 
+from migrator.core.canonical import item_key
 from migrator.core.derive import Deriver
 from migrator.core.replay_plan import KeyRef
 from migrator.data.aws import AwsSettings
@@ -248,9 +249,5 @@ def _samples(keys: KeySpill) -> dict[str, list[dict[str, Any]]]:
     samples: dict[str, list[dict[str, Any]]] = {MISSING: [], EXTRA: [], CHANGED: []}
     for kind, ref in keys.kept:
         if len(samples[kind]) < 10 and ref.target_keys:
-            samples[kind].append(_plain(ref.target_keys[0]))
+            samples[kind].append(item_key(ref.target_keys[0], tuple(ref.target_keys[0])))
     return samples
-
-
-def _plain(key: Item) -> dict[str, Any]:
-    return {name: next(iter(value.values())) for name, value in key.items()}
