@@ -22,6 +22,7 @@ from migrator.core.tablespec_parse import ParsedTable, parse_table
 from migrator.core.tablespec_rules import resolve_legacy, resolve_new
 
 NAMESPACE = "table-migration"
+REGION_KEY = "aws:region"  # the AWS provider's region, read beside our own keys
 STAGES = (0, 1, 2, 3, 4)
 STAGE_NAMES = ("legacy", "export", "dual", "cutover", "retire")
 COMPRESSIONS = ("GZIP", "ZSTD", "NONE")
@@ -94,7 +95,7 @@ def parse_config(values: Mapping[str, Any], *, region: str | None = None) -> Mig
     for k, v in values.items():
         if k.startswith(NAMESPACE + ":"):
             short[k[len(NAMESPACE) + 1 :]] = v
-        elif k == "aws:region":
+        elif k == REGION_KEY:
             region = region or _text(v)
         elif ":" not in k:
             short[k] = v

@@ -101,8 +101,11 @@ def parse_online(short: Mapping[str, Any]) -> OnlineConfig:
     )
 
 
-def load_freeze_hook(spec: str) -> FreezeHook:
-    """Import the ``module:function`` of ``freezeHook``; a :class:`ConfigError` (exit 2) when it cannot be used."""
+def load_freeze_hook(spec: str | None) -> FreezeHook | None:
+    """Import the ``module:function`` of ``freezeHook``; None when no hook is set (``spec`` None or empty); a
+    :class:`ConfigError` (exit 2) when it cannot be used."""
+    if not spec:
+        return None
     config_key = _key("freezeHook")
     module_name, _, func_name = spec.partition(":")
     try:

@@ -23,6 +23,7 @@ from typing import Any
 
 from migrator.core.config import key
 from migrator.core.errors import RecordError, StageError
+from migrator.core.jsonable import plain
 
 RECORD_KEY = "progress"
 
@@ -67,18 +68,18 @@ class Record:
             "completedStage": self.completed_stage,
             "exportArn": self.export_arn,
             "exportAttempt": self.export_attempt,
-            "export": _plain(self.export),
-            "transform": _plain(self.transform),
-            "importCheck": _plain(self.import_check),
+            "export": plain(self.export),
+            "transform": plain(self.transform),
+            "importCheck": plain(self.import_check),
             "verify": {kind: dict(summary) for kind, summary in self.verify.items()},
-            "driftAccepted": _plain(self.drift_accepted),
+            "driftAccepted": plain(self.drift_accepted),
             "servedTraffic": self.served_traffic,
             "stageTimes": dict(self.stage_times),
-            "report": _plain(self.report),
+            "report": plain(self.report),
             "downPending": self.down_pending,
-            "importSource": _plain(self.import_source),
-            "stream": _plain(self.stream),
-            "cutover": _plain(self.cutover),
+            "importSource": plain(self.import_source),
+            "stream": plain(self.stream),
+            "cutover": plain(self.cutover),
             "online": dict(self.online),
         }
 
@@ -182,10 +183,6 @@ def _text(obj: Mapping[str, Any], name: str) -> str | None:
     if not isinstance(value, str):
         raise _broken(f"{name} is not a string ({value!r})")
     return value
-
-
-def _plain(value: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    return None if value is None else dict(value)
 
 
 def _object(raw: Any) -> Mapping[str, Any]:

@@ -14,9 +14,8 @@ from typing import Any
 
 import yaml
 
-from migrator.core.config import NAMESPACE, key
+from migrator.core.config import NAMESPACE, REGION_KEY, key
 
-REGION_KEY = "aws:region"
 SETTINGS_EXTENSIONS = (".yaml", ".yml", ".json")
 _PREFIX = NAMESPACE + ":"
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pulumi
 
-from migrator.core.config import NAMESPACE, MigrationConfig, parse_config
+from migrator.core.config import NAMESPACE, REGION_KEY, MigrationConfig, parse_config
 from migrator.core.errors import ConfigError
 
 # Every key the program reads under the ``table-migration`` namespace (design.md §4).
@@ -56,7 +56,7 @@ def validate(values: dict[str, Any], *, region: str | None) -> MigrationConfig:
     config = parse_config(values, region=region)
     if not config.region:
         raise ConfigError(
-            "aws:region",
+            REGION_KEY,
             "is missing; it decides where the tables live.",
             hint="Set it with `pulumi config set aws:region us-east-1`.",
         )

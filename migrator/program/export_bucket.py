@@ -65,6 +65,20 @@ def export_bucket(
         rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
         opts=named("-ownership", child),
     )
+    _encryption(name, bucket, named("-encryption", child))
+    if not tls_only:
+        return bucket
+    # S3 rejects a policy change that races the public access block change on the same bucket.
+    aws.s3.BucketPolicy(
+        f"{name}-tls-only",
+        bucket=bucket.id,
+        policy=bucket.arn.apply(lambda arn: json.dumps(tls_only_policy(arn))),
+        opts=named("-tls-only", pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[access]))),
+    )
+    return bucket
+
+
+def _encryption(name: str, bucket: aws.s3.Bucket, opts: pulumi.ResourceOptions) -> None:
     # SSE-S3 rather than KMS: DynamoDB export and ImportTable then need no key policy or
     # kms:Decrypt grant for whoever runs the migration, and emulators support it.
     aws.s3.BucketServerSideEncryptionConfiguration(
@@ -77,15 +91,5 @@ def export_bucket(
                 )
             )
         ],
-        opts=named("-encryption", child),
+        opts=opts,
     )
-    if not tls_only:
-        return bucket
-    # S3 rejects a policy change that races the public access block change on the same bucket.
-    aws.s3.BucketPolicy(
-        f"{name}-tls-only",
-        bucket=bucket.id,
-        policy=bucket.arn.apply(lambda arn: json.dumps(tls_only_policy(arn))),
-        opts=named("-tls-only", pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[access]))),
-    )
-    return bucket

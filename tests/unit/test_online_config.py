@@ -102,6 +102,11 @@ def test_the_hook_is_loaded_as_module_function(monkeypatch):
     assert calls == [("freeze", {"table": "MyTable"})]
 
 
+@pytest.mark.parametrize("spec", [None, ""])
+def test_no_hook_set_loads_none(spec):
+    assert load_freeze_hook(spec) is None
+
+
 @pytest.mark.parametrize(
     ("spec", "says"),
     [("no_such_module_for_hooks:freeze", "cannot import"), ("json:no_such_function", "has no function")],

@@ -298,18 +298,7 @@ def load_export(
     checkpoints = checkpoints or S3Checkpoints(s3, layout.bucket, checkpoint_prefix(layout, table))
     loader = _Loader(client, s3, layout, table, checkpoints)
     loader.progress, loader.sleep, loader.checkpoint_every = say, sleep, checkpoint_every
-    tasks: list[tuple[DataFile, str, int]] = []
-    skipped = 0
-    for file in layout.files:
-        etag = loader.etag(file)
-        done = checkpoints.get(file, etag)
-        if done is not None and done.complete:
-            skipped += 1
-            loader.tally.add(resumed_lines=done.lines)
-            continue
-        start = done.lines if done is not None else 0
-        loader.tally.add(resumed_lines=start)
-        tasks.append((file, etag, start))
+    tasks, skipped = _pending(loader, layout, checkpoints)
     if skipped or any(start for _, _, start in tasks):
         say(f"load: resuming; {skipped} of {len(layout.files)} files already written")
     _run(loader, tasks, workers)
@@ -328,14 +317,37 @@ def load_export(
         expected_items=expected_items,
         table_items=counted,
     )
+    _check_count(table, counted, expected_items)
+    say(f"load: {table} holds {counted} items, as expected")
+    return result
+
+
+def _pending(
+    loader: _Loader, layout: ExportLayout, checkpoints: Checkpoints
+) -> tuple[list[tuple[DataFile, str, int]], int]:
+    """The files still to write as ``(file, etag, first line)``, and how many are written already."""
+    tasks: list[tuple[DataFile, str, int]] = []
+    skipped = 0
+    for file in layout.files:
+        etag = loader.etag(file)
+        done = checkpoints.get(file, etag)
+        if done is not None and done.complete:
+            skipped += 1
+            loader.tally.add(resumed_lines=done.lines)
+            continue
+        start = done.lines if done is not None else 0
+        loader.tally.add(resumed_lines=start)
+        tasks.append((file, etag, start))
+    return tasks, skipped
+
+
+def _check_count(table: str, counted: int, expected_items: int) -> None:
     if counted != expected_items:
         raise ImportFailedError(
             f"Table {table} holds {counted} items after the load, but {expected_items} were expected.",
             hint="Rerun the load (it resumes and rewrites nothing lost); if the count still differs, check that "
             "nothing else writes to the table and that the data files hold one item per key.",
         )
-    say(f"load: {table} holds {counted} items, as expected")
-    return result
 
 
 def _run(loader: _Loader, tasks: list[tuple[DataFile, str, int]], workers: int) -> None:

@@ -10,6 +10,7 @@ from migrator.core.replay_plan import BatchPlan, Change, KeyRef
 from migrator.data.stream.replay_write import WriteCounts
 
 MAX_REASONS = 5
+_COUNTS = ("records", "puts", "deletes", "skipped_deletes", "rejects", "duplicates", "skipped")  # summed
 
 
 @dataclass(frozen=True)
@@ -126,31 +127,24 @@ class ReplayResult:
 
     def plus(self, done: PassResult) -> ReplayResult:
         """This result with one more pass."""
-        return ReplayResult(
-            records=self.records + done.records,
-            puts=self.puts + done.puts,
-            deletes=self.deletes + done.deletes,
-            skipped_deletes=self.skipped_deletes + done.skipped_deletes,
-            rejects=self.rejects + done.rejects,
-            duplicates=self.duplicates + done.duplicates,
-            skipped=self.skipped + done.skipped,
-            passes=self.passes + 1,
+        one_pass = ReplayResult(
+            **{name: getattr(done, name) for name in _COUNTS},
+            passes=1,
             lag_seconds=done.lag_seconds,
-            max_lag_seconds=max(self.max_lag_seconds, done.lag_seconds),
+            max_lag_seconds=done.lag_seconds,
             millis_behind=done.millis_behind,
-            seconds=self.seconds + done.seconds,
+            seconds=done.seconds,
             caught_up=self.caught_up,
-            reject_reasons=(self.reject_reasons + done.reject_reasons)[:MAX_REASONS],
-            touched=self.touched + done.touched,
+            reject_reasons=done.reject_reasons,
+            touched=done.touched,
         )
+        return self.then(one_pass)
 
     def then(self, later: ReplayResult) -> ReplayResult:
         """This result followed by ``later`` (e.g. catch-up, then drain)."""
-        summed = self
-        for name in ("records", "puts", "deletes", "skipped_deletes", "rejects", "duplicates", "skipped", "passes"):
-            summed = replace(summed, **{name: getattr(self, name) + getattr(later, name)})
         return replace(
-            summed,
+            self,
+            **{name: getattr(self, name) + getattr(later, name) for name in (*_COUNTS, "passes")},
             lag_seconds=later.lag_seconds,
             max_lag_seconds=max(self.max_lag_seconds, later.max_lag_seconds),
             millis_behind=later.millis_behind,

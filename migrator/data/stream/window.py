@@ -124,12 +124,7 @@ def run_window(
             drained = replayer.drain(collect_keys=True, poll_seconds=POLL, timeout=drain_timeout)
             replayed = probe.result.then(drained)
         if not drained.caught_up:
-            raise FreezeError(
-                f"Writes kept reaching table {replayer.source.source_table} for {drain_timeout:.0f} s after the "
-                "writers were frozen: a writer is not frozen.",
-                hint="List every function that writes it in table-migration:writers (or stop the others in "
-                "table-migration:freezeHook), then rerun.",
-            )
+            raise _still_written(replayer.source.source_table, drain_timeout)
         with watch.part("recheck"):
             checked = recheck(replayed.touched) if recheck is not None else None
         _stop_if_not_clean(replayed, checked)
@@ -147,17 +142,38 @@ def run_window(
     if on_flipped is not None:
         with watch.part("flip"):  # recording "flipped" is part of the flip
             on_flipped()
+    with watch.part("unfreeze"):
+        warnings = _unfreeze_flipped(lambda_client, state, flip_to, hook_fn=hook_fn, context=context, sleep=sleep)
+    return WindowResult(
+        clock() - started, dict(watch.parts), waited, replayed, checked, tuple(flipped), tuple(warnings)
+    )
+
+
+def _still_written(table: str, drain_timeout: float | None) -> FreezeError:
+    return FreezeError(
+        f"Writes kept reaching table {table} for {drain_timeout:.0f} s after the writers were frozen: a writer is "
+        "not frozen.",
+        hint="List every function that writes it in table-migration:writers (or stop the others in "
+        "table-migration:freezeHook), then rerun.",
+    )
+
+
+def _unfreeze_flipped(
+    lambda_client: Any,
+    state: FreezeState,
+    flip_to: str,
+    *,
+    hook_fn: FreezeHook | None,
+    context: Mapping[str, Any] | None,
+    sleep: Sleep,
+) -> list[str]:
     try:
-        with watch.part("unfreeze"):
-            warnings = unfreeze(lambda_client, state, hook_fn=hook_fn, context=context, sleep=sleep)
+        return unfreeze(lambda_client, state, hook_fn=hook_fn, context=context, sleep=sleep)
     except MigrationError as e:
         raise FreezeError(
             f"The writers now use table {flip_to} but are still frozen: unfreezing failed ({e.message})",
             hint="Rerun: the recorded freeze state restores their concurrency and event source mappings.",
         ) from e
-    return WindowResult(
-        clock() - started, dict(watch.parts), waited, replayed, checked, tuple(flipped), tuple(warnings)
-    )
 
 
 def _restore(

@@ -237,6 +237,34 @@ def _delete_stale(s3: Any, bucket: str, prefix: str, before: list[str], written:
             s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
 
 
+def _tasks(
+    settings: AwsSettings,
+    source: ExportLayout,
+    dest_bucket: str,
+    prefix: str,
+    spill_dir: str,
+    deriver_spec: DeriverSpec,
+    key_names: tuple[str, ...],
+) -> list[FileTask]:
+    """One task per data file of ``source``: its output and rejects file under ``prefix``, its spill name."""
+    return [
+        FileTask(
+            settings,
+            source.bucket,
+            f.key,
+            dest_bucket,
+            f"{prefix}data/{_stem(f.key)}.json.gz",
+            f"{prefix}rejects/{_stem(f.key)}.jsonl",
+            spill_dir,
+            f"{n:05d}",
+            deriver_spec,
+            tuple(key_names),
+            source.damage_hint,
+        )
+        for n, f in enumerate(source.files)
+    ]
+
+
 def transform_export(
     settings: AwsSettings,
     source: ExportLayout,
@@ -267,22 +295,7 @@ def transform_export(
     before = _check_dest(s3, source, dest_bucket, prefix, marker)
     _put_marker(s3, dest_bucket, prefix, marker)
     with run_folder(dest_bucket, prefix) as spill_dir:
-        tasks = [
-            FileTask(
-                settings,
-                source.bucket,
-                f.key,
-                dest_bucket,
-                f"{prefix}data/{_stem(f.key)}.json.gz",
-                f"{prefix}rejects/{_stem(f.key)}.jsonl",
-                spill_dir,
-                f"{n:05d}",
-                deriver_spec,
-                tuple(key_names),
-                source.damage_hint,
-            )
-            for n, f in enumerate(source.files)
-        ]
+        tasks = _tasks(settings, source, dest_bucket, prefix, spill_dir, deriver_spec, key_names)
         meter = meters_for(progress, meters)("transform", source.item_count)
         outcomes = _run(tasks, workers or os.cpu_count() or 1, progress, meter)
         if progress is not None:

@@ -118,11 +118,11 @@ class Keyer:
         """The identifying attributes of a raw item as plain JSON, as far as they can be read; None if none."""
         if not isinstance(raw, dict):
             return None
-        found = {name: _plain(raw[name]) for name in self.label_names if name in raw}
+        found = {name: _readable(raw[name]) for name in self.label_names if name in raw}
         return found or None
 
 
-def _plain(value: Any) -> Any:
+def _readable(value: Any) -> Any:
     try:
         return key_text(value)
     except (CanonicalError, AttributeError, TypeError, ValueError):

@@ -26,6 +26,7 @@ from typing import IO, Any
 
 import orjson
 
+from migrator.core.canonical import item_key
 from migrator.core.derive import Deriver
 from migrator.core.replay_plan import KeyRef
 from migrator.data.aws import AwsSettings
@@ -179,16 +180,53 @@ def verify_tables_keys(
         table_readers(client, target_table, segments=segments, consistent=consistent, gate=gate),
         Keyer(target_names),
     )
+    _tally_both(source, target)
+    buckets = differing_buckets(source.tally, target.tally)
+    keys = KeySpill(spill_after)
+    missing, extra, changed = _collect_differences(
+        buckets, source, target, source_names=source_names, keys=keys, max_items=max_diff_items
+    )
+    report = VerifyReport(
+        identical=not buckets,
+        source_count=source.tally.items,
+        target_count=target.tally.items,
+        missing_count=missing,
+        extra_count=extra,
+        changed_count=changed,
+        samples=_samples(keys),
+        rejects=source.tally.rejects,
+        reject_samples=tuple(source.tally.reject_samples),
+        source=f"table {source_table}",
+        target=f"table {target_table}",
+        differing_buckets=len(buckets),
+        seconds=time.monotonic() - started,
+    )
+    return report, keys
+
+
+def _tally_both(source: _Side, target: _Side) -> None:
+    """Pass 1: fold every item of both sides into its bucket, all readers at once."""
     tasks, owners = [], []
     for side in (source, target):
         tasks += [consume(reader, partial(tally_pages, keyer=side.keyer)) for reader in side.readers]
         owners += [side] * len(side.readers)
     for side, tally in zip(owners, run_all(tasks, name="verify-keys"), strict=True):
         side.tally.merge(tally)
-    buckets = differing_buckets(source.tally, target.tally)
-    keys = KeySpill(spill_after)
+
+
+def _collect_differences(
+    buckets: Sequence[int],
+    source: _Side,
+    target: _Side,
+    *,
+    source_names: Sequence[str],
+    keys: KeySpill,
+    max_items: int,
+) -> tuple[int, int, int]:
+    """Pass 2: read the differing buckets again a group at a time, add each differing key to ``keys``; the
+    ``(missing, extra, changed)`` counts."""
     missing = extra = changed = 0
-    for group in group_buckets(buckets, source.tally, target.tally, max_items=max_diff_items):
+    for group in group_buckets(buckets, source.tally, target.tally, max_items=max_items):
         selected = bytearray(BUCKETS)
         for b in group:
             selected[b] = 1
@@ -204,27 +242,12 @@ def verify_tables_keys(
         )
         m, e, c = _diff(found[0], found[1], keys)
         missing, extra, changed = missing + m, extra + e, changed + c
+    return missing, extra, changed
+
+
+def _samples(keys: KeySpill) -> dict[str, list[dict[str, Any]]]:
     samples: dict[str, list[dict[str, Any]]] = {MISSING: [], EXTRA: [], CHANGED: []}
     for kind, ref in keys.kept:
         if len(samples[kind]) < 10 and ref.target_keys:
-            samples[kind].append(_plain(ref.target_keys[0]))
-    report = VerifyReport(
-        identical=not buckets,
-        source_count=source.tally.items,
-        target_count=target.tally.items,
-        missing_count=missing,
-        extra_count=extra,
-        changed_count=changed,
-        samples=samples,
-        rejects=source.tally.rejects,
-        reject_samples=tuple(source.tally.reject_samples),
-        source=f"table {source_table}",
-        target=f"table {target_table}",
-        differing_buckets=len(buckets),
-        seconds=time.monotonic() - started,
-    )
-    return report, keys
-
-
-def _plain(key: Item) -> dict[str, Any]:
-    return {name: next(iter(value.values())) for name, value in key.items()}
+            samples[kind].append(item_key(ref.target_keys[0], tuple(ref.target_keys[0])))
+    return samples
