@@ -15,6 +15,7 @@ from migrator.program import (
     MigrationConfig,
     derive_assets,
     endpoint_provider,
+    lambda_trust_policy,
     load_config,
     provider_options,
 )
@@ -34,12 +35,6 @@ TABLE_ACTIONS = (
     "dynamodb:ConditionCheckItem",
     "dynamodb:DescribeTable",
 )
-LAMBDA_TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"},
-    ],
-}
 
 
 def function_name(stack: str) -> str:
@@ -151,7 +146,7 @@ def hello_world(config: MigrationConfig, table: MigratingTable, provider: aws.Pr
     log_group = aws.cloudwatch.LogGroup(
         "hello-world-logs", name=f"/aws/lambda/{name}", retention_in_days=LOG_RETENTION_DAYS, opts=opts
     )
-    role = aws.iam.Role("hello-world-role", assume_role_policy=json.dumps(LAMBDA_TRUST), opts=opts)
+    role = aws.iam.Role("hello-world-role", assume_role_policy=lambda_trust_policy(), opts=opts)
     policy = aws.iam.RolePolicy(
         "hello-world-policy",
         role=role.id,
