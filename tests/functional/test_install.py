@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -50,17 +51,10 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(REPO, source, ignore=NOT_SOURCE)
     venv = root / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    # --no-compile: byte-compiling pulumi_aws's thousands of modules takes half the install's time.
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-compile", "--disable-pip-version-check"]
     done = subprocess.run(
-        [
-            str(venv / "bin" / "python"),
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--no-compile",
-            "--disable-pip-version-check",
-            f"{source}[demo]",
-        ],
+        [*pip, f"{source}[demo]"],
         capture_output=True,
         text=True,
         timeout=900,
@@ -137,3 +131,10 @@ def test_demo_reaches_its_first_pulumi_call_in_a_complete_project(venv: Path, tm
     assert Path(virtualenv).resolve() == venv.resolve()
     # and the double's failure ended the demo with an error, not a traceback.
     assert done.returncode in (1, 2) and "Traceback" not in done.stderr, done.stderr
+
+
+def test_the_installed_version_is_pyproject_s(venv: Path, tmp_path: Path) -> None:
+    # pyproject.toml holds the one version; the installed `migrate --version` prints it.
+    expected = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    done = _migrate(venv, tmp_path, _environment(tmp_path, [venv / "bin"]), "--version")
+    assert (done.returncode, done.stdout.strip()) == (0, f"migrate {expected}")
