@@ -51,7 +51,7 @@ DEMO_INDEX = {
 PULUMI_MISSING = (
     "the demo drives the real Pulumi engine; the pulumi CLI is not installed: install it with "
     "`curl -fsSL https://get.pulumi.com | sh` (or `brew install pulumi`), or, where the network allows, "
-    "`python -c 'from migrator.engine.workspace import install_pulumi_cli; install_pulumi_cli()'`, "
+    "`python -c 'from migrator.api import install_pulumi_cli; install_pulumi_cli()'`, "
     "then run `migrate demo` again. Nothing was started."
 )
 
