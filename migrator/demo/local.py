@@ -166,7 +166,7 @@ def moto_server() -> Iterator[str]:
         from moto.server import ThreadedMotoServer
     except ImportError as e:
         raise BadInputError(
-            "The demo needs moto's server, which is not installed.", hint="Install it: pip install -e '.[demo]'."
+            "The demo needs moto's server, which is not installed.", hint="Install it: pip install '.[demo]'."
         ) from e
     port = _free_port()
     # The server's HTTP log would print one line per AWS call between the demo's progress lines.
