@@ -6,18 +6,18 @@ moto neither enforces reserved concurrency nor runs a function without Docker, a
 ``LastUpdateStatus`` is always Successful. So for every request this writer reads the function's
 configuration and reserved concurrency from moto, as a new execution environment would; while the
 concurrency is 0 the request is throttled (nothing written, nothing acknowledged); otherwise it runs
-``functions/hello_world/handler.py`` in this process with the function's current environment
-(``TABLE_NAME`` included). The mix is 70% updates, 20% new items, 10% deletes, paced at ``rate``
-requests per second from one thread: moto numbers stream records without a lock, so concurrent
-writers to one table can get the same sequence number. Every acknowledged write is logged, and
-:meth:`SimulatedConsumer.missing` reads the table they must all be in.
+the example's ``functions/hello_world/handler.py`` (found by :mod:`migrator.demo.project`) in this
+process with the function's current environment (``TABLE_NAME`` included). The mix is 70% updates,
+20% new items, 10% deletes, paced at ``rate`` requests per second from one thread: moto numbers
+stream records without a lock, so concurrent writers to one table can get the same sequence number.
+Every acknowledged write is logged, and :meth:`SimulatedConsumer.missing` reads the table they must
+all be in.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import io
-import json
 import random
 import sys
 import threading
@@ -25,29 +25,24 @@ import time
 import zipfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from migrator.core.canonical import canonical_item, key_bytes
 from migrator.core.derive import Deriver
 from migrator.data.aws import AwsSettings
 from migrator.data.stream.replay_write import consistent_get
+from migrator.demo.project import handler_path
+from migrator.program.lambda_code import lambda_trust_policy
 
-ROOT = Path(__file__).resolve().parents[2]  # the project: functions/ sits next to the migrator package
-HANDLER = ROOT / "functions" / "hello_world" / "handler.py"
-TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-}
 Item = dict[str, Any]
 
 
 def load_handler() -> Any:
-    """functions/hello_world/handler.py as a module of its own (as Lambda loads it)."""
+    """The example's ``functions/hello_world/handler.py`` as a module of its own (as Lambda loads it)."""
     name = "simulated_consumer_handler"
     if name in sys.modules:
         return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, HANDLER)
+    spec = importlib.util.spec_from_file_location(name, handler_path())
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
@@ -57,10 +52,10 @@ def load_handler() -> Any:
 def create_writer_function(settings: AwsSettings, name: str, env: Mapping[str, str], *, timeout: int = 3) -> str:
     """Create the writer Lambda (and the IAM role moto requires) with the handler's code; return its ARN."""
     iam = settings.client("iam")
-    role = iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"]
+    role = iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument=lambda_trust_policy())["Role"]["Arn"]
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as zf:
-        zf.write(HANDLER, "handler.py")
+        zf.write(handler_path(), "handler.py")
     created = settings.client("lambda").create_function(
         FunctionName=name,
         Runtime="python3.12",

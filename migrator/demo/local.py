@@ -18,7 +18,6 @@ import logging
 import os
 import shutil
 import socket
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -31,6 +30,7 @@ from migrator.core.errors import BadInputError, PulumiNotInstalledError
 from migrator.core.ports import Progress
 from migrator.data.aws import AwsSettings, aws_errors
 from migrator.data.dataplane import AwsDataPlane
+from migrator.demo.project import project_source, write_project
 from migrator.orchestrate.migration import Migration
 from migrator.report.results import freeze_line, report_text
 
@@ -41,7 +41,6 @@ DEMO_REGION = "us-east-1"
 LEGACY_TABLE = "MyTable"
 NEW_TABLE = "MyNewTable"
 TTL = "ExpiresAt"
-PROJECT_FILES = ("__main__.py", "stacks", "functions")
 # The demo table's global secondary index; the new table inherits it, and the final report shows it there.
 DEMO_INDEX = {
     "name": "ByScore",
@@ -52,7 +51,7 @@ DEMO_INDEX = {
 PULUMI_MISSING = (
     "the demo drives the real Pulumi engine; the pulumi CLI is not installed: install it with "
     "`curl -fsSL https://get.pulumi.com | sh` (or `brew install pulumi`), or, where the network allows, "
-    "`python -c 'from migrator.engine.workspace import install_pulumi_cli; install_pulumi_cli()'`, "
+    "`python -c 'from migrator.api import install_pulumi_cli; install_pulumi_cli()'`, "
     "then run `migrate demo` again. Nothing was started."
 )
 
@@ -154,34 +153,6 @@ class DemoResult:
         return "\n".join([*lines, report_text(self.report)])
 
 
-def repository_root() -> Path:
-    """The folder holding this repository's Pulumi.yaml and program."""
-    return Path(__file__).resolve().parents[2]
-
-
-def write_project(dest: Path, *, source: Path | None = None) -> Path:
-    """Copy the Pulumi program into ``dest`` with a Pulumi.yaml whose virtualenv is the running one."""
-    source = source or repository_root()
-    dest.mkdir(parents=True, exist_ok=True)
-    venv = Path(sys.prefix)  # the program imports this package, installed in the running environment
-    (dest / "Pulumi.yaml").write_text(
-        "name: table-migration\n"
-        "description: Local rehearsal of table-migration (migrate demo).\n"
-        "runtime:\n"
-        "  name: python\n"
-        "  options:\n"
-        "    toolchain: pip\n"
-        f"    virtualenv: {venv}\n"
-    )
-    for name in PROJECT_FILES:
-        path = source / name
-        if path.is_dir():
-            shutil.copytree(path, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        elif path.is_file():
-            shutil.copy2(path, dest / name)
-    return dest
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -195,7 +166,7 @@ def moto_server() -> Iterator[str]:
         from moto.server import ThreadedMotoServer
     except ImportError as e:
         raise BadInputError(
-            "The demo needs moto's server, which is not installed.", hint="Install it: pip install -e '.[demo]'."
+            "The demo needs moto's server, which is not installed.", hint="Install it: pip install '.[demo]'."
         ) from e
     port = _free_port()
     # The server's HTTP log would print one line per AWS call between the demo's progress lines.
@@ -281,6 +252,7 @@ def run_demo(
         raise BadInputError(f"--items {items} is not a positive number.", hint="Pass --items 1 or more.")
     if not write_rate >= 0:
         raise BadInputError(f"--write-rate {write_rate} is not 0 or more.", hint="Pass e.g. --write-rate 20.")
+    source = project_source()  # before the CLI: a package without the example project fails first
     if open_stack is None:
         require_pulumi_cli(install=install, progress=say)
         open_stack = _pulumi_stack
@@ -297,7 +269,7 @@ def run_demo(
             "AWS_DEFAULT_REGION": DEMO_REGION,
         }
         with _environment(env):
-            project = write_project(root / "project")
+            project = write_project(root / "project", source=source)
             say(f"Demo: moto at {endpoint}, project and file backend in {root} (removed at the end).")
             stack = open_stack(DEMO_STACK, project, create=True, env=env)
             stack.set_config(demo_config(endpoint))

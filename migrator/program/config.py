@@ -13,7 +13,7 @@ import pulumi
 from migrator.core.config import NAMESPACE, REGION_KEY, MigrationConfig, parse_config
 from migrator.core.errors import ConfigError
 
-# Every key the program reads under the ``table-migration`` namespace (design.md §4).
+# Every key the program reads under the ``table-migration`` namespace (the README's "Stack config").
 CONFIG_KEYS = (
     "stage",
     "legacyTable",

@@ -31,7 +31,7 @@ MIGRATION_OWNED_OPTIONS = ("parent", "protect", "retain_on_delete", "import_")
 
 
 class MigratingTable(pulumi.ComponentResource):
-    """The tables and bucket of a migration at the config's stage (design.md §3).
+    """The tables and bucket of a migration at the config's stage (the README's "Stages").
 
     ``config``: the migration (``None``: the stack's ``table-migration:`` config, read with
     :func:`~migrator.program.load_config`; or a :class:`MigrationConfig` built in code).

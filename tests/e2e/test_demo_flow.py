@@ -36,7 +36,7 @@ BUCKET = re.compile(r"table-export-bucket-[0-9a-f]{7}")  # named by the engine (
 
 
 def _expected_outputs(stage: int, bucket: str) -> dict[str, Any]:
-    """The stack outputs of design.md §4 for the example at ``stage``, written out."""
+    """The stack outputs (the README's "The program") of the example at ``stage``, written out."""
     legacy = {"legacyTableName": "MyTable", "legacyTableArn": LEGACY_ARN}
     new = {"newTableName": "MyNewTable", "newTableArn": NEW_ARN}
     consumer = {"consumerFunctionName": "HelloWorld-e2e"}

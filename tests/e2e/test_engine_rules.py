@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 import migrator.cli.stack as cli_stack
 from migrator.cli import app
 from migrator.core.errors import MigrationError, PulumiError
-from migrator.demo.local import write_project
+from migrator.demo.project import write_project
 from migrator.orchestrate.migration import Migration
 from tests.conftest import Moto
 from tests.e2e.conftest import LEGACY, NEW, STACK, kill_the_run, missing_from_new, moto_snapshot, stack_records
