@@ -256,18 +256,9 @@ def run_demo(
     if open_stack is None:
         require_pulumi_cli(install=install, progress=say)
         open_stack = _pulumi_stack
-    seconds: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="migrate-demo-") as tmp, moto_server() as endpoint:
         root = Path(tmp)
-        (root / "backend").mkdir()
-        env = {
-            "PULUMI_BACKEND_URL": (root / "backend").as_uri(),
-            "PULUMI_CONFIG_PASSPHRASE": "migrate-demo",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_REGION": DEMO_REGION,
-            "AWS_DEFAULT_REGION": DEMO_REGION,
-        }
+        env = _demo_env(root)
         with _environment(env):
             project = write_project(root / "project", source=source)
             say(f"Demo: moto at {endpoint}, project and file backend in {root} (removed at the end).")
@@ -279,26 +270,47 @@ def run_demo(
             migration = Migration(
                 stack, aws=settings, progress=say, data=data, lock_scope=str(project), lock_dir=lock_dir
             )
-            clock = time.monotonic()
-            function = migration.up(0).outputs.get("consumerFunctionName")
-            seconds["stage 0"] = time.monotonic() - clock
-            clock = time.monotonic()
-            say(f"Seeding {LEGACY_TABLE} with {items} items.")
-            seed_items(settings.client("dynamodb"), LEGACY_TABLE, items, progress=say)
-            seconds["seed"] = time.monotonic() - clock
-            consumer = _consumer(settings, str(function), items, write_rate, say)
-            try:
-                for stage in (1, 2, 3, 4):
-                    clock = time.monotonic()
-                    result = migration.up(stage)
-                    seconds[f"stage {stage}"] = time.monotonic() - clock
-            finally:
-                if consumer is not None:
-                    consumer.stop()
-            writes = _writes(consumer, write_rate)
+            result, seconds, writes = _run_stages(migration, settings, items, write_rate, say)
     return DemoResult(
         items=items, stages=(0, 1, 2, 3, 4), report=dict(result.report or {}), seconds=seconds, writes=writes
     )
+
+
+def _demo_env(root: Path) -> dict[str, str]:
+    """The environment of the demo's engine and clients: a file backend under ``root``, moto's credentials."""
+    (root / "backend").mkdir()
+    return {
+        "PULUMI_BACKEND_URL": (root / "backend").as_uri(),
+        "PULUMI_CONFIG_PASSPHRASE": "migrate-demo",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": DEMO_REGION,
+        "AWS_DEFAULT_REGION": DEMO_REGION,
+    }
+
+
+def _run_stages(
+    migration: Migration, settings: AwsSettings, items: int, write_rate: float, say: Progress
+) -> tuple[Any, dict[str, float], dict[str, Any]]:
+    """Stage 0, the seed, then stages 1-4 while the consumer writes: the last result, the timings, the writes."""
+    seconds: dict[str, float] = {}
+    clock = time.monotonic()
+    function = migration.up(0).outputs.get("consumerFunctionName")
+    seconds["stage 0"] = time.monotonic() - clock
+    clock = time.monotonic()
+    say(f"Seeding {LEGACY_TABLE} with {items} items.")
+    seed_items(settings.client("dynamodb"), LEGACY_TABLE, items, progress=say)
+    seconds["seed"] = time.monotonic() - clock
+    consumer = _consumer(settings, str(function), items, write_rate, say)
+    try:
+        for stage in (1, 2, 3, 4):
+            clock = time.monotonic()
+            result = migration.up(stage)
+            seconds[f"stage {stage}"] = time.monotonic() - clock
+    finally:
+        if consumer is not None:
+            consumer.stop()
+    return result, seconds, _writes(consumer, write_rate)
 
 
 def _consumer(settings: AwsSettings, function: str, items: int, rate: float, say: Progress) -> Any:
