@@ -13,7 +13,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.real_engine.helpers import RealEngine, engine_env, find_pulumi, install_plugin, missing_cli_reason, moto_server
+from tests.real_engine.helpers import (
+    RealEngine,
+    engine_env,
+    find_pulumi,
+    install_plugin,
+    missing_cli_reason,
+    moto_server,
+)
 
 
 @pytest.fixture(scope="session")

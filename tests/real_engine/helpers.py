@@ -112,8 +112,12 @@ class RealEngine:
         if service not in self._clients:
             config = Config(account_id_endpoint_mode="disabled", retries={"max_attempts": 1})
             self._clients[service] = boto3.client(
-                service, endpoint_url=self.endpoint, region_name=REGION,
-                aws_access_key_id="testing", aws_secret_access_key="testing", config=config,
+                service,
+                endpoint_url=self.endpoint,
+                region_name=REGION,
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",
+                config=config,
             )
         return self._clients[service]
 
@@ -130,7 +134,15 @@ class RealEngine:
 
     def pulumi(self, *args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run the CLI in ``cwd`` with the tier's environment."""
-        done = subprocess.run([self.cli, *args, "--non-interactive"], cwd=cwd, env=self.env, capture_output=True, text=True, timeout=300, check=False)
+        done = subprocess.run(
+            [self.cli, *args, "--non-interactive"],
+            cwd=cwd,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
         if check and done.returncode != 0:
             raise AssertionError(f"pulumi {' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
         return done

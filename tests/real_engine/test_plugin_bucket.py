@@ -64,7 +64,9 @@ def test_every_setting_of_the_export_bucket_is_applied_in_moto(real_engine: Real
     assert exports.preview() == {}
 
 
-def test_the_tls_only_policy_makes_moto_refuse_plain_http_object_calls(real_engine: RealEngine, exports: Project) -> None:
+def test_the_tls_only_policy_makes_moto_refuse_plain_http_object_calls(
+    real_engine: RealEngine, exports: Project
+) -> None:
     # Given the bucket with its TLS-only Deny, on moto, which is plain HTTP and knows no aws:SecureTransport
     s3 = real_engine.client("s3")
     name = bucket_name(exports)

@@ -48,10 +48,17 @@ def make_legacy_table(engine: RealEngine) -> None:
     arn = client.create_table(
         TableName=NAME,
         KeySchema=[{"AttributeName": "Id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "Id", "AttributeType": "S"}, {"AttributeName": "Score", "AttributeType": "N"}],
+        AttributeDefinitions=[
+            {"AttributeName": "Id", "AttributeType": "S"},
+            {"AttributeName": "Score", "AttributeType": "N"},
+        ],
         BillingMode="PAY_PER_REQUEST",
         GlobalSecondaryIndexes=[
-            {"IndexName": "ByScore", "KeySchema": [{"AttributeName": "Score", "KeyType": "HASH"}], "Projection": {"ProjectionType": "KEYS_ONLY"}}
+            {
+                "IndexName": "ByScore",
+                "KeySchema": [{"AttributeName": "Score", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
         ],
         Tags=[{"Key": "team", "Value": "data"}, {"Key": "env", "Value": "test"}],
     )["TableDescription"]["TableArn"]

@@ -36,12 +36,17 @@ def orders(name="Orders", opts=None, **extra):
     )
 """
 
-PLAIN = BASE + """
+PLAIN = (
+    BASE
+    + """
 table = orders()
 pulumi.export("streamArn", table.stream_arn)
 """
+)
 
-RICH = BASE + """
+RICH = (
+    BASE
+    + """
 table = orders(
     more_attributes=[aws.dynamodb.TableAttributeArgs(name="Status", type="S")],
     global_secondary_indexes=[aws.dynamodb.TableGlobalSecondaryIndexArgs(
@@ -58,6 +63,7 @@ table = orders(
 )
 pulumi.export("streamArn", table.stream_arn)
 """
+)
 
 
 PROTECTED = "table = orders(deletion_protection_enabled=True, opts=pulumi.ResourceOptions(%s))"
@@ -76,9 +82,14 @@ def described(engine: RealEngine, name: str = "Orders") -> dict:
     return engine.client("dynamodb").describe_table(TableName=name)["Table"]
 
 
-def test_a_created_table_has_the_declared_keys_and_billing_and_no_extras(real_engine: RealEngine, orders: Project) -> None:
+def test_a_created_table_has_the_declared_keys_and_billing_and_no_extras(
+    real_engine: RealEngine, orders: Project
+) -> None:
     table = described(real_engine)
-    assert [(k["AttributeName"], k["KeyType"]) for k in table["KeySchema"]] == [("Customer", "HASH"), ("Created", "RANGE")]
+    assert [(k["AttributeName"], k["KeyType"]) for k in table["KeySchema"]] == [
+        ("Customer", "HASH"),
+        ("Created", "RANGE"),
+    ]
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     assert not table.get("GlobalSecondaryIndexes")
     assert not table.get("DeletionProtectionEnabled")

@@ -101,7 +101,11 @@ class ResourceType:
             if inputs.get(f.name) is None and f.default is not NO_DEFAULT:
                 inputs[f.name] = f.default
                 defaulted.append(f.name)
-        failures = [(f.name, f"Missing required argument: {f.name!r}") for f in self.fields if f.required and inputs.get(f.name) is None]
+        failures = [
+            (f.name, f"Missing required argument: {f.name!r}")
+            for f in self.fields
+            if f.required and inputs.get(f.name) is None
+        ]
         failures += self.validate(inputs)
         inputs[DEFAULTS_KEY] = defaulted
         return inputs, failures

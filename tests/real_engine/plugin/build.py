@@ -25,7 +25,7 @@ def shim(python: str = sys.executable, root: Path = ROOT) -> str:
     """The shim's text: exec ``python -m tests.real_engine.plugin`` with the engine's arguments."""
     return (
         "#!/bin/sh\n"
-        f'PYTHONPATH={shlex.quote(str(root))}${{PYTHONPATH:+:$PYTHONPATH}}\n'
+        f"PYTHONPATH={shlex.quote(str(root))}${{PYTHONPATH:+:$PYTHONPATH}}\n"
         "export PYTHONPATH\n"
         f'exec {shlex.quote(python)} -m tests.real_engine.plugin "$@"\n'
     )

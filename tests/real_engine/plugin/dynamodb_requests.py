@@ -34,14 +34,20 @@ def projection(index: dict[str, Any]) -> dict[str, Any]:
 
 def throughput(item: dict[str, Any]) -> dict[str, int]:
     """``ProvisionedThroughput`` from ``readCapacity``/``writeCapacity``."""
-    return {"ReadCapacityUnits": int(item.get("readCapacity") or 0), "WriteCapacityUnits": int(item.get("writeCapacity") or 0)}
+    return {
+        "ReadCapacityUnits": int(item.get("readCapacity") or 0),
+        "WriteCapacityUnits": int(item.get("writeCapacity") or 0),
+    }
 
 
 def on_demand(block: dict[str, Any] | None) -> dict[str, int] | None:
     """``OnDemandThroughput`` caps, or None when none is declared."""
     if not block:
         return None
-    caps = {"MaxReadRequestUnits": block.get("maxReadRequestUnits"), "MaxWriteRequestUnits": block.get("maxWriteRequestUnits")}
+    caps = {
+        "MaxReadRequestUnits": block.get("maxReadRequestUnits"),
+        "MaxWriteRequestUnits": block.get("maxWriteRequestUnits"),
+    }
     return {k: int(v) for k, v in caps.items() if v} or None
 
 
@@ -58,7 +64,11 @@ def global_index(index: dict[str, Any], billing_mode: str) -> dict[str, Any]:
 
 def local_index(index: dict[str, Any], hash_key: str) -> dict[str, Any]:
     """One ``LocalSecondaryIndexes`` entry: the table's partition key and the index's sort key."""
-    return {"IndexName": index["name"], "KeySchema": key_schema(hash_key, index["rangeKey"]), "Projection": projection(index)}
+    return {
+        "IndexName": index["name"],
+        "KeySchema": key_schema(hash_key, index["rangeKey"]),
+        "Projection": projection(index),
+    }
 
 
 def attributes(inputs: dict[str, Any]) -> list[dict[str, str]]:
@@ -134,7 +144,9 @@ def import_table(inputs: dict[str, Any]) -> dict[str, Any]:
         params["SSESpecification"] = sse(inputs.get("serverSideEncryption"))
     source = spec["s3BucketSource"]
     s3: dict[str, str] = {"S3Bucket": source["bucket"]}
-    s3.update({k: source[v] for k, v in (("S3KeyPrefix", "keyPrefix"), ("S3BucketOwner", "bucketOwner")) if source.get(v)})
+    s3.update(
+        {k: source[v] for k, v in (("S3KeyPrefix", "keyPrefix"), ("S3BucketOwner", "bucketOwner")) if source.get(v)}
+    )
     args: dict[str, Any] = {"S3BucketSource": s3, "InputFormat": spec["inputFormat"], "TableCreationParameters": params}
     if spec.get("inputCompressionType"):
         args["InputCompressionType"] = spec["inputCompressionType"]

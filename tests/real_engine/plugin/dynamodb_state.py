@@ -25,7 +25,10 @@ def _keys(schema: list[dict[str, str]]) -> tuple[str, str | None]:
 
 def _projection(index: dict[str, Any]) -> dict[str, Any]:
     proj = index.get("Projection") or {}
-    return {"projectionType": proj.get("ProjectionType", "ALL"), "nonKeyAttributes": list(proj.get("NonKeyAttributes") or [])}
+    return {
+        "projectionType": proj.get("ProjectionType", "ALL"),
+        "nonKeyAttributes": list(proj.get("NonKeyAttributes") or []),
+    }
 
 
 def _caps(block: dict[str, Any] | None) -> dict[str, int] | None:
@@ -103,7 +106,9 @@ def table_state(ctx: Context, name: str, previous: dict[str, Any]) -> dict[str, 
         "streamArn": table.get("LatestStreamArn", ""),
         "streamLabel": table.get("LatestStreamLabel", ""),
         "deletionProtectionEnabled": bool(table.get("DeletionProtectionEnabled")),
-        "tableClass": (table.get("TableClassSummary") or {}).get("TableClass") or previous.get("tableClass") or STANDARD,
+        "tableClass": (table.get("TableClassSummary") or {}).get("TableClass")
+        or previous.get("tableClass")
+        or STANDARD,
         "serverSideEncryption": _sse(table),
         "onDemandThroughput": _caps(table.get("OnDemandThroughput")) or previous.get("onDemandThroughput"),
         "tags": tags,

@@ -161,7 +161,9 @@ def _attribute_failures(inputs: dict[str, Any]) -> list[tuple[str, str]]:
     used.discard(None)
     failures = []
     if used - defined:
-        failures.append(("attributes", f"all indexes must match a defined attribute. Undefined: {sorted(used - defined)}"))
+        failures.append(
+            ("attributes", f"all indexes must match a defined attribute. Undefined: {sorted(used - defined)}")
+        )
     if defined - used:
         failures.append(("attributes", f"all attributes must be indexed. Unused attributes: {sorted(defined - used)}"))
     return failures

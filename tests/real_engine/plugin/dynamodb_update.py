@@ -23,7 +23,10 @@ def wait_active(ctx: Context, name: str, timeout: float) -> None:
     client = ctx.client("dynamodb")
     while True:
         table = client.describe_table(TableName=name)["Table"]
-        statuses = [table["TableStatus"], *(i.get("IndexStatus", "ACTIVE") for i in table.get("GlobalSecondaryIndexes") or [])]
+        statuses = [
+            table["TableStatus"],
+            *(i.get("IndexStatus", "ACTIVE") for i in table.get("GlobalSecondaryIndexes") or []),
+        ]
         if all(s == "ACTIVE" for s in statuses):
             return
         if time.monotonic() > deadline:
@@ -63,7 +66,9 @@ def global_indexes(ctx: Context, olds: dict[str, Any], news: dict[str, Any]) -> 
         ]
     client = ctx.client("dynamodb")
     for update in updates:
-        client.update_table(TableName=news["name"], AttributeDefinitions=req.attributes(news), GlobalSecondaryIndexUpdates=[update])
+        client.update_table(
+            TableName=news["name"], AttributeDefinitions=req.attributes(news), GlobalSecondaryIndexUpdates=[update]
+        )
         wait_active(ctx, news["name"], ctx.timeout)
 
 
@@ -90,7 +95,9 @@ def stream(ctx: Context, olds: dict[str, Any], news: dict[str, Any]) -> None:
 def table_settings(ctx: Context, olds: dict[str, Any], news: dict[str, Any]) -> None:
     """Encryption, table class and deletion protection (UpdateTable)."""
     args: dict[str, Any] = {}
-    if not same(news.get("serverSideEncryption"), olds.get("serverSideEncryption")) and news.get("serverSideEncryption"):
+    if not same(news.get("serverSideEncryption"), olds.get("serverSideEncryption")) and news.get(
+        "serverSideEncryption"
+    ):
         args["SSESpecification"] = req.sse(news["serverSideEncryption"]) or {"Enabled": False}
     if news.get("tableClass") and news.get("tableClass") != (olds.get("tableClass") or "STANDARD"):
         args["TableClass"] = news["tableClass"]

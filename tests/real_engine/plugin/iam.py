@@ -94,8 +94,15 @@ class Role(ResourceType):
         iam = ctx.client("iam")
         if json.loads(_document(olds.get("assumeRolePolicy") or "{}")) != json.loads(news["assumeRolePolicy"]):
             iam.update_assume_role_policy(RoleName=id_, PolicyDocument=news["assumeRolePolicy"])
-        if (olds.get("description") or "", olds.get("maxSessionDuration")) != (news.get("description") or "", news.get("maxSessionDuration")):
-            iam.update_role(RoleName=id_, Description=news.get("description") or "", MaxSessionDuration=int(news["maxSessionDuration"]))
+        if (olds.get("description") or "", olds.get("maxSessionDuration")) != (
+            news.get("description") or "",
+            news.get("maxSessionDuration"),
+        ):
+            iam.update_role(
+                RoleName=id_,
+                Description=news.get("description") or "",
+                MaxSessionDuration=int(news["maxSessionDuration"]),
+            )
         old_tags, new_tags = olds.get("tags") or {}, news.get("tags") or {}
         if old_tags.keys() - new_tags.keys():
             iam.untag_role(RoleName=id_, TagKeys=sorted(old_tags.keys() - new_tags.keys()))
@@ -135,7 +142,9 @@ class RolePolicy(ResourceType):
 
     def create(self, ctx: Context, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         """PutRolePolicy."""
-        ctx.client("iam").put_role_policy(RoleName=inputs["role"], PolicyName=inputs["name"], PolicyDocument=inputs["policy"])
+        ctx.client("iam").put_role_policy(
+            RoleName=inputs["role"], PolicyName=inputs["name"], PolicyDocument=inputs["policy"]
+        )
         id_ = f"{inputs['role']}:{inputs['name']}"
         return id_, self.read(ctx, id_, inputs)
 

@@ -16,7 +16,17 @@ from botocore.exceptions import ClientError
 from .archive import zip_bytes
 from .base import Context, Field, Gone, PartiallyCreated, ResourceType
 
-CONFIG_KEYS = ("runtime", "handler", "role", "timeout", "memorySize", "environment", "loggingConfig", "description", "layers")
+CONFIG_KEYS = (
+    "runtime",
+    "handler",
+    "role",
+    "timeout",
+    "memorySize",
+    "environment",
+    "loggingConfig",
+    "description",
+    "layers",
+)
 
 
 def _configuration(inputs: dict[str, Any]) -> dict[str, Any]:
@@ -35,7 +45,12 @@ def _configuration(inputs: dict[str, Any]) -> dict[str, Any]:
         args["Handler"] = inputs["handler"]
     logging = inputs.get("loggingConfig")
     if logging:
-        keys = {"LogFormat": "logFormat", "LogGroup": "logGroup", "ApplicationLogLevel": "applicationLogLevel", "SystemLogLevel": "systemLogLevel"}
+        keys = {
+            "LogFormat": "logFormat",
+            "LogGroup": "logGroup",
+            "ApplicationLogLevel": "applicationLogLevel",
+            "SystemLogLevel": "systemLogLevel",
+        }
         args["LoggingConfig"] = {api: logging[k] for api, k in keys.items() if logging.get(k)}
     return args
 
@@ -66,7 +81,17 @@ class Function(ResourceType):
         Field("skipDestroy", default=False),
         Field("region", create_only=True, computed=True),
     )
-    outputs = ("arn", "invokeArn", "qualifiedArn", "qualifiedInvokeArn", "version", "lastModified", "sourceCodeHash", "sourceCodeSize", "id")
+    outputs = (
+        "arn",
+        "invokeArn",
+        "qualifiedArn",
+        "qualifiedInvokeArn",
+        "version",
+        "lastModified",
+        "sourceCodeHash",
+        "sourceCodeSize",
+        "id",
+    )
 
     def changes_on_update(self, olds: dict[str, Any], news: dict[str, Any]) -> set[str]:
         """Any update changes the modification time; new code a new hash and size (and version if published)."""
@@ -160,7 +185,9 @@ def _wait_ready(ctx: Context, name: str, timeout: float = 300) -> None:
         time.sleep(0.2)
 
 
-def _state(ctx: Context, id_: str, conf: dict[str, Any], found: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+def _state(
+    ctx: Context, id_: str, conf: dict[str, Any], found: dict[str, Any], state: dict[str, Any]
+) -> dict[str, Any]:
     arn = conf["FunctionArn"]
     invoke = f"arn:aws:apigateway:{ctx.region}:lambda:path/2015-03-31/functions/{arn}/invocations"
     variables = (conf.get("Environment") or {}).get("Variables")
@@ -168,20 +195,35 @@ def _state(ctx: Context, id_: str, conf: dict[str, Any], found: dict[str, Any], 
     reserved = (found.get("Concurrency") or {}).get("ReservedConcurrentExecutions", -1)
     tags = found.get("Tags") or {}
     out = {
-        "id": id_, "name": id_, "arn": arn, "invokeArn": invoke,
-        "qualifiedArn": f"{arn}:{conf.get('Version', '$LATEST')}", "qualifiedInvokeArn": invoke.replace(arn, f"{arn}:{conf.get('Version', '$LATEST')}"),
-        "version": conf.get("Version", "$LATEST"), "lastModified": conf.get("LastModified", ""),
-        "sourceCodeHash": conf.get("CodeSha256", ""), "sourceCodeSize": conf.get("CodeSize", 0),
-        "role": conf.get("Role"), "runtime": conf.get("Runtime", ""), "handler": conf.get("Handler", ""),
-        "timeout": conf.get("Timeout", 3), "memorySize": conf.get("MemorySize", 128),
+        "id": id_,
+        "name": id_,
+        "arn": arn,
+        "invokeArn": invoke,
+        "qualifiedArn": f"{arn}:{conf.get('Version', '$LATEST')}",
+        "qualifiedInvokeArn": invoke.replace(arn, f"{arn}:{conf.get('Version', '$LATEST')}"),
+        "version": conf.get("Version", "$LATEST"),
+        "lastModified": conf.get("LastModified", ""),
+        "sourceCodeHash": conf.get("CodeSha256", ""),
+        "sourceCodeSize": conf.get("CodeSize", 0),
+        "role": conf.get("Role"),
+        "runtime": conf.get("Runtime", ""),
+        "handler": conf.get("Handler", ""),
+        "timeout": conf.get("Timeout", 3),
+        "memorySize": conf.get("MemorySize", 128),
         "environment": {"variables": variables} if variables else None,
         # moto does not report LoggingConfig; AWS does. Keep what was applied.
         "loggingConfig": _logging(logging) if logging else state.get("loggingConfig"),
-        "reservedConcurrentExecutions": reserved, "packageType": conf.get("PackageType", "Zip"),
-        "architectures": conf.get("Architectures") or ["x86_64"], "description": conf.get("Description", ""),
-        "layers": [layer["Arn"] for layer in conf.get("Layers") or []], "tags": tags, "tagsAll": dict(tags),
-        "publish": bool(state.get("publish", False)), "skipDestroy": bool(state.get("skipDestroy", False)),
-        "code": state.get("code"), "region": ctx.region,
+        "reservedConcurrentExecutions": reserved,
+        "packageType": conf.get("PackageType", "Zip"),
+        "architectures": conf.get("Architectures") or ["x86_64"],
+        "description": conf.get("Description", ""),
+        "layers": [layer["Arn"] for layer in conf.get("Layers") or []],
+        "tags": tags,
+        "tagsAll": dict(tags),
+        "publish": bool(state.get("publish", False)),
+        "skipDestroy": bool(state.get("skipDestroy", False)),
+        "code": state.get("code"),
+        "region": ctx.region,
     }
     return {k: v for k, v in out.items() if v is not None}
 

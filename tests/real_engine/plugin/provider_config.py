@@ -63,9 +63,8 @@ class ProviderState:
         try:
             self.account = aws.client("sts").get_caller_identity()["Account"]
         except (BotoCoreError, ClientError) as e:
-            raise ConfigError(
-                f"configuring the AWS provider: validating provider credentials: retrieving caller identity from STS: {e}"
-            ) from e
+            reason = f"validating provider credentials: retrieving caller identity from STS: {e}"
+            raise ConfigError(f"configuring the AWS provider: {reason}") from e
 
     def require(self) -> AwsConfig:
         """The configuration; a call before Configure is the engine's mistake."""

@@ -107,9 +107,14 @@ class Bucket(ResourceType):
 
 def _empty(s3: Any, bucket: str) -> None:
     for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
-        doomed = [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+        doomed = [
+            {"Key": v["Key"], "VersionId": v["VersionId"]}
+            for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
+        ]
         if doomed:
             result = s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True})
             if result.get("Errors"):
                 first = result["Errors"][0]
-                raise RuntimeError(f"emptying bucket {bucket}: {first.get('Code')} on {first.get('Key')}: {first.get('Message')}")
+                raise RuntimeError(
+                    f"emptying bucket {bucket}: {first.get('Code')} on {first.get('Key')}: {first.get('Message')}"
+                )

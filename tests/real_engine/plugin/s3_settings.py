@@ -159,8 +159,16 @@ class BucketServerSideEncryptionConfiguration(BucketSetting):
         out = []
         for rule in rules:
             default = rule.get("ApplyServerSideEncryptionByDefault") or {}
-            by_default = {"sseAlgorithm": default.get("SSEAlgorithm"), "kmsMasterKeyId": default.get("KMSMasterKeyID", "")}
-            out.append({"applyServerSideEncryptionByDefault": by_default, "bucketKeyEnabled": bool(rule.get("BucketKeyEnabled"))})
+            by_default = {
+                "sseAlgorithm": default.get("SSEAlgorithm"),
+                "kmsMasterKeyId": default.get("KMSMasterKeyID", ""),
+            }
+            out.append(
+                {
+                    "applyServerSideEncryptionByDefault": by_default,
+                    "bucketKeyEnabled": bool(rule.get("BucketKeyEnabled")),
+                }
+            )
         return {"rules": out}
 
     def remove(self, s3: Any, bucket: str) -> None:

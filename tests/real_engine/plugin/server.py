@@ -29,14 +29,27 @@ from .iam import Role, RolePolicy
 from .lambda_function import Function
 from .logs import LogGroup
 from .s3_bucket import Bucket
-from .s3_settings import BucketOwnershipControls, BucketPolicy, BucketPublicAccessBlock, BucketServerSideEncryptionConfiguration
+from .s3_settings import (
+    BucketOwnershipControls,
+    BucketPolicy,
+    BucketPublicAccessBlock,
+    BucketServerSideEncryptionConfiguration,
+)
 from .values import conceal, from_struct, reveal, to_struct
 
 TYPES: dict[str, ResourceType] = {
     t.token: t
     for t in (
-        Table(), Bucket(), BucketPublicAccessBlock(), BucketOwnershipControls(),
-        BucketServerSideEncryptionConfiguration(), BucketPolicy(), LogGroup(), Role(), RolePolicy(), Function(),
+        Table(),
+        Bucket(),
+        BucketPublicAccessBlock(),
+        BucketOwnershipControls(),
+        BucketServerSideEncryptionConfiguration(),
+        BucketPolicy(),
+        LogGroup(),
+        Role(),
+        RolePolicy(),
+        Function(),
     )
 }
 KINDS = {"ADD": 0, "DELETE": 2, "UPDATE": 4}  # PropertyDiff.Kind; +1 is the *_REPLACE of each
@@ -160,10 +173,21 @@ class Provider(provider_pb2_grpc.ResourceProviderServicer):
             context.abort(grpc.StatusCode.UNKNOWN, _message("creating", request.urn, e))
         return provider_pb2.CreateResponse(id=id_, properties=to_struct(conceal(outputs, secret)))
 
-    def _abort_init_failed(self, context: grpc.ServicerContext, rtype: ResourceType, ctx: Context,
-                           error: PartiallyCreated, inputs: dict, secret: set[str], raw_inputs: Any) -> None:
+    def _abort_init_failed(
+        self,
+        context: grpc.ServicerContext,
+        rtype: ResourceType,
+        ctx: Context,
+        error: PartiallyCreated,
+        inputs: dict,
+        secret: set[str],
+        raw_inputs: Any,
+    ) -> None:
         try:
             state = rtype.read(ctx, error.id, inputs)
+        except Gone:
+            # Nothing was left behind (a failed ImportTable creates no table): a plain failure.
+            context.abort(grpc.StatusCode.UNKNOWN, str(error.cause))
         except Exception:  # noqa: BLE001 - the create's own error is the one to report
             state = inputs
         detail = provider_pb2.ErrorResourceInitFailed(
