@@ -50,3 +50,8 @@ def test_a_check_failure_stops_the_preview_with_the_providers_reason(
         checks.preview("import pulumi_aws as aws\n" + CASES[reason])
     assert reason in str(failed.value)
     assert not {"Unbilled", "Unused", "Streamed"} & set(real_engine.client("dynamodb").list_tables()["TableNames"])
+
+
+def test_the_installed_plugin_reports_the_version_pulumi_aws_asks_for(real_engine: RealEngine) -> None:
+    listed = real_engine.pulumi("plugin", "ls", cwd=real_engine.root).stdout
+    assert any(line.split()[:3] == ["aws", "resource", "7.51.1"] for line in listed.splitlines()), listed

@@ -94,3 +94,13 @@ def test_an_update_of_environment_and_concurrency_is_visible_in_moto_and_then_st
 
     # and nothing is left to change.
     assert consumer.preview() == {}
+
+
+def test_ignore_changes_leaves_an_environment_change_out_of_the_plan(consumer: Project) -> None:
+    # Given the function at stage 2, when the program says stage 3 but ignores changes to its environment
+    program = (PROGRAM % ("3", "reserved_concurrent_executions=3,")).replace(
+        "depends_on=[policy])", 'depends_on=[policy], ignore_changes=["environment"])'
+    )
+    # then the preview has nothing to do; without ignore_changes it has an update.
+    assert consumer.preview(program) == {}
+    assert consumer.preview(PROGRAM % ("3", "reserved_concurrent_executions=3,")) == {"update": 1}
