@@ -102,15 +102,14 @@ class Provider(provider_pb2_grpc.ResourceProviderServicer):
 
     def CheckConfig(self, request: Any, context: grpc.ServicerContext) -> Any:
         """The provider's inputs as given, or a failure when no region can be found."""
-        news = from_struct(request.news)
-        failures = provider_config.check(news)
+        failures = provider_config.check(reveal(from_struct(request.news))[0])
         return provider_pb2.CheckResponse(
             inputs=request.news, failures=[provider_pb2.CheckFailure(property=p, reason=r) for p, r in failures]
         )
 
     def DiffConfig(self, request: Any, context: grpc.ServicerContext) -> Any:
         """Changed settings update the provider in place (nothing replaces it)."""
-        changed = provider_config.diff(from_struct(request.olds), from_struct(request.news))
+        changed = provider_config.diff(reveal(from_struct(request.olds))[0], reveal(from_struct(request.news))[0])
         return provider_pb2.DiffResponse(
             changes=provider_pb2.DiffResponse.DIFF_SOME if changed else provider_pb2.DiffResponse.DIFF_NONE,
             diffs=changed,
@@ -120,7 +119,8 @@ class Provider(provider_pb2_grpc.ResourceProviderServicer):
 
     def Configure(self, request: Any, context: grpc.ServicerContext) -> Any:
         """Take the settings; check the credentials unless ``skipCredentialsValidation``."""
-        args = from_struct(request.args) if request.HasField("args") else {}
+        # Credentials may come as secrets; the provider needs their values.
+        args = reveal(from_struct(request.args))[0] if request.HasField("args") else {}
         try:
             self.config.configure(args or provider_config.from_variables(dict(request.variables)))
         except provider_config.ConfigError as e:
