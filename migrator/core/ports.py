@@ -123,7 +123,7 @@ class PendingCreate:
     urn: str
     type: str
     name: str
-    physical_name: str | None  # the ``name`` input (a table's name), when the program gave one
+    physical_name: str | None  # the ``name`` input (a table's) or the ``bucket`` input (a bucket's, its settings')
 
 
 @runtime_checkable
@@ -170,4 +170,17 @@ class StackPort(Protocol):
 
     def cancel_update(self) -> None:
         """End the update the backend still counts as running (``pulumi cancel``); only for a dead one."""
+        ...
+
+
+@runtime_checkable
+class InterruptedChanges(Protocol):
+    """A stack that can re-read the resources an interrupted update was changing (the real engine's)."""
+
+    def interrupted_changes(self) -> list[str]:
+        """The URNs of the resources with a pending update or delete."""
+        ...
+
+    def refresh_resources(self, urns: Iterable[str]) -> None:
+        """Re-read exactly ``urns`` from AWS into the state."""
         ...

@@ -78,6 +78,12 @@ def role_of(urn: str) -> str | None:
     return None
 
 
+def is_export_bucket_setting(urn: str) -> bool:
+    """True when ``urn`` is a child of the ``MigratingTable``'s export bucket (its access block, policy...)."""
+    parsed = parse_urn(urn)
+    return parsed is not None and parsed.types[-3:-1] == (COMPONENT_TYPE, BUCKET_TYPE)
+
+
 def migration_components(urns: Iterable[str]) -> list[str]:
     """The URNs of the ``MigratingTable`` components among ``urns``, once each, in order."""
     found: list[str] = []

@@ -21,11 +21,21 @@ def pending_creates(deployment: Mapping[str, Any]) -> list[PendingCreate]:
         if op.get("type") != "creating" or not resource.get("urn"):
             continue
         urn = str(resource["urn"])
-        name = (resource.get("inputs") or {}).get("name")
+        inputs = resource.get("inputs") or {}
+        name = inputs.get("name") or inputs.get("bucket")  # a table's name, a bucket's (or its setting's)
         found.append(
             PendingCreate(urn, str(resource.get("type", "")), urn_name(urn), name if isinstance(name, str) else None)
         )
     return found
+
+
+def interrupted_changes(deployment: Mapping[str, Any]) -> list[str]:
+    """The URNs of the updates and deletes an interrupted update left pending (not its creates)."""
+    return [
+        str(op["resource"]["urn"])
+        for op in deployment.get("pending_operations") or []
+        if op.get("type") in ("updating", "deleting") and (op.get("resource") or {}).get("urn")
+    ]
 
 
 def state_resources(deployment: Mapping[str, Any]) -> list[StateResource]:

@@ -46,7 +46,13 @@ from migrator.engine.config_text import (
     stack_settings_file,
 )
 from migrator.engine.diagnostics import diagnostics, error_lines
-from migrator.engine.state import pending_creates, state_resources, urn_name, without_pending
+from migrator.engine.state import (
+    interrupted_changes,
+    pending_creates,
+    state_resources,
+    urn_name,
+    without_pending,
+)
 
 INSTALL_HINT = (
     "Install it with `curl -fsSL https://get.pulumi.com | sh` (or `brew install pulumi`) and make sure `pulumi` "
@@ -339,6 +345,23 @@ class PulumiWorkspace:
         edited = without_pending(exported.deployment or {}, drop)
         with self._errors("import the stack state"):
             self._stack.import_stack(auto.Deployment(version=exported.version, deployment=edited))
+
+    def interrupted_changes(self) -> list[str]:
+        """The URNs of the resources an interrupted update was changing (its pending updates and deletes)."""
+        return interrupted_changes(self._export())
+
+    def refresh_resources(self, urns: Iterable[str]) -> None:
+        """Re-read ``urns`` alone from AWS (``pulumi refresh --target``); nothing else is re-read.
+
+        For what a killed update was changing: the state still has it as before, while AWS may have the
+        change already (a stream enabled); the next update would apply it again, and AWS refuses some
+        changes twice ("Cannot enable stream"). Pulumi advises a refresh for pending operations.
+        """
+        targets = list(urns)
+        if targets:
+            self._drop_plan()
+            with self._errors("refresh the resources an interrupted update was changing"):
+                self._stack.refresh(target=targets, color="never", suppress_progress=True)
 
     def cancel_update(self) -> None:
         """``pulumi cancel``: end the update the backend still counts as running (and drop its lock).

@@ -9,20 +9,24 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from migrator.core import stages as st
 from migrator.core.adoption import check_adoption
 from migrator.core.config import ADOPT_NEW_TABLE, MigrationConfig, key, parse_config
 from migrator.core.errors import ConfigError, GuardError, MigrationError, PulumiError, StackBusyError
 from migrator.core.guard import Preview, check_preview
-from migrator.core.ports import UPDATE
+from migrator.core.ports import UPDATE, InterruptedChanges
 from migrator.core.record import Record
-from migrator.core.urns import check_one_migration, role_of
+from migrator.core.urns import check_one_migration, parse_urn, role_of
 from migrator.orchestrate.context import StageRun, StepContext
+from migrator.orchestrate.pending import export_bucket_creates, remove_unused_bucket
 from migrator.orchestrate.records import StackReading
 from migrator.orchestrate.recovery import UpdateMark, dead_own_update
 from migrator.orchestrate.registry import StepRegistry
+
+T = TypeVar("T")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,7 +62,9 @@ class Executor:
     def apply(self, run: StageRun) -> dict[str, Any]:
         """Set the stage, preview, guard, update; on a refused or failed preview put the stage back."""
         move, stack = run.move, self._ctx.stack
-        adopting = self.settle_pending_creates(run)
+        # Clearing a pending create edits the state, and a refresh writes it: a killed run's lock refuses both.
+        earlier = UpdateMark.from_dict(self._ctx.records.store.load(UPDATE))
+        adopting = self._cancelling_own_dead_update(earlier, lambda: self._settle_interrupted_update(run))
         self._check_adoptable(run)
         self._ctx.config.set_config(
             {"stage": str(move.stage), **self.import_source_to_set(move.stage, run.record), **adopting}
@@ -104,8 +110,15 @@ class Executor:
 
     def _up(self, earlier: UpdateMark | None) -> dict[str, Any]:
         stack = self._ctx.stack
+        return self._cancelling_own_dead_update(earlier, lambda: dict(stack.up(on_output=self._ctx.progress) or {}))
+
+    def _cancelling_own_dead_update(self, earlier: UpdateMark | None, action: Callable[[], T]) -> T:
+        """``action()``; when the backend's lock refuses it and it is this host's dead run, cancel it and retry.
+
+        A lock held by anyone else is never cancelled: the refusal says why, with the backend's message.
+        """
         try:
-            return dict(stack.up(on_output=self._ctx.progress) or {})
+            return action()
         except StackBusyError as e:
             reason = dead_own_update(earlier, e.holders)
             if reason is not None:
@@ -115,10 +128,10 @@ class Executor:
             assert earlier is not None  # dead_own_update refuses without a mark
             self._ctx.progress(
                 f"  the update a killed run started on this machine (pid {earlier.pid}, stage {earlier.stage}, "
-                f"{earlier.started}) still holds the stack's lock: cancelling it (`pulumi cancel`) and updating"
+                f"{earlier.started}) still holds the stack's lock: cancelling it (`pulumi cancel`) and going on"
             )
-            stack.cancel_update()
-            return dict(stack.up(on_output=self._ctx.progress) or {})
+            self._ctx.stack.cancel_update()
+            return action()
 
     def import_source_to_set(self, stage: int, record: Record) -> dict[str, Any]:
         """``importSource`` from the record, when the stage's program needs it and the stack config lacks it."""
@@ -139,7 +152,8 @@ class Executor:
         the new table is removed from the state (a state edit that removes nothing else), and a table
         that exists in AWS is declared for import (config ``adoptNewTable``): the update's preview shows
         the import, the guard checks it, and the import check then looks at what the table holds. One
-        that does not exist is created anew. Other pending creates are left to the user, who alone can
+        that does not exist is created anew. The export bucket's pending creates (stage 1) are settled by
+        :mod:`migrator.orchestrate.pending`. Other pending creates are left to the user, who alone can
         tell what was made; the message says how to keep them.
         """
         stack = self._ctx.stack
@@ -148,7 +162,8 @@ class Executor:
             return {}
         new = run.config.new
         ours = [p for p in pending if new is not None and role_of(p.urn) == st.NEW and p.physical_name == new.name]
-        others = [p for p in pending if p not in ours]
+        bucket = export_bucket_creates(pending)
+        others = [p for p in pending if p not in ours and p not in bucket]
         if others:
             names = ", ".join(f"{p.physical_name or p.name} ({p.urn})" for p in others)
             raise PulumiError(
@@ -157,6 +172,12 @@ class Executor:
                 f"{stack.name} --clear-pending-creates` (it drops them from the state, never from AWS), declare "
                 "each that was made with the `import` resource option (its id) and rerun.",
             )
+        for create in bucket:
+            remove_unused_bucket(self._ctx.aws.client("s3"), create, stack.name, self._ctx.progress)
+        if bucket:
+            stack.clear_pending_creates([p.urn for p in bucket])
+        if not ours:
+            return {}
         exists = self._ctx.aws.data_plane().deletion_protection(ours[0].physical_name) is not None
         verb = (
             "adopting it by an import"
@@ -166,6 +187,22 @@ class Executor:
         self._ctx.progress(f"  an interrupted update left table {ours[0].physical_name} pending: {verb}")
         stack.clear_pending_creates([p.urn for p in ours])
         return {ADOPT_NEW_TABLE: ours[0].physical_name} if exists else {}
+
+    def _settle_interrupted_update(self, run: StageRun) -> dict[str, Any]:
+        """What a killed update left: its pending creates settled, what it was changing re-read; config to set.
+
+        The URNs being changed are read first: the state edit that clears pending creates keeps no
+        other pending operation.
+        """
+        stack = self._ctx.stack
+        # The engine double models no interrupted update or delete, and has no refresh.
+        changing = stack.interrupted_changes() if isinstance(stack, InterruptedChanges) else []
+        adopting = self.settle_pending_creates(run)
+        if changing:
+            names = ", ".join(p.name if (p := parse_urn(urn)) else urn for urn in changing)
+            self._ctx.progress(f"  an interrupted update was changing {names}: re-reading it from AWS")
+            stack.refresh_resources(changing)  # type: ignore[attr-defined]
+        return adopting
 
     def unprotect_by_update(self, run: StageRun) -> None:
         """Before an update that drops a table, make sure the state no longer protects it.

@@ -707,3 +707,20 @@ def test_command_output_splits_the_sdk_error_text() -> None:
 def test_error_lines_fall_back_to_the_last_stderr_lines() -> None:
     assert error_lines("", "a\nb\n\nsomething broke\nexit status 2") == ["something broke", "exit status 2"]
     assert error_lines("error: update failed", "") == ["update failed"]
+
+
+def test_the_resources_an_interrupted_update_was_changing_are_refreshed_alone(
+    ws: PulumiWorkspace, command: RecordingCommand
+) -> None:
+    command.reply("stack", "export", stdout=json.dumps(INTERRUPTED))
+    command.reply("refresh")
+    command.reply("stack", "history", stdout=HISTORY)
+
+    changing = ws.interrupted_changes()
+    ws.refresh_resources(changing)
+    ws.refresh_resources([])  # nothing to re-read: no command
+
+    assert changing == [LEGACY_URN]  # the update, not the create
+    (refresh,) = command.find("refresh")
+    assert refresh[refresh.index("--target") + 1] == LEGACY_URN
+    assert refresh.count("--target") == 1

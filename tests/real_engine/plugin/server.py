@@ -25,6 +25,7 @@ from pulumi.runtime.proto import plugin_pb2, provider_pb2, provider_pb2_grpc
 from . import provider_config
 from .base import DEFAULTS_KEY, Context, Gone, PartiallyCreated, ResourceType
 from .dynamodb_table import Table
+from .hold import hold_after
 from .iam import Role, RolePolicy
 from .lambda_function import Function
 from .logs import LogGroup
@@ -140,7 +141,7 @@ class Provider(provider_pb2_grpc.ResourceProviderServicer):
 
     def Diff(self, request: Any, context: grpc.ServicerContext) -> Any:
         """The changed properties, those that replace, and whether the old one goes first."""
-        rtype, _ = self._type(request, context)
+        rtype, name = self._type(request, context)
         olds, _ = reveal(from_struct(request.olds))
         news, _ = reveal(from_struct(request.news))
         result = rtype.diff(olds, news, list(request.ignoreChanges))
@@ -159,7 +160,7 @@ class Provider(provider_pb2_grpc.ResourceProviderServicer):
 
     def Create(self, request: Any, context: grpc.ServicerContext) -> Any:
         """Create it (a preview returns the planned state, computed outputs unknown)."""
-        rtype, _ = self._type(request, context)
+        rtype, name = self._type(request, context)
         inputs, secret = reveal(from_struct(request.properties))
         if request.preview:
             outputs = rtype.preview_outputs(inputs)
@@ -171,6 +172,7 @@ class Provider(provider_pb2_grpc.ResourceProviderServicer):
             self._abort_init_failed(context, rtype, ctx, e, inputs, secret, request.properties)
         except Exception as e:  # noqa: BLE001 - every failure goes back to the engine as the step's error
             context.abort(grpc.StatusCode.UNKNOWN, _message("creating", request.urn, e))
+        hold_after("create", rtype.token, name)
         return provider_pb2.CreateResponse(id=id_, properties=to_struct(conceal(outputs, secret)))
 
     def _abort_init_failed(
@@ -220,7 +222,7 @@ class Provider(provider_pb2_grpc.ResourceProviderServicer):
 
     def Update(self, request: Any, context: grpc.ServicerContext) -> Any:
         """Apply the changed inputs (a preview returns the planned state)."""
-        rtype, _ = self._type(request, context)
+        rtype, name = self._type(request, context)
         olds, _ = reveal(from_struct(request.olds))
         news, secret = reveal(from_struct(request.news))
         if request.preview:
@@ -230,6 +232,7 @@ class Provider(provider_pb2_grpc.ResourceProviderServicer):
                 outputs = rtype.update(self._context(request.timeout), request.id, olds, news)
             except Exception as e:  # noqa: BLE001
                 context.abort(grpc.StatusCode.UNKNOWN, _message("updating", request.urn, e))
+            hold_after("update", rtype.token, name)
         return provider_pb2.UpdateResponse(properties=to_struct(conceal(outputs, secret)))
 
     def Delete(self, request: Any, context: grpc.ServicerContext) -> Any:
