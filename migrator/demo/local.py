@@ -30,6 +30,7 @@ from migrator.core.errors import BadInputError, PulumiNotInstalledError
 from migrator.core.ports import Progress
 from migrator.data.aws import AwsSettings, aws_errors
 from migrator.data.dataplane import AwsDataPlane
+from migrator.demo.plugin_check import require_aws_plugin
 from migrator.demo.project import project_source, write_project
 from migrator.orchestrate.migration import Migration
 from migrator.report.results import freeze_line, report_text
@@ -255,6 +256,8 @@ def run_demo(
     source = project_source()  # before the CLI: a package without the example project fails first
     if open_stack is None:
         require_pulumi_cli(install=install, progress=say)
+        if not install:
+            require_aws_plugin()
         open_stack = _pulumi_stack
     with tempfile.TemporaryDirectory(prefix="migrate-demo-") as tmp, moto_server() as endpoint:
         root = Path(tmp)

@@ -172,10 +172,11 @@ class Executor:
                 f"{stack.name} --clear-pending-creates` (it drops them from the state, never from AWS), declare "
                 "each that was made with the `import` resource option (its id) and rerun.",
             )
+        if bucket:
+            # The state edit first: it needs the backend's lock, so a live update's bucket is never touched.
+            stack.clear_pending_creates([p.urn for p in bucket])
         for create in bucket:
             remove_unused_bucket(self._ctx.aws.client("s3"), create, stack.name, self._ctx.progress)
-        if bucket:
-            stack.clear_pending_creates([p.urn for p in bucket])
         if not ours:
             return {}
         exists = self._ctx.aws.data_plane().deletion_protection(ours[0].physical_name) is not None

@@ -18,6 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from migrator.engine.plugins import aws_plugin_version
+from tests.real_engine.helpers import find_pulumi, install_plugin, missing_cli_reason
+
 pytestmark = [
     pytest.mark.install,
     pytest.mark.skipif(sys.platform == "win32", reason="the fake pulumi CLI is a POSIX script"),
@@ -29,10 +32,14 @@ NOT_SOURCE = shutil.ignore_patterns(
 )
 FAKE_PULUMI = """\
 #!{python}
-# Answers `pulumi version`; any other command records where it ran and what that folder held, then fails.
+# Answers `pulumi version` and `plugin ls` (the aws plugin the demo needs is there); any other command
+# records where it ran and what that folder held, then fails.
 import json, os, sys
 if sys.argv[1:2] == ["version"]:
     print("v3.999.0")
+    sys.exit(0)
+if sys.argv[1:3] == ["plugin", "ls"]:
+    print(json.dumps([{{"name": "aws", "kind": "resource", "version": {aws_version!r}}}]))
     sys.exit(0)
 files = sorted(os.path.relpath(os.path.join(d, f)) for d, _, names in os.walk(".") for f in names)
 project = open("Pulumi.yaml").read() if os.path.isfile("Pulumi.yaml") else None
@@ -114,7 +121,7 @@ def test_demo_reaches_its_first_pulumi_call_in_a_complete_project(venv: Path, tm
         (tmp_path / name).mkdir()
     record = tmp_path / "calls.jsonl"
     fake = tmp_path / "bin" / "pulumi"
-    fake.write_text(FAKE_PULUMI.format(python=sys.executable, record=str(record)))
+    fake.write_text(FAKE_PULUMI.format(python=sys.executable, record=str(record), aws_version=aws_plugin_version()))
     fake.chmod(0o755)
     env = _environment(tmp_path / "home", [venv / "bin", tmp_path / "bin"])
 
@@ -138,3 +145,36 @@ def test_the_installed_version_is_pyproject_s(venv: Path, tmp_path: Path) -> Non
     expected = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
     done = _migrate(venv, tmp_path, _environment(tmp_path, [venv / "bin"]), "--version")
     assert (done.returncode, done.stdout.strip()) == (0, f"migrate {expected}")
+
+
+@pytest.mark.real_engine
+def test_the_installed_demo_runs_through_stage_4_on_the_real_engine(venv: Path, tmp_path: Path) -> None:
+    """Where a pulumi CLI is on PATH: the installed package's demo, with the tier's aws plugin, 0→4."""
+    cli = find_pulumi()
+    if cli is None:
+        pytest.skip(missing_cli_reason())
+    # Given the real CLI on PATH and the test plugin installed in a private PULUMI_HOME
+    for name in ("home", "work", "pulumi-home"):
+        (tmp_path / name).mkdir()
+    env = {
+        **_environment(tmp_path / "home", [venv / "bin", Path(cli).parent]),
+        "PULUMI_HOME": str(tmp_path / "pulumi-home"),
+        "PULUMI_SKIP_UPDATE_CHECK": "1",
+    }
+    install_plugin(cli, env, tmp_path / "dist")
+
+    # when the demo runs from an empty folder, installing nothing
+    done = subprocess.run(
+        [str(venv / "bin" / "migrate"), "demo", "--no-install", "--json", "--items", "100", "--write-rate", "5"],
+        cwd=tmp_path / "work",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+    # then every stage ran and no acknowledged write is missing from the new table
+    assert done.returncode == 0, done.stderr[-5000:]
+    result = json.loads(done.stdout)
+    assert result["stages"] == [0, 1, 2, 3, 4]
+    assert result["writes"]["missing"] == 0 and result["writes"]["acknowledged"] > 0

@@ -9,6 +9,7 @@ request (``tests/real_engine/plugin/hold.py``) so the kill lands while the engin
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -19,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from migrator.demo.local import demo_config, seed_items
 from migrator.demo.project import write_project
 from migrator.engine.workspace import PulumiWorkspace
@@ -26,6 +29,7 @@ from tests.real_engine.helpers import RealEngine
 from tests.real_engine.plugin.hold import HOLD_ENV, HOLD_FILE_ENV
 
 MIGRATE = str(Path(sys.executable).with_name("migrate"))
+LEGACY_AND_NEW = ("MyTable", "MyNewTable")  # the demo's tables
 
 
 @dataclass
@@ -54,12 +58,14 @@ class Run:
 class MigrationStack:
     """Stack ``name`` of the example project in ``engine.root/name``, at stage 0's config."""
 
-    def __init__(self, engine: RealEngine, name: str, items: int) -> None:
-        self.engine, self.name, self.items = engine, name, items
+    def __init__(self, engine: RealEngine, name: str, items: int, tables: tuple[str, str] = LEGACY_AND_NEW) -> None:
+        self.engine, self.name, self.items, self.tables = engine, name, items, tables
         self.folder = write_project(engine.root / name)
         self.lock_dir = engine.root / f"{name}-locks"
-        workspace = PulumiWorkspace.open(stack=name, work_dir=self.folder, create=True, env=engine.env)
-        workspace.set_config(demo_config(engine.endpoint))
+        self.workspace = PulumiWorkspace.open(stack=name, work_dir=self.folder, create=True, env=engine.env)
+        config = demo_config(engine.endpoint)
+        config["legacyTable"]["name"], config["newTable"]["name"] = tables
+        self.workspace.set_config(config)
 
     @property
     def env(self) -> dict[str, str]:
@@ -67,15 +73,23 @@ class MigrationStack:
 
     def seed(self) -> None:
         """The legacy table's sample items (after stage 0 made the table)."""
-        seed_items(self.engine.client("dynamodb"), "MyTable", self.items)
+        seed_items(self.engine.client("dynamodb"), self.tables[0], self.items)
 
-    def start(self, *args: str, hold: str | None = None, marker: Path | None = None) -> subprocess.Popen[str]:
-        """``migrate ARGS --stack NAME --work-dir FOLDER`` in a new process group; the plugin holds ``hold``."""
+    def start(
+        self, *args: str, hold: str | None = None, marker: Path | None = None, pulumi: bool = False
+    ) -> subprocess.Popen[str]:
+        """``migrate ARGS --stack NAME --work-dir FOLDER`` in a new process group; the plugin holds ``hold``.
+
+        With ``pulumi``, the ``pulumi`` CLI instead of ``migrate`` (a user's own update, in the folder).
+        """
         env = self.env
         if hold:
             env.update({HOLD_ENV: hold, HOLD_FILE_ENV: str(marker)})
         self.lock_dir.mkdir(exist_ok=True)
-        command = [MIGRATE, *args, "--stack", self.name, "--work-dir", str(self.folder)]
+        if pulumi:
+            command = [self.engine.cli, *args, "--stack", self.name, "--cwd", str(self.folder), "--non-interactive"]
+        else:
+            command = [MIGRATE, *args, "--stack", self.name, "--work-dir", str(self.folder)]
         return subprocess.Popen(
             command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
         )
@@ -92,26 +106,36 @@ class MigrationStack:
         assert run.code == 0, run.explain()
         return run
 
-    def start_held(self, *args: str, hold: str, timeout: float = 300) -> tuple[subprocess.Popen[str], str]:
+    def start_held(
+        self, *args: str, hold: str, timeout: float = 300, pulumi: bool = False
+    ) -> tuple[subprocess.Popen[str], str]:
         """Start ``migrate ARGS`` and wait until the plugin holds ``hold`` (applied in moto, not yet answered).
 
         Returns the run and what the plugin holds (``create aws:dynamodb/table:Table table-new``).
         """
         marker = self.engine.root / f"{self.name}-held"
         marker.unlink(missing_ok=True)
-        process = self.start(*args, hold=hold, marker=marker)
+        process = self.start(*args, hold=hold, marker=marker, pulumi=pulumi)
         deadline = time.monotonic() + timeout
         while not marker.exists():
             if process.poll() is not None:
                 _, err = process.communicate()
-                raise AssertionError(f"migrate {' '.join(args)} ended ({process.returncode}) before {hold}:\n{err}")
+                raise AssertionError(f"{' '.join(args)} ended ({process.returncode}) before {hold}:\n{err}")
             assert time.monotonic() < deadline, f"the plugin never held {hold}"
             time.sleep(0.2)
         return process, marker.read_text().strip()
 
     def kill(self, process: subprocess.Popen[str]) -> None:
-        """``kill -9`` of the run's whole process group, as a dying machine does."""
+        """``kill -9`` of the run's whole process group, as a dying machine does.
+
+        The engine starts the language host in a process group of its own, so every descendant is
+        killed too (a dying machine leaves none alive either).
+        """
+        descendants = psutil.Process(process.pid).children(recursive=True)
         os.killpg(process.pid, signal.SIGKILL)
+        for child in descendants:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                child.kill()
         process.communicate(timeout=60)
 
     def export(self) -> dict[str, Any]:
