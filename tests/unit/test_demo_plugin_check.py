@@ -51,7 +51,7 @@ def test_the_version_is_the_one_the_installed_pulumi_aws_declares() -> None:
     from importlib import resources
 
     declared = json.loads(resources.files("pulumi_aws").joinpath("pulumi-plugin.json").read_text())["version"]
-    assert VERSION == declared.lstrip("v") and VERSION
+    assert declared.lstrip("v") == VERSION and VERSION
 
 
 @pytest.mark.parametrize(
