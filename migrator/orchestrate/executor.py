@@ -192,8 +192,8 @@ class Executor:
     def _settle_interrupted_update(self, run: StageRun) -> dict[str, Any]:
         """What a killed update left: its pending creates settled, what it was changing re-read; config to set.
 
-        The URNs being changed are read first: the state edit that clears pending creates keeps no
-        other pending operation.
+        The URNs being changed are read before the state edit that clears pending creates, so what
+        that edit keeps of the other pending operations does not matter.
         """
         stack = self._ctx.stack
         # The engine double models no interrupted update or delete, and has no refresh.
