@@ -1065,3 +1065,15 @@ def test_a_lock_that_is_not_provably_this_host_s_dead_run_is_never_cancelled(
 
     assert "It is not cancelled: " in str(caught.value) and reason in str(caught.value)
     assert ("cancel",) not in world.events
+
+
+def test_plan_reads_the_stack_config_once(world: World) -> None:
+    # Each read of the stack config is one `pulumi config` process on the real engine: plan makes one.
+    world.migration().up(1)
+    reads: list[int] = []
+    real_get = world.stack.get_config
+    world.stack.get_config = lambda: (reads.append(1), real_get())[1]  # type: ignore[method-assign]
+
+    world.migration().plan(3)
+
+    assert len(reads) == 1
