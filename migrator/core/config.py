@@ -1,4 +1,4 @@
-"""Typed view of the stack config (design.md §4), validated with errors that name the key and the fix.
+"""Typed view of the stack config (README "Stack config"), validated with errors that name the key and the fix.
 
 Pure: takes plain values (as Pulumi's ``Config`` or the Automation API's config map give them:
 objects may arrive as JSON text) and returns a frozen :class:`MigrationConfig`.
@@ -252,7 +252,7 @@ def _endpoint(raw: Any) -> str | None:
     return url
 
 
-# --- the table specs: legacyTable, newTable (design.md §4; the fields live in tablespec_parse) ---------
+# --- the table specs: legacyTable, newTable (the fields live in tablespec_parse) ---------
 
 
 def _tables(short: Mapping[str, Any], stage: int, *, online: bool) -> tuple[TableSpec, TableSpec | None]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from migrator.core.config import NAMESPACE, MigrationConfig, parse_config
 
-# Written by the migrator during the run (design.md §4), so not asked of the user beforehand.
+# Written by the migrator during the run (README "Stack config"), so not asked of the user beforehand.
 _RECORDED_ON_THE_WAY = {"importSource": {"bucket": "recorded-by-stage-1", "keyPrefix": "recorded-by-stage-1/"}}
 
 

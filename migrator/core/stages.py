@@ -1,4 +1,4 @@
-"""The stage table (design.md §3) and the moves between stages. Pure: no boto3, no Pulumi.
+"""The stage table (README "Stages") and the moves between stages. Pure: no boto3, no Pulumi.
 
 Each stage says what the stack declares, which migrator steps run before and after its update,
 and which destructive table changes its preview may show (as guard :class:`~migrator.core.guard.AllowedChange`s

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from migrator.core.config import parse_config, parse_stage
+from migrator.core.config import REGION_KEY, parse_config, parse_stage
 from migrator.core.derive import parse_rules
 from migrator.core.errors import BadInputError, DeriveSyntaxError
 from migrator.core.ports import StackPort
@@ -21,7 +21,6 @@ from migrator.data.describe import LiveTable, NotCarried
 from migrator.orchestrate.context import new_table
 from migrator.report.spec_view import describe_spec
 
-REGION_KEY = "aws:region"
 # Keys that make up a migration's config: any of them present means the stack is already set up.
 _OWNED = ("legacyTable", "newTable", "derive")
 
