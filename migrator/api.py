@@ -44,7 +44,7 @@ from migrator.data.transform.run import transform_export
 from migrator.data.verify.run import verify_export, verify_tables
 from migrator.engine.workspace import PulumiWorkspace, install_pulumi_cli
 from migrator.orchestrate.migration import Migration
-from migrator.report.results import CatchUpResult, DownResult, Plan, Status, UnlockResult, UpResult
+from migrator.report.results import CatchUpResult, DownResult, PlanResult, Status, UnlockResult, UpResult
 
 __all__ = [
     # the migration of one stack
@@ -58,7 +58,7 @@ __all__ = [
     # results
     "UpResult",
     "DownResult",
-    "Plan",
+    "PlanResult",
     "Status",
     "CatchUpResult",
     "UnlockResult",
