@@ -191,10 +191,13 @@ class Migration:
             self._progress(f"Removed the lock of {holder.describe()}.")
         return UnlockResult(self._stack.name, holder.public() if holder else None)
 
-    def status(self) -> Status:
-        """Where the stack stands: its config and the record store; changes nothing."""
+    def status(self, *, stale_ok: bool = False) -> Status:
+        """Where the stack stands: its config and the record store; changes nothing.
+
+        A stale stack file (its stage behind the record) is refused unless ``stale_ok`` (``down`` asks).
+        """
         self._config.forget()
-        reading = self._records.read()
+        reading = self._records.read(check=not stale_ok)
         owner = LockOwner.from_config(self._records.store.load(LOCK)) or LockOwner.from_config(
             reading.values.get(LOCK_KEY)
         )
