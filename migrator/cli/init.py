@@ -14,7 +14,14 @@ from migrator.cli.stack import StackOpt, WorkDirOpt
 from migrator.core.errors import StackNotFoundError
 from migrator.data.aws import AwsSettings
 from migrator.data.describe import read_table
-from migrator.orchestrate.stack_init import InitResult, check_stack, parse_key_option, plan_init, write_init
+from migrator.orchestrate.stack_init import (
+    InitResult,
+    check_record_table,
+    check_stack,
+    parse_key_option,
+    plan_init,
+    write_init,
+)
 
 
 def _current(port: Any) -> dict[str, Any]:
@@ -91,6 +98,7 @@ def _init(
         region=where["region"] or current.get("aws:region"), endpoint_url=where["endpoint"] or current.get("endpoint")
     )
     check_stack(current, stack=stack, region=settings.region, force=force)
+    check_record_table(port, current, settings, stack=stack)
     live = read_table(settings.client("dynamodb"), table)
     plan = plan_init(live, derive=derive, current=current, region=settings.region, **options)
     if port is None:

@@ -46,6 +46,15 @@ DiscardOpt = Annotated[
     ),
 ]
 
+LoseOpt = Annotated[
+    bool,
+    typer.Option(
+        "--lose-new-table-writes",
+        help="Drop the new table (down to stage 1) even when it served traffic, or when the migration record that "
+        "would say so is missing: every write only the new table holds is lost.",
+    ),
+]
+
 
 def default_work_dir() -> Path:
     """The folder holding this repository's Pulumi.yaml; else the current directory."""
@@ -116,15 +125,17 @@ def down(
     yes: YesOpt = False,
     json_output: JsonOpt = False,
     discard_new_writes: DiscardOpt = False,
+    lose_new_table_writes: LoseOpt = False,
 ) -> None:
     """Go back to stage N where that is safe (3→2, 2→1 before cutover); online, 3→2 carries writes back."""
 
     def run() -> Any:
         migration = _migration(stack, work_dir, stage=stage)
-        status = migration.status()
-        if stage < status.stage:
-            confirm(f"Stack {status.stack}: go back from stage {status.stage} to {stage}?", yes=yes)
-        return migration.down(stage, discard_new_writes=discard_new_writes)
+        status = migration.status(stale_ok=True)  # `down` goes back from a stale stack file too
+        current = max(status.stage, status.completed_stage)
+        if stage < current:
+            confirm(f"Stack {status.stack}: go back from stage {current} to {stage}?", yes=yes)
+        return migration.down(stage, discard_new_writes=discard_new_writes, lose_new_table_writes=lose_new_table_writes)
 
     result = call(run)
     emit(result, json_output=json_output, text=lambda r: r.text())

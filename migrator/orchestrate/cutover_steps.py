@@ -208,21 +208,43 @@ class CutoverSteps:
         self._ctx.save(run.record)
 
     def _unfreeze(self, run: StageRun, state: CutoverState) -> list[str]:
-        hook = _freeze_hook(run.config)
+        """Unfreeze what an interrupted run recorded: the Lambda writers first, then (once it loads) the hook's.
+
+        The hook is loaded only after the Lambda writers are restored, so a hook that cannot be imported here
+        (another runner, another virtualenv) leaves frozen only the writers it controls, and says so.
+        """
+        freeze = FreezeState.from_dict(state.freeze)
+        lambda_client = self._ctx.aws.client("lambda")
         context = {"stack": self._ctx.stack.name, "direction": state.direction, "from": state.from_table}
+        context["to"] = state.to_table
+        functions = ", ".join(w.function for w in freeze.writers) or "none"
         try:
-            return unfreeze(
-                self._ctx.aws.client("lambda"),
-                FreezeState.from_dict(state.freeze),
-                hook_fn=hook,
-                context={**context, "to": state.to_table},
-                sleep=self._ctx.clock.sleep,
-            )
+            warnings = unfreeze(lambda_client, freeze, sleep=self._ctx.clock.sleep)
         except MigrationError as e:
             raise FreezeError(
-                f"Unfreezing the writers recorded by an interrupted run failed: {e.message}",
-                hint="Rerun; or restore by hand what the record's cutover entry lists (reserved concurrency, "
-                "event source mappings).",
+                f"Unfreezing the writers an interrupted run left frozen ({functions}) failed: {e.message}",
+                hint=f"Rerun `{state.resume_command}`; or restore by hand what the record's cutover entry lists "
+                "(reserved concurrency, event source mappings).",
+            ) from e
+        spec = freeze.hook or run.config.online.freeze_hook
+        if not spec:
+            return warnings
+        try:
+            hook = load_freeze_hook(spec)
+        except MigrationError as e:
+            raise FreezeError(
+                f"The Lambda writers ({functions}) are unfrozen, but freezeHook {spec} cannot be loaded here: "
+                f"{e.message} The writers it froze (outside Lambda) are still frozen.",
+                hint=f"Run `{state.resume_command}` where {spec.partition(':')[0]} is importable (it calls the "
+                "hook's unfreeze and goes on), or unfreeze those writers yourself.",
+            ) from e
+        try:
+            return warnings + unfreeze(lambda_client, FreezeState((), spec), hook_fn=hook, context=context)
+        except MigrationError as e:
+            raise FreezeError(
+                f"The Lambda writers ({functions}) are unfrozen, but freezeHook {spec} failed to unfreeze the "
+                f"writers it controls: {e.message}",
+                hint=f"Fix the hook (or its writers) and run `{state.resume_command}`.",
             ) from e
 
 

@@ -30,6 +30,7 @@ from migrator.data.record_table import DynamoRecordStore
 from migrator.orchestrate.access import AwsAccess, Clock, StackConfig
 from migrator.orchestrate.context import StepContext
 from migrator.orchestrate.executor import Executor
+from migrator.orchestrate.live import check_down, check_up, live_writers, record_found
 from migrator.orchestrate.lock import LOCK_KEY, LockOwner, StackLock, remove_stale_lock
 from migrator.orchestrate.moves import carries_back, moves_up
 from migrator.orchestrate.records import RecordRepository
@@ -92,6 +93,7 @@ class Migration:
         with self._lock(f"up --stage {stage}"):
             reading = self._records.read(adopt=True)
             moves = moves_up(reading.config, reading.record, stage)
+            check_up(self._ctx, reading, moves, stage)
             start, warnings, outputs = reading.record.completed_stage, [], {}
             for move in moves:
                 run = self._executor.prepare(move, allow_drift=allow_drift)
@@ -120,12 +122,15 @@ class Migration:
                 catch_up=final.online.get("catchUp"),
             )
 
-    def down(self, stage: int, *, discard_new_writes: bool = False) -> DownResult:
+    def down(self, stage: int, *, discard_new_writes: bool = False, lose_new_table_writes: bool = False) -> DownResult:
         """Go back to ``stage`` where that is safe (3→2, 2→1 before cutover); refuse the rest with the reason.
 
         Online, 3→2 carries the writes made to the new table since cutover back to the legacy table (a
         freeze window, the other way round). When that is impossible it is refused with the reason, unless
         ``discard_new_writes``: then those writes stay only in the new table, as in the offline mode.
+        Dropping the new table (2→1) is refused when it served traffic, by the record or by what the live
+        writers and the stack show, and when the record is missing (:mod:`migrator.core.evidence`), unless
+        ``lose_new_table_writes``: then it is dropped with every write only it holds.
         """
         st.check_stage(stage)
         self._config.forget()
@@ -133,9 +138,13 @@ class Migration:
             # A stale working copy (stage behind the record) may go back: from where the stack really is.
             reading = self._records.read(adopt=True, check=False)
             config, record = reading.config, reading.record
-            current = max(config.stage, record.completed_stage)
+            if record.down_pending == config.stage == stage:
+                current = stage + 1  # an earlier `down` to this stage set it; its move did not finish: again
+            else:
+                current = max(config.stage, record.completed_stage)
             carry = carries_back(config, current, stage, discard=discard_new_writes)
-            moves = self._moves_down(config, record, current, stage, carry=carry)
+            moves = self._moves_down(config, record, current, stage, carry=carry, lose=lose_new_table_writes)
+            check_down(self._ctx, reading, moves, stage=stage, lose=lose_new_table_writes)
             warnings: list[str] = []
             outputs: dict[str, Any] = {}
             for move in moves:
@@ -182,14 +191,19 @@ class Migration:
             self._progress(f"Removed the lock of {holder.describe()}.")
         return UnlockResult(self._stack.name, holder.public() if holder else None)
 
-    def status(self) -> Status:
-        """Where the stack stands: its config and the record store; changes nothing."""
+    def status(self, *, stale_ok: bool = False) -> Status:
+        """Where the stack stands: its config and the record store; changes nothing.
+
+        A stale stack file (its stage behind the record) is refused unless ``stale_ok`` (``down`` asks).
+        """
         self._config.forget()
-        reading = self._records.read()
+        reading = self._records.read(check=not stale_ok)
         owner = LockOwner.from_config(self._records.store.load(LOCK)) or LockOwner.from_config(
             reading.values.get(LOCK_KEY)
         )
-        return build_status(self._stack.name, reading, owner.public() if owner else None)
+        facts = {"record_found": record_found(self._ctx, reading), "record_where": self._records.store.where}
+        writers = live_writers(self._ctx, reading, dict(self._stack.outputs() or {}))
+        return build_status(self._stack.name, reading, owner.public() if owner else None, writers=writers, **facts)
 
     def plan(self, stage: int) -> PlanResult:
         """What ``up --stage N`` would do: its moves and steps, and the preview of the update. Changes nothing.
@@ -221,17 +235,14 @@ class Migration:
     # --- helpers ------------------------------------------------------------------------------
 
     def _moves_down(
-        self, config: MigrationConfig, record: Record, current: int, stage: int, *, carry: bool
+        self, config: MigrationConfig, record: Record, current: int, stage: int, *, carry: bool, lose: bool
     ) -> list[st.StageMove]:
         names = {
-            "served_traffic": record.served_traffic,
+            "served_traffic": record.served_traffic and not lose,
             "legacy_name": config.legacy.name,
             "new_name": config.new.name if config.new else "the new table",
             "carry_back": carry,
         }
-        if record.down_pending == config.stage == stage:
-            # An earlier `down` to this stage set it, but its update did not finish: apply it again.
-            return st.plan_down(stage + 1, stage, **names)
         return st.plan_down(current, stage, **names)
 
     def _go_down(self, move: st.StageMove, warnings: list[str]) -> dict[str, Any]:

@@ -14,10 +14,13 @@ from typing import Any
 from migrator.core.config import REGION_KEY, parse_config, parse_stage
 from migrator.core.derive import parse_rules
 from migrator.core.errors import BadInputError, DeriveSyntaxError
-from migrator.core.ports import StackPort
+from migrator.core.ports import PROGRESS, StackPort
 from migrator.core.record import RECORD_KEY, Record
 from migrator.core.tablespec import KEY_TYPES, LOAD_WRITE, KeyAttribute, TableSpec, spec_to_config
+from migrator.data.aws import AwsSettings
 from migrator.data.describe import LiveTable, NotCarried
+from migrator.data.record_table import DEFAULT_TABLE as DEFAULT_RECORD_TABLE
+from migrator.data.record_table import DynamoRecordStore
 from migrator.orchestrate.context import new_table
 from migrator.report.spec_view import describe_spec
 
@@ -152,6 +155,33 @@ def check_stack(current: Mapping[str, Any], *, stack: str, region: str, force: b
             f"Stack {stack} is in {stack_region} (aws:region), but the table was to be read in {region}.",
             hint=f"Drop --region, or pass --region {stack_region}.",
         )
+
+
+def check_record_table(
+    port: StackPort | None, current: Mapping[str, Any], settings: AwsSettings, *, stack: str
+) -> None:
+    """Refuse when the record table says the stack's migration is under way, whatever the stack file says.
+
+    The stack file may be stale (an old checkout at stage 0 while another machine finished stage 1), and
+    ``--force`` replaces only a config that has not begun. A stack that does not exist yet has no record.
+    """
+    if port is None:
+        return
+    table = str(current.get("recordTable") or DEFAULT_RECORD_TABLE)
+    store = DynamoRecordStore(settings, scope=f"{port.project}/{port.name}", table=table)
+    raw = store.load(PROGRESS)
+    if raw is None:
+        return
+    record = Record.from_config(raw, declared_stage=0, check=False)
+    if record.completed_stage <= 0 and not record.export_arn and not record.cutover:
+        return
+    done = f"stage {record.completed_stage} is done" if record.completed_stage > 0 else "stage 1 has begun"
+    raise BadInputError(
+        f"Stack {stack}: the migration record in {store.where} says {done}: its migration is under way (this "
+        "stack file may be older than the migration), and `migrate init` only sets up one that has not begun. "
+        "Nothing was changed.",
+        hint="Check it with `migrate status` on the current stack file; use another stack for another table.",
+    )
 
 
 @dataclass(frozen=True)

@@ -275,6 +275,6 @@ def check_catch_up(stack: str, config: MigrationConfig, record: Record) -> None:
         hint = "Nothing to do."
     elif cutover is not None:
         problem = f"a cutover did not finish ({cutover.describe()})."
-        hint = f"Rerun `migrate up --stage {config.stage}` (or `migrate down --stage 2`), which finishes it first."
+        hint = f"Run `{cutover.resume_command}`: it restores the writers and finishes it; then catch up."
     if problem:
         raise BadInputError(f"Stack {stack}: {problem}", hint=hint)

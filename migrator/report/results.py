@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from migrator.core.evidence import LiveWriter
 from migrator.core.guard import Preview
 from migrator.core.stages import StageMove, stage_name
 from migrator.report.model import (
@@ -264,6 +265,10 @@ class Status:
     cutover: Mapping[str, Any] | None = None  # online: a freeze or flip in progress (migrator.core.cutover_state)
     stream: Mapping[str, Any] | None = None  # online: the legacy table's stream as stage 1 recorded it
     online: OnlineReport | None = None  # online: the catch-up and freeze reports (set with ``stream``)
+    # Where things really are: the record's presence (and where it lives), each writer as Lambda has it now.
+    record_found: bool = True
+    record_where: str | None = None
+    writers: tuple[LiveWriter, ...] = ()
 
     @property
     def interrupted(self) -> bool:
@@ -288,6 +293,8 @@ class Status:
             "completedStage": self.completed_stage,
             "interrupted": self.interrupted,
             "tables": {"legacy": self.legacy_table, "new": self.new_table, "active": self.active_table},
+            "record": {"found": self.record_found, "where": self.record_where, "completedStage": self.completed_stage},
+            "writers": [w.to_dict() for w in self.writers],
             "export": export,
             "transform": self.transform.to_dict() if self.transform else None,
             "importSource": plain(self.import_source),
@@ -335,6 +342,11 @@ class Status:
 
     def _head(self) -> str:
         name = stage_name(self.stage)
+        if not self.record_found and self.stage > 0:
+            return (
+                f"Stack {self.stack}: the stack file declares stage {self.stage} ({name}), and there is no migration "
+                f"record in {self.record_where or 'the record store'}."
+            )
         if self.completed_stage < 0:
             return f"Stack {self.stack}: stage {self.stage} ({name}), not applied by the migrator yet."
         if self.interrupted:
@@ -347,7 +359,9 @@ class Status:
     def _tables(self) -> str:
         tables = f"  tables: legacy {self.legacy_table}"
         tables += f", new {self.new_table}" if self.new_table else ""
-        return tables + f"; the consumer uses {self.active_table}"
+        if self.writers:  # as Lambda has them now, not as the stack declares them
+            return tables + "\n  writers: " + "; ".join(w.describe() for w in self.writers)
+        return tables + f"; the stack declares the consumer on {self.active_table}"
 
 
 @dataclass(frozen=True)

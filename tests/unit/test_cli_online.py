@@ -89,14 +89,14 @@ def test_down_passes_discard_new_writes(world: World, runner: CliRunner, monkeyp
     asked: list[Any] = []
     real = Migration.down
 
-    def down(self: Migration, stage: int, *, discard_new_writes: bool = False) -> Any:
-        asked.append(discard_new_writes)
-        return real(self, stage, discard_new_writes=discard_new_writes)
+    def down(self: Migration, stage: int, *, discard_new_writes: bool = False, **flags: bool) -> Any:
+        asked.append((discard_new_writes, flags))
+        return real(self, stage, discard_new_writes=discard_new_writes, **flags)
 
     monkeypatch.setattr(Migration, "down", down)
     run(runner, "up", "--stage", "3", "--yes", code=0)
     run(runner, "down", "--stage", "2", "--yes", "--discard-new-writes", code=0)
-    assert asked == [True]
+    assert asked == [(True, {"lose_new_table_writes": False})]
 
 
 def _demo(missing: int) -> DemoResult:

@@ -743,9 +743,9 @@ def test_the_progress_record_is_kept_in_the_record_store_not_in_the_stack_file(w
 
 @pytest.mark.parametrize("command", ["up", "plan", "status"])
 def test_a_stale_stack_file_is_refused_naming_down(world: World, command: str) -> None:
-    # Given stage 3 done, and a working copy whose stack file still says stage 1 (an old checkout)
+    # Given stage 3 done, and a working copy whose stack file still says stage 2 (an old checkout)
     world.migration().up(3)
-    world.stack.config["stage"] = "1"
+    world.stack.config["stage"] = "2"
     before, events = copy.deepcopy(world.stack.config), len(world.events)
 
     # when up, plan or status runs there
@@ -757,8 +757,8 @@ def test_a_stale_stack_file_is_refused_naming_down(world: World, command: str) -
 
     # then it refuses (exit 2), says the stack file is behind the record, names `down`, and changes nothing.
     assert caught.value.exit_code == EXIT_BAD_INPUT
-    assert "declares stage 1, but the migration record says stage 3 is done" in str(caught.value)
-    assert "roll the stack back" in str(caught.value) and "migrate down --stage 1" in str(caught.value)
+    assert "declares stage 2, but the migration record says stage 3 is done" in str(caught.value)
+    assert "roll the stack back" in str(caught.value) and "migrate down --stage 2" in str(caught.value)
     assert world.stack.config == before and len(world.events) == events
 
 
