@@ -21,6 +21,7 @@ from migrator.core import stages as st
 from migrator.core.config import MigrationConfig, parse_stage
 from migrator.core.errors import MigrationError
 from migrator.core.memory_store import MemoryRecordStore
+from migrator.core.online_config import check_max_lag
 from migrator.core.ports import LOCK, Progress, RecordStore, StackPort
 from migrator.core.preflight import check_config_for_stage
 from migrator.core.record import Record
@@ -158,12 +159,13 @@ class Migration:
         after it (stage 3 done) the new table's onto the legacy one, so ``down --stage 2`` has little to carry.
         Streams keep records for 24 hours: run it at least daily while a stage waits.
         """
+        asked = check_max_lag(max_lag, option="max_lag")  # bounded as catchUp.maxLagSeconds is
         self._config.forget()
         with self._lock("catch-up"):
             reading = self._records.read()
             config, record = reading.config, reading.record
             check_catch_up(self._stack.name, config, record)
-            lag = max_lag if max_lag is not None else config.online.catch_up.max_lag_seconds
+            lag = asked if asked is not None else config.online.catch_up.max_lag_seconds
             done = self._steps.stream.catch_up_now(
                 config, record, max_lag=lag, timeout=timeout if timeout is not None else CATCH_UP_TIMEOUT
             )

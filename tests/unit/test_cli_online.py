@@ -78,6 +78,17 @@ def test_catch_up_refuses_bad_input_with_exit_2(world: World, runner: CliRunner)
     assert "offline" in out.stderr
 
 
+@pytest.mark.parametrize("lag", ["inf", "nan", "-inf", "1e12", "3601", "-2"])
+def test_catch_up_max_lag_must_be_finite_and_at_most_an_hour(
+    world: World, runner: CliRunner, monkeypatch: pytest.MonkeyPatch, lag: str
+) -> None:
+    opened: list[str] = []
+    monkeypatch.setattr(cli_stack, "open_stack", lambda stack, work_dir, *, create: opened.append(stack))
+    out = run(runner, "catch-up", "--max-lag", lag, code=2)
+    assert "--max-lag" in out.stderr and "at most 3600" in out.stderr
+    assert opened == []  # refused before the stack is opened
+
+
 def test_catch_up_before_stage_2_says_when_to_run_it(world: World, runner: CliRunner) -> None:
     run(runner, "up", "--stage", "1", code=0)
     world.stack.config["online"] = "true"
