@@ -31,7 +31,7 @@ from migrator.data.record_table import DynamoRecordStore
 from migrator.orchestrate.access import AwsAccess, Clock, StackConfig
 from migrator.orchestrate.context import StepContext
 from migrator.orchestrate.executor import Executor
-from migrator.orchestrate.lock import LOCK_KEY, LockOwner, StackLock, remove_stale_lock
+from migrator.orchestrate.lock import LOCK_KEY, LockOwner, StackLock, remove_stale_lock, stale_reason
 from migrator.orchestrate.moves import carries_back, moves_up
 from migrator.orchestrate.records import RecordRepository
 from migrator.orchestrate.registry import StepRegistry
@@ -191,7 +191,8 @@ class Migration:
         owner = LockOwner.from_config(self._records.store.load(LOCK)) or LockOwner.from_config(
             reading.values.get(LOCK_KEY)
         )
-        return build_status(self._stack.name, reading, owner.public() if owner else None)
+        lock = {**owner.public(), "stale": stale_reason(owner, now=self._clock.time())} if owner else None
+        return build_status(self._stack.name, reading, lock)
 
     def plan(self, stage: int) -> PlanResult:
         """What ``up --stage N`` would do: its moves and steps, and the preview of the update. Changes nothing.

@@ -89,6 +89,18 @@ def test_catch_up_max_lag_must_be_finite_and_at_most_an_hour(
     assert opened == []  # refused before the stack is opened
 
 
+@pytest.mark.parametrize("applied", [False, True])
+def test_catch_up_at_stage_0_does_not_speak_of_an_export_there_is_none_of(
+    world: World, runner: CliRunner, applied: bool
+) -> None:
+    if applied:
+        run(runner, "up", "--stage", "0", code=0)
+    world.stack.config["online"] = "true"
+    out = run(runner, "catch-up", code=2)
+    assert "nothing has been exported yet" in out.stderr and "`migrate up --stage 1`" in out.stderr
+    assert "within a day of the export" not in out.stderr  # there is none yet
+
+
 def test_catch_up_before_stage_2_says_when_to_run_it(world: World, runner: CliRunner) -> None:
     run(runner, "up", "--stage", "1", code=0)
     world.stack.config["online"] = "true"
