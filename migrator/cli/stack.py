@@ -14,6 +14,7 @@ import typer
 
 from migrator.cli.app import app, call, emit, progress
 from migrator.core.errors import BadInputError
+from migrator.core.online_config import check_max_lag
 from migrator.core.stages import check_stage, plan_up
 from migrator.orchestrate.migration import Migration
 
@@ -170,7 +171,10 @@ def catch_up(
     work_dir: WorkDirOpt = None,
     max_lag: Annotated[
         float | None,
-        typer.Option("--max-lag", help="Caught up once the lag stays under this many seconds (default: catchUp)."),
+        typer.Option(
+            "--max-lag",
+            help="Caught up once the lag stays under this many seconds, at most 3600 (default: catchUp).",
+        ),
     ] = None,
     json_output: JsonOpt = False,
 ) -> None:
@@ -181,9 +185,8 @@ def catch_up(
     """
 
     def run() -> Any:
-        if max_lag is not None and not max_lag > 0:
-            raise BadInputError(f"--max-lag {max_lag} is not a number of seconds above 0.", hint="Pass e.g. 2.")
-        return _migration(stack, work_dir).catch_up(max_lag=max_lag)
+        lag = check_max_lag(max_lag)  # before the stack is opened: bad input changes nothing
+        return _migration(stack, work_dir).catch_up(max_lag=lag)
 
     result = call(run)
     if not result.ok:

@@ -27,6 +27,7 @@ STAGES = (0, 1, 2, 3, 4)
 STAGE_NAMES = ("legacy", "export", "dual", "cutover", "retire")
 COMPRESSIONS = ("GZIP", "ZSTD", "NONE")
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
+_TABLE_NAME = re.compile(r"^[A-Za-z0-9_.\-]{3,255}$")
 
 
 def key(name: str) -> str:
@@ -100,6 +101,7 @@ def parse_config(values: Mapping[str, Any], *, region: str | None = None) -> Mig
         elif ":" not in k:
             short[k] = v
     stage = parse_stage(short.get("stage", "0"))
+    record_table(short.get("recordTable"))  # read by the record store; checked with the rest of the config
     online = parse_online(short)
     legacy, new = _tables(short, stage, online=online.online)
     derive = _derive(short.get("derive"), new)
@@ -210,6 +212,24 @@ def _import_source(raw: Any, *, required: bool) -> ImportSource | None:
             config_key + ".itemCount", "is not a whole number.", hint="Let `migrate up --stage 1` write it."
         ) from None
     return ImportSource(bucket, prefix, compression, count)
+
+
+def record_table(raw: Any) -> str | None:
+    """``table-migration:recordTable``: the record table's name, or None when unset (the default table).
+
+    A :class:`ConfigError` (exit 2) for anything but a DynamoDB table name: the record store creates that
+    table on its first write, so a wrong value (an object, a short name) would otherwise become a table.
+    """
+    if raw is None or raw == "":
+        return None
+    if not isinstance(raw, str) or not _TABLE_NAME.fullmatch(raw):
+        shown = raw if isinstance(raw, str) else json.dumps(raw) if isinstance(raw, Mapping | list) else repr(raw)
+        raise ConfigError(
+            key("recordTable"),
+            f"{shown!r} is not a DynamoDB table name.",
+            hint="Use 3-255 letters, digits, '_', '-' or '.', or leave it unset for table-migration-records.",
+        )
+    return raw
 
 
 def _bucket(raw: Any) -> str | None:

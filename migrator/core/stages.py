@@ -119,6 +119,11 @@ STAGE_TABLE: tuple[Stage, ...] = (
     ),
 )
 assert tuple(s.name for s in STAGE_TABLE) == STAGE_NAMES
+# Stage 2's declaration with ``newTable.load: write``: no import makes the table.
+LOAD_WRITE_DECLARES = (
+    "+ the new table, created empty and filled by writing the export into it (newTable.load: write; "
+    "not protected: a copy until cutover)"
+)
 
 
 @dataclass(frozen=True)
@@ -191,15 +196,17 @@ def plan_up(
         steps = ONLINE_STEPS.get(row.number, {}) if online else {}
         before = steps.get("before", row.before)
         after = tuple(s for s in steps.get("after", row.after) if needs_transform or s != TRANSFORM)
+        declares = row.declares
         if load_write:
             after = tuple(LOAD if s == CHECK_IMPORT else s for s in after)
+            declares = LOAD_WRITE_DECLARES if row.number == 2 else declares
         drops = (LEGACY,) if row.number == 4 else ()
         plans.append(
             StageMove(
                 row.number,
                 row.name,
                 "up",
-                row.declares,
+                declares,
                 before,
                 after,
                 row.allowed,

@@ -21,6 +21,7 @@ from migrator.core import stages as st
 from migrator.core.config import MigrationConfig, parse_stage
 from migrator.core.errors import MigrationError
 from migrator.core.memory_store import MemoryRecordStore
+from migrator.core.online_config import check_max_lag
 from migrator.core.ports import LOCK, Progress, RecordStore, StackPort
 from migrator.core.preflight import check_config_for_stage
 from migrator.core.record import Record
@@ -31,7 +32,7 @@ from migrator.orchestrate.access import AwsAccess, Clock, StackConfig
 from migrator.orchestrate.context import StepContext
 from migrator.orchestrate.executor import Executor
 from migrator.orchestrate.live import check_down, check_up, live_writers, record_found
-from migrator.orchestrate.lock import LOCK_KEY, LockOwner, StackLock, remove_stale_lock
+from migrator.orchestrate.lock import LOCK_KEY, LockOwner, StackLock, remove_stale_lock, stale_reason
 from migrator.orchestrate.moves import carries_back, moves_up
 from migrator.orchestrate.records import RecordRepository
 from migrator.orchestrate.registry import StepRegistry
@@ -167,12 +168,13 @@ class Migration:
         after it (stage 3 done) the new table's onto the legacy one, so ``down --stage 2`` has little to carry.
         Streams keep records for 24 hours: run it at least daily while a stage waits.
         """
+        asked = check_max_lag(max_lag, option="max_lag")  # bounded as catchUp.maxLagSeconds is
         self._config.forget()
         with self._lock("catch-up"):
             reading = self._records.read()
             config, record = reading.config, reading.record
             check_catch_up(self._stack.name, config, record)
-            lag = max_lag if max_lag is not None else config.online.catch_up.max_lag_seconds
+            lag = asked if asked is not None else config.online.catch_up.max_lag_seconds
             done = self._steps.stream.catch_up_now(
                 config, record, max_lag=lag, timeout=timeout if timeout is not None else CATCH_UP_TIMEOUT
             )
@@ -203,7 +205,8 @@ class Migration:
         )
         facts = {"record_found": record_found(self._ctx, reading), "record_where": self._records.store.where}
         writers = live_writers(self._ctx, reading, dict(self._stack.outputs() or {}))
-        return build_status(self._stack.name, reading, owner.public() if owner else None, writers=writers, **facts)
+        lock = {**owner.public(), "stale": stale_reason(owner, now=self._clock.time())} if owner else None
+        return build_status(self._stack.name, reading, lock, writers=writers, **facts)
 
     def plan(self, stage: int) -> PlanResult:
         """What ``up --stage N`` would do: its moves and steps, and the preview of the update. Changes nothing.

@@ -20,7 +20,14 @@ from typing import Any
 
 from migrator.core.config import MigrationConfig, key
 from migrator.core.cutover_state import FORWARD, REVERSE, CutoverState, add_replayed
-from migrator.core.errors import BadInputError, ConfigError, RejectsError, ReplayImpossibleError, StreamGapError
+from migrator.core.errors import (
+    BadInputError,
+    ConfigError,
+    NotFoundError,
+    RejectsError,
+    ReplayImpossibleError,
+    StreamGapError,
+)
 from migrator.core.record import Record
 from migrator.core.replay_map import ItemMap, forward_map, replay_mode, reverse_map
 from migrator.core.stages import CATCH_UP, CHECK_STREAM, LEGACY_WRITES, RECORD_STREAM, WAIT_STREAM
@@ -94,12 +101,21 @@ class StreamSteps:
 
     def wait_stream(self, run: StageRun) -> None:
         """Wait until the legacy table's stream is ENABLED (before the export starts) and record it."""
-        info = wait_enabled(
-            self._ctx.aws.client("dynamodb"),
-            self._ctx.aws.client("dynamodbstreams"),
-            run.config.legacy.name,
-            sleep=self._ctx.clock.sleep,
-        )
+        try:
+            info = wait_enabled(
+                self._ctx.aws.client("dynamodb"),
+                self._ctx.aws.client("dynamodbstreams"),
+                run.config.legacy.name,
+                sleep=self._ctx.clock.sleep,
+            )
+        except NotFoundError as e:
+            # The update declared the stream: it is off only if it was turned off outside Pulumi, which the
+            # stack's state does not know until a refresh (and then the rerun's update turns it on again).
+            raise NotFoundError(
+                e.message,
+                hint=f"Stage {run.move.stage}'s update declares it, so it was turned off outside Pulumi: run "
+                f"`pulumi refresh --stack {self._ctx.stack.name}`, then `migrate up --stage {run.move.stage}` again.",
+            ) from e
         run.record = run.record.with_(stream={"arn": info.arn, "viewType": info.view_type, "created": info.created})
         self._ctx.save(run.record)
 
@@ -232,10 +248,26 @@ class StreamSteps:
             rejects=rejects,
             clock=self._ctx.clock.wall,
             sleep=self._ctx.clock.sleep,
+            gap_hint=gap_hint(self._ctx.stack.name, source, direction),
         )
 
     def _forward_map(self, config: MigrationConfig) -> ItemMap:
         return forward_map(config.derive, config.legacy.key_names, new_table(config).key_names)
+
+
+def gap_hint(stack: str, source: ReplaySource, direction: str) -> str:
+    """What to run when a stream no longer holds every write to replay (trimmed, turned off, replaced)."""
+    if direction == REVERSE:
+        return (
+            f"The writes made to {source.source_table} since the flip can no longer all be carried back: "
+            "`migrate down --stage 2 --discard-new-writes` goes back without them, or stay at stage 3 (nothing "
+            "is lost there)."
+        )
+    return (
+        "Start again from a new export: `migrate down --stage 1`, then `migrate up --stage 2`. If the stream of "
+        f"{source.source_table} was turned off outside Pulumi, run `pulumi refresh --stack {stack}` first, so that "
+        "stage 1's update turns it on again."
+    )
 
 
 def add_replay(record: Record, what: str, result: ReplayResult) -> Record:
@@ -267,8 +299,11 @@ def check_catch_up(stack: str, config: MigrationConfig, record: Record) -> None:
     if not config.online.online:
         problem = "the stack migrates offline (table-migration:online: false): there is no stream to replay."
         hint = "Nothing to do; the offline mode compares the tables at cutover instead."
+    elif record.completed_stage < 1 and not record.export_arn:
+        problem = "nothing has been exported yet, and the new table is made at stage 2: there is nothing to replay."
+        hint = "Run `migrate up --stage 1` (the export), then `migrate up --stage 2` within a day of it."
     elif record.completed_stage < 2 or not record.stream:
-        problem = "the new table is imported at stage 2; there is nothing to replay onto yet."
+        problem = "the new table is made at stage 2; there is nothing to replay onto yet."
         hint = "Run `migrate up --stage 2` within a day of the export (streams keep records 24 hours)."
     elif record.completed_stage >= 4 or config.stage >= 4:
         problem = "the legacy table has left the stack (stage 4): there is nothing left to replay."

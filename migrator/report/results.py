@@ -334,9 +334,10 @@ class Status:
             lines.append(f"  cutover: {self.cutover.get('summary', '')}")
         lines += online_lines(self.online or OnlineReport())
         if self.lock:
-            lines.append(
-                f"  locked by: {self.lock.get('command')} (pid {self.lock.get('pid')} on {self.lock.get('host')})"
-            )
+            holder = f"{self.lock.get('command')} (pid {self.lock.get('pid')} on {self.lock.get('host')})"
+            if self.lock.get("stale"):
+                holder += f", stale: {self.lock['stale']}; the next run takes it over (or `migrate unlock`)"
+            lines.append(f"  locked by: {holder}")
         lines.append(f"  next: {self.next_step}")
         return "\n".join(lines)
 

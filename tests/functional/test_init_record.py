@@ -27,14 +27,14 @@ def test_init_force_refuses_a_migration_the_record_table_says_is_under_way(
     # Given a stack set up by init, whose migration went on elsewhere: the record table says so, while this
     # working copy's stack file still says stage 0 (an old checkout)
     make_orders(moto, kms=False)
-    assert init(moto, "--table", TABLE, "--stack", "orders", *NEW_ARGS).exit_code == 0
+    assert init(moto, "--table", TABLE, "--stack", "orders", "--adopt", *NEW_ARGS).exit_code == 0
     stack = stacks.stacks["orders"]
     DynamoRecordStore(moto.settings, scope=f"{stack.project}/orders").save(PROGRESS, recorded)
     before = stack.get_config()
     assert before["stage"] == "0"
 
     # when init --force runs there
-    result = init(moto, "--table", TABLE, "--stack", "orders", "--new-name", "Other", "--force")
+    result = init(moto, "--table", TABLE, "--stack", "orders", "--new-name", "Other", "--force", "--adopt")
 
     # then it exits 2 naming the record, and the stack file is as it was
     assert result.exit_code == 2, result.stdout
@@ -45,11 +45,11 @@ def test_init_force_refuses_a_migration_the_record_table_says_is_under_way(
 def test_init_force_replaces_a_config_whose_record_says_only_stage_0_ran(moto: Any, stacks: Stacks) -> None:
     # Given stage 0 done (the table under the migrator, nothing exported yet)
     make_orders(moto, kms=False)
-    assert init(moto, "--table", TABLE, "--stack", "orders", *NEW_ARGS).exit_code == 0
+    assert init(moto, "--table", TABLE, "--stack", "orders", "--adopt", *NEW_ARGS).exit_code == 0
     stack = stacks.stacks["orders"]
     DynamoRecordStore(moto.settings, scope=f"{stack.project}/orders").save(PROGRESS, {"completedStage": 0})
 
     # when init --force runs, then the config is replaced: the migration has not begun
-    result = init(moto, "--table", TABLE, "--stack", "orders", "--new-name", "Other", "--force")
+    result = init(moto, "--table", TABLE, "--stack", "orders", "--new-name", "Other", "--force", "--adopt")
     assert result.exit_code == 0, result.stderr
     assert stack.get_config()["newTable"]["name"] == "Other"

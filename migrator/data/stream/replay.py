@@ -98,8 +98,10 @@ class Replayer:
         checkpoint_every: float = 1.0,
         page_limit: int = 1000,
         describe_every: float = 10.0,
+        gap_hint: str | None = None,
     ) -> None:
         self.source = source
+        self._gap_hint = gap_hint  # what to run when the stream lost writes (the caller knows the commands)
         self.mode: ReplayMode = replay_mode(source.view_type, source.item_map, table=source.source_table)
         self._dynamodb, self._streams = dynamodb, streams
         self._emitter = _Emitter(on_checkpoint, clock, checkpoint_every, dict(checkpoints or {}))
@@ -134,7 +136,10 @@ class Replayer:
         positions = self._emitter.positions
         reasons = gaps(shards, positions)
         if reasons:
-            raise StreamGapError(f"The stream of table {self.source.source_table} lost records: {'; '.join(reasons)}.")
+            raise StreamGapError(
+                f"The stream of table {self.source.source_table} lost records: {'; '.join(reasons)}.",
+                hint=self._gap_hint,
+            )
         tally = Tally(collect_keys=collect_keys)
         listed = {s.shard_id for s in shards}
         for shard in order_shards(shards):
@@ -162,7 +167,8 @@ class Replayer:
             now = "no stream" if current is None else f"stream {current.arn}"
             raise StreamGapError(
                 f"Table {self.source.source_table} now has {now}, not the stream {self.source.stream_arn} that "
-                "holds its writes since the export: writes in between may be in neither."
+                "holds its writes since the export: writes in between may be in neither.",
+                hint=self._gap_hint,
             )
         self._checked = True
 
@@ -225,7 +231,8 @@ class Replayer:
         if oldest is None or float(oldest) > export_time:
             raise StreamGapError(
                 f"The export of table {self.source.source_table} is more than a day old and its stream's oldest "
-                "record is newer than the export: writes made in between may have been trimmed."
+                "record is newer than the export: writes made in between may have been trimmed.",
+                hint=self._gap_hint,
             )
 
     def _apply(self, shard: Shard, page: Page, tally: Tally, *, apply: bool) -> str:
