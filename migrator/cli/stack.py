@@ -105,7 +105,12 @@ def up(
         return migration.up(stage, allow_drift=allow_drift)
 
     result = call(run)
-    emit(result, json_output=json_output, text=lambda r: r.text())
+    if result.open_conflicts:  # the stage is recorded; the data needs a decision before stage 4
+        progress(
+            f"error: {result.open_conflicts} late write(s) conflict with newer writes on the new table; list them "
+            "with `migrate conflicts` and resolve each (--apply or --drop) before `migrate up --stage 4`."
+        )
+    emit(result, json_output=json_output, text=lambda r: r.text(), exit_code=1 if result.open_conflicts else 0)
 
 
 @app.command()
@@ -202,3 +207,48 @@ def demo(
     if not result.ok:
         progress(f"error: {result.problem()}")
     emit(result, json_output=json_output, text=lambda r: r.text(), exit_code=0 if result.ok else 1)
+
+
+@app.command()
+def conflicts(
+    keys: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help='Conflicts to resolve: each an id as listed, or a key as JSON (\'{"UUID": "…"}\').', show_default=False
+        ),
+    ] = None,
+    apply: Annotated[
+        bool, typer.Option("--apply", help="Write the late image of each named conflict onto the new table.")
+    ] = False,
+    drop: Annotated[
+        bool, typer.Option("--drop", help="Keep the new table's item: drop each named conflict's late write.")
+    ] = False,
+    every: Annotated[bool, typer.Option("--all", help="With --apply or --drop: every open conflict.")] = False,
+    stack: StackOpt = "dev",
+    work_dir: WorkDirOpt = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Late writes that reached the legacy table after the flip onto items changed since on the new table.
+
+    Without options, list them (exit 1 while any is open). `--apply KEY` writes the late image onto the
+    new table (only if its item is still the one listed), `--drop KEY` keeps the new table's item;
+    `--all --apply` or `--all --drop` every open one. Each resolution is recorded. `up --stage 4` is
+    refused while a conflict is open.
+    """
+    from migrator.orchestrate.conflict_steps import APPLIED, DROPPED, Resolution
+
+    def run() -> Any:
+        hint = "Use `--apply KEY…` or `--drop KEY…`, or `--all --apply` / `--all --drop`."
+        named = tuple(keys or ())
+        if apply and drop:
+            raise BadInputError("--apply and --drop were both given; one decision per run.", hint=hint)
+        action = APPLIED if apply else DROPPED if drop else None
+        if action is None and (every or named):
+            raise BadInputError("Say what to do with them: --apply or --drop.", hint=hint)
+        if action is not None and every == bool(named):
+            raise BadInputError("Name the conflicts, or give --all (not both).", hint=hint)
+        resolution = Resolution(action, named, every) if action is not None else None
+        return _migration(stack, work_dir).conflicts(resolution)
+
+    result = call(run)
+    emit(result, json_output=json_output, text=lambda r: r.text(), exit_code=1 if result.open else 0)

@@ -176,11 +176,16 @@ class CutoverSteps:
             raise
 
     def _start_reverse_at_the_end(self, run: StageRun) -> None:
-        """At the flip (writers frozen, stream drained): going back replays the new table's stream from here."""
+        """At the flip (writers frozen, stream drained): going back replays the new table's stream from here,
+        and late writes are checked against the new table's changes from here (``online.flip``)."""
         try:
-            self._stream.reverse_replayer(run.config, run.record).advance_to_end()
+            reverse = self._stream.reverse_replayer(run.config, run.record)
+            reverse.advance_to_end()
+            flip = {"stream": reverse.source.stream_arn, "positions": reverse.checkpoints}
         except ReplayImpossibleError as e:
             self._ctx.progress(f"  going back will not carry writes back: {e.message}")
+            flip = self._stream.flip_positions(run.config)
+        run.record = run.record.with_(online={**run.record.online, "flip": {**flip, "at": self._ctx.now()}})
 
     def _resume(self, run: StageRun, direction: str) -> bool:
         """Deal with a window a crash left behind; True when it got as far as the flip in ``direction``."""

@@ -28,6 +28,7 @@ from migrator.data.aws import AwsSettings
 from migrator.data.dataplane import DataPlane
 from migrator.data.record_table import DynamoRecordStore
 from migrator.orchestrate.access import AwsAccess, Clock, StackConfig
+from migrator.orchestrate.conflict_steps import Resolution
 from migrator.orchestrate.context import StepContext
 from migrator.orchestrate.executor import Executor
 from migrator.orchestrate.lock import LOCK_KEY, LockOwner, StackLock, remove_stale_lock
@@ -36,6 +37,7 @@ from migrator.orchestrate.records import RecordRepository
 from migrator.orchestrate.registry import StepRegistry
 from migrator.orchestrate.status import build_status
 from migrator.orchestrate.stream_steps import CATCH_UP_TIMEOUT, check_catch_up
+from migrator.report.conflicts import ConflictsResult
 from migrator.report.model import FinalReport
 from migrator.report.results import CatchUpResult, DownResult, PlanResult, Status, UnlockResult, UpResult
 from migrator.report.spec_view import compare_specs
@@ -118,6 +120,7 @@ class Migration:
                 report=FinalReport.from_dict(final.report) if stage == 4 and final.report else None,
                 freeze=final.online.get("freeze"),
                 catch_up=final.online.get("catchUp"),
+                conflicts=final.online.get("conflicts"),
             )
 
     def down(self, stage: int, *, discard_new_writes: bool = False) -> DownResult:
@@ -170,6 +173,21 @@ class Migration:
             return CatchUpResult(
                 self._stack.name, done.direction, done.source_table, done.target_table, done.result.to_dict()
             )
+
+    def conflicts(self, resolution: Resolution | None = None) -> ConflictsResult:
+        """``migrate conflicts``: the late writes not applied since the flip; with ``resolution``, apply or drop some
+        (under the stack's lock; each is recorded as it is resolved)."""
+        self._config.forget()
+        steps = self._steps.conflicts
+        if resolution is None:
+            reading = self._records.read()
+            store = steps.store(reading.config, reading.record)
+            return ConflictsResult(self._stack.name, store.location, tuple(store.all()))
+        with self._lock("conflicts"):
+            reading = self._records.read()
+            done = steps.resolve(reading.config, reading.record, resolution)
+            store = steps.store(reading.config, reading.record)
+            return ConflictsResult(self._stack.name, store.location, tuple(store.all()), tuple(done))
 
     def unlock(self, *, confirm: Callable[[str], None]) -> UnlockResult:
         """Remove the lock entry of a run that is gone (``migrate unlock``); see :func:`remove_stale_lock`.

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from migrator.core.cutover_state import CutoverState
+from migrator.core.record import Record
+from migrator.orchestrate.late_writes import open_conflicts
 from migrator.orchestrate.records import StackReading
 from migrator.report.model import (
     ExportSummary,
@@ -39,11 +41,20 @@ def build_status(stack: str, reading: StackReading, lock: Mapping[str, Any] | No
         served_traffic=record.served_traffic,
         stage_times=dict(record.stage_times),
         lock=lock,
-        next_step=next_step(config.stage, record.completed_stage, record.down_pending, cutover),
+        next_step=_conflicts_first(record)
+        or next_step(config.stage, record.completed_stage, record.down_pending, cutover),
         cutover={**cutover.to_dict(), "summary": cutover.describe()} if cutover else None,
         stream=record.stream,
         online=OnlineReport.from_dict(record.online) if record.stream else None,
     )
+
+
+def _conflicts_first(record: Record) -> str | None:
+    """Open late-write conflicts come before stage 4 (which refuses while any is open)."""
+    count = open_conflicts(record)
+    if not count or record.cutover or record.completed_stage != 3:
+        return None
+    return f"resolve {count} late-write conflict(s) with `migrate conflicts`, then `migrate up --stage 4`"
 
 
 def next_step(

@@ -26,11 +26,14 @@ from migrator.core.replay_map import ItemMap, forward_map, replay_mode, reverse_
 from migrator.core.stages import CATCH_UP, CHECK_STREAM, LEGACY_WRITES, RECORD_STREAM, WAIT_STREAM
 from migrator.core.tablespec import ONLINE_STREAM
 from migrator.data.rejects import S3Rejects
+from migrator.data.stream.late_writes import LateWriteGuard
 from migrator.data.stream.reader import StreamInfo, check_covers, table_stream, wait_enabled
 from migrator.data.stream.replay import Replayer, ReplaySource
 from migrator.data.stream.replay_result import ReplayResult
+from migrator.data.stream.watch import end_positions
 from migrator.orchestrate.checkpoints import CheckpointBook
 from migrator.orchestrate.context import StageRun, StepContext, new_table
+from migrator.orchestrate.late_writes import conflict_store, late_write_guard, with_conflicts
 
 CATCH_UP_TIMEOUT = 600.0  # a catch-up that has not caught up by then stops; the next one goes on from there
 LEGACY_WRITES_TIMEOUT = 30.0
@@ -155,9 +158,11 @@ class StreamSteps:
     # --- stage 3, after the update ---------------------------------------------------------------
 
     def legacy_writes(self, run: StageRun) -> None:
-        """Replay what reached the legacy table since the writers were unfrozen: a writer that was not frozen."""
+        """Replay what reached the legacy table since the writers were unfrozen (a writer that was not frozen, or
+        an invocation that outlived the in-flight wait), only onto items unchanged since the flip: the others
+        are conflicts (:mod:`migrator.core.conflicts`), kept and counted; the stage is recorded all the same."""
         legacy, new = run.config.legacy.name, new_table(run.config).name
-        result = self.forward_replayer(run.config, run.record).drain(
+        result = self.forward_replayer(run.config, run.record, after_flip=True).drain(
             empty_passes=2,
             poll_seconds=max(0.2, run.config.online.catch_up.quiet_seconds),
             timeout=self.legacy_writes_timeout,
@@ -175,14 +180,24 @@ class StreamSteps:
             )
             run.warnings.append(warning)
             self._ctx.progress(f"warning: {warning}")
+        if result.conflicts or run.record.online.get("conflicts"):
+            run.record = with_conflicts(run.record, conflict_store(self._ctx, run.config, run.record))
+        if result.conflicts:
+            warning = conflicts_warning(result.conflicts, new)
+            run.warnings.append(warning)
+            self._ctx.progress(f"warning: {warning}")
         check_clean(result, legacy)
         run.record = run.record.with_(cutover=None)  # the cutover and its update are done
         self._ctx.save(run.record)
 
     # --- replayers -------------------------------------------------------------------------------
 
-    def forward_replayer(self, config: MigrationConfig, record: Record) -> Replayer:
-        """The replay of the legacy table's stream (as stage 1 recorded it) onto the new table, from its checkpoint."""
+    def forward_replayer(self, config: MigrationConfig, record: Record, *, after_flip: bool = False) -> Replayer:
+        """The replay of the legacy table's stream (as stage 1 recorded it) onto the new table, from its checkpoint.
+
+        ``after_flip``: the writers use the new table, so a write is applied only onto an item unchanged since
+        the flip (:func:`migrator.orchestrate.late_writes.late_write_guard`).
+        """
         stream, export = record.stream or {}, record.export or {}
         if not stream.get("arn") or not export.get("arn"):
             raise BadInputError(
@@ -200,7 +215,16 @@ class StreamSteps:
             self._forward_map(config),
             export_time(export),
         )
-        return self._replayer(source, FORWARD, arn, export_arn, bucket=export.get("bucket"))
+        guard = late_write_guard(self._ctx, config, record, source.item_map) if after_flip else None
+        return self._replayer(source, FORWARD, arn, export_arn, bucket=export.get("bucket"), guard=guard)
+
+    def flip_positions(self, config: MigrationConfig) -> dict[str, Any]:
+        """The new table's stream and its current end (``{}`` without a stream): where late writes are checked from."""
+        info = table_stream(self._ctx.aws.client("dynamodb"), new_table(config).name)
+        if info is None:
+            return {}
+        streams = self._ctx.aws.client("dynamodbstreams")
+        return {"stream": info.arn, "positions": end_positions(streams, info.arn, new_table(config).key_names)}
 
     def reverse_replayer(self, config: MigrationConfig, record: Record) -> Replayer:
         """The replay of the new table's stream onto the legacy table, from the checkpoint set at the flip.
@@ -218,7 +242,16 @@ class StreamSteps:
         source = ReplaySource(new, legacy.name, info.arn, info.view_type, item_map)
         return self._replayer(source, REVERSE, info.arn, None, bucket=(record.export or {}).get("bucket"))
 
-    def _replayer(self, source: ReplaySource, direction: str, arn: str, export: str | None, *, bucket: Any) -> Replayer:
+    def _replayer(
+        self,
+        source: ReplaySource,
+        direction: str,
+        arn: str,
+        export: str | None,
+        *,
+        bucket: Any,
+        guard: LateWriteGuard | None = None,
+    ) -> Replayer:
         rejects = None
         if bucket:
             prefix = f"replay-rejects/{self._ctx.stack.name}/{source.source_table}/{direction}/"
@@ -232,6 +265,7 @@ class StreamSteps:
             rejects=rejects,
             clock=self._ctx.clock.wall,
             sleep=self._ctx.clock.sleep,
+            guard=guard,
         )
 
     def _forward_map(self, config: MigrationConfig) -> ItemMap:
@@ -257,6 +291,15 @@ def check_clean(result: ReplayResult, table: str) -> None:
         f"({result.duplicates} with a duplicate key): {'; '.join(result.reject_reasons)}. They are kept under "
         "replay-rejects/ in the export bucket.",
         hint="Fix those items (a new write replays them) or the derive rules, then rerun.",
+    )
+
+
+def conflicts_warning(count: int, new: str) -> str:
+    """The warning of a replay after the flip that found conflicts."""
+    return (
+        f"{count} late write(s) were not applied to {new}: their items changed there since the flip (a newer "
+        "write). Both images are kept; list them with `migrate conflicts`, resolve each with "
+        "`migrate conflicts --apply KEY` or `--drop KEY`. Stage 4 waits until none is open."
     )
 
 

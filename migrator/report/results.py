@@ -8,6 +8,7 @@ from typing import Any
 
 from migrator.core.guard import Preview
 from migrator.core.stages import StageMove, stage_name
+from migrator.report.conflicts import conflicts_line
 from migrator.report.model import (
     ExportSummary,
     FinalReport,
@@ -106,6 +107,9 @@ def online_lines(report: OnlineReport) -> list[str]:
     carried = report.carried_back
     if carried:
         lines.append(f"  carried back (down 3→2): {carried.get('writes', 0)} writes")
+    conflicts = conflicts_line(report.conflicts or {})
+    if conflicts:
+        lines.append(f"  {conflicts}")
     return lines
 
 
@@ -142,11 +146,17 @@ class UpResult(_MoveResult):
     report: FinalReport | None = None
     freeze: Mapping[str, Any] | None = None
     catch_up: Mapping[str, Any] | None = None
+    conflicts: Mapping[str, Any] | None = None  # late writes not applied since the flip (the record's summary)
+
+    @property
+    def open_conflicts(self) -> int:
+        """Late-write conflicts still open (``migrate conflicts`` resolves them; stage 4 waits for none)."""
+        return int((self.conflicts or {}).get("open") or 0)
 
     def to_dict(self) -> dict[str, Any]:
         report = self.report.to_dict() if self.report else None
         data = {**super().to_dict(), "report": report, "freeze": plain(self.freeze)}
-        return {**data, "catchUp": plain(self.catch_up)}
+        return {**data, "catchUp": plain(self.catch_up), "conflicts": plain(self.conflicts)}
 
     def text(self) -> str:
         if not self.stages_run:
@@ -157,6 +167,9 @@ class UpResult(_MoveResult):
         lines = [head, *(f"warning: {w}" for w in self.warnings)]
         if self.freeze and 3 in self.stages_run:
             lines.append(freeze_line(self.freeze))
+        conflicts = conflicts_line(self.conflicts or {})
+        if conflicts and self.open_conflicts:
+            lines.append(conflicts)
         if self.report:
             lines.append(report_text(self.report))
         return "\n".join(lines)

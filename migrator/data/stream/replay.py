@@ -24,6 +24,7 @@ from migrator.core.replay_map import ItemMap, ReplayMode, replay_mode
 from migrator.core.replay_plan import Change, parse_record, plan_batch
 from migrator.core.shards import SEEN, SHARD_END, Shard, gaps, order_shards, prune, start_after
 from migrator.data.rejects import MemoryRejects, RejectSink
+from migrator.data.stream.late_writes import LateWriteGuard
 from migrator.data.stream.reader import EXPIRED, Page, describe_stream, get_records, shard_iterator, table_stream
 from migrator.data.stream.replay_result import PassResult, ReplayResult, Tally
 from migrator.data.stream.replay_write import consistent_get, write_plan
@@ -98,6 +99,7 @@ class Replayer:
         checkpoint_every: float = 1.0,
         page_limit: int = 1000,
         describe_every: float = 10.0,
+        guard: LateWriteGuard | None = None,
     ) -> None:
         self.source = source
         self.mode: ReplayMode = replay_mode(source.view_type, source.item_map, table=source.source_table)
@@ -106,6 +108,8 @@ class Replayer:
         self._first = not checkpoints
         self.rejects = rejects if rejects is not None else MemoryRejects()
         self.clock, self.sleep = clock, sleep
+        # After the flip: write only onto items unchanged since then (migrator.core.conflicts).
+        self.guard = guard
         self._page_limit = page_limit
         self._checked = False
         # DescribeStream and GetShardIterator are rate-limited and change little between passes: the shard
@@ -235,7 +239,12 @@ class Replayer:
             plan = plan_batch(changes, self.source.item_map, current=self._read_back(changes))
             if plan.rejects:
                 self.rejects.write(plan.rejects, name=f"{shard.shard_id}-{changes[0].sequence}")
-            counts = write_plan(self._dynamodb, self.source.target_table, plan, sleep=self.sleep)
+            if self.guard is not None:
+                outcome = self.guard.apply(plan, changes)
+                counts = outcome.counts
+                tally.add_conflicts([c.key for c in outcome.conflicts])
+            else:
+                counts = write_plan(self._dynamodb, self.source.target_table, plan, sleep=self.sleep)
             tally.add_page(shard.shard_id, changes, plan, counts, applied_at=self.clock(), millis=page.millis_behind)
         else:
             tally.add_skipped(changes)
