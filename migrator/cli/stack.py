@@ -166,18 +166,34 @@ def catch_up(
         float | None,
         typer.Option("--max-lag", help="Caught up once the lag stays under this many seconds (default: catchUp)."),
     ] = None,
+    drop_reject: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--drop-reject",
+            help='Give up a pending reject: its legacy key as JSON (\'{"Name": "…"}\'); repeatable. Recorded.',
+        ),
+    ] = None,
+    drop_all_rejects: Annotated[
+        bool, typer.Option("--drop-all-rejects", help="Give up every pending reject (recorded).")
+    ] = False,
     json_output: JsonOpt = False,
 ) -> None:
     """Replay the writes made since the last replay, between stages (online mode); run it at least daily.
 
     Before cutover the legacy table's writes go onto the new table; after it, the new table's onto the
-    legacy one. Exit 0 caught up; 1 rejects, a trimmed stream or not caught up; 2 bad input.
+    legacy one. A reject stays pending (exit 1, keys shown) until its item maps cleanly (each catch-up
+    reads it again) or it is dropped with --drop-reject KEY / --drop-all-rejects. Exit 0 caught up;
+    1 rejects pending, a trimmed stream or not caught up; 2 bad input.
     """
 
     def run() -> Any:
         if max_lag is not None and not max_lag > 0:
             raise BadInputError(f"--max-lag {max_lag} is not a number of seconds above 0.", hint="Pass e.g. 2.")
-        return _migration(stack, work_dir).catch_up(max_lag=max_lag)
+        if drop_reject and drop_all_rejects:
+            raise BadInputError("--drop-reject and --drop-all-rejects were both given.", hint="Use one of them.")
+        return _migration(stack, work_dir).catch_up(
+            max_lag=max_lag, drop_rejects=tuple(drop_reject or ()), drop_all_rejects=drop_all_rejects
+        )
 
     result = call(run)
     if not result.ok:

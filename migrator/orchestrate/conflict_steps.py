@@ -26,7 +26,9 @@ from migrator.data.stream.conflict_store import ConflictStore
 from migrator.data.wire import from_wire, to_wire
 from migrator.orchestrate.context import StageRun, StepContext, new_table
 from migrator.orchestrate.late_writes import conflict_store, open_conflicts, with_conflicts
+from migrator.orchestrate.records import StackReading
 from migrator.orchestrate.stream_steps import LEGACY_WRITES_TIMEOUT, StreamSteps, check_clean, conflicts_warning
+from migrator.report.conflicts import ConflictsResult
 
 
 @dataclass(frozen=True)
@@ -78,8 +80,14 @@ class ConflictSteps:
         """Where this stack's conflicts are kept."""
         return conflict_store(self._ctx, config, record)
 
-    def resolve(self, config: MigrationConfig, record: Record, resolution: Resolution) -> list[Conflict]:
+    def listing(self, stack: str, reading: StackReading) -> ConflictsResult:
+        """Every conflict of the stack (``migrate conflicts`` without options)."""
+        store = self.store(reading.config, reading.record)
+        return ConflictsResult(stack, store.location, tuple(store.all()))
+
+    def resolve(self, stack: str, reading: StackReading, resolution: Resolution) -> ConflictsResult:
         """Apply or drop the named open conflicts (or all); each is recorded as it is resolved."""
+        config, record = reading.config, reading.record
         store = self.store(config, record)
         chosen = _choose(store.all(), resolution)
         done = []
@@ -93,7 +101,7 @@ class ConflictSteps:
             record = with_conflicts(record, store, logged=[entry])
             self._ctx.save(record)
             done.append(resolved)
-        return done
+        return ConflictsResult(stack, store.location, tuple(store.all()), tuple(done))
 
     def _apply(self, config: MigrationConfig, store: ConflictStore, conflict: Conflict) -> None:
         """Write the late image (or delete) onto the new table, only if its item is still the one the conflict shows."""

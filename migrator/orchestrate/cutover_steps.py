@@ -32,7 +32,7 @@ from migrator.data.stream.replay import Replayer
 from migrator.data.stream.window import WindowResult, run_window
 from migrator.orchestrate.context import StageRun, StepContext, new_table
 from migrator.orchestrate.live_check import LiveCheck
-from migrator.orchestrate.stream_steps import StreamSteps, add_replay, check_clean
+from migrator.orchestrate.stream_steps import StreamSteps, add_replay
 
 CUTOVER_CATCH_UP_TIMEOUT = 1800.0
 
@@ -63,7 +63,7 @@ class CutoverSteps:
         caught = replayer.catch_up(max_lag=config.online.catch_up.max_lag_seconds, timeout=self.catch_up_timeout)
         run.record = add_replay(run.record, "catchUp", caught)
         self._ctx.save(run.record)
-        check_clean(caught, legacy)
+        self._stream.check_pending(run, caught)  # no freeze while a reject is pending
         if not caught.caught_up:
             raise DataError(
                 f"The replay of {legacy}'s writes did not get under {config.online.catch_up.max_lag_seconds:g} s of "

@@ -154,12 +154,20 @@ class Migration:
                 carried_back=carried if moves else None,
             )
 
-    def catch_up(self, *, max_lag: float | None = None, timeout: float | None = None) -> CatchUpResult:
+    def catch_up(
+        self,
+        *,
+        max_lag: float | None = None,
+        timeout: float | None = None,
+        drop_rejects: tuple[str, ...] = (),
+        drop_all_rejects: bool = False,
+    ) -> CatchUpResult:
         """Replay the writes made since the last replay (``migrate catch-up``), usable between stages.
 
         Before cutover (stage 2, or 3 not yet flipped) the legacy table's stream goes onto the new table;
         after it (stage 3 done) the new table's onto the legacy one, so ``down --stage 2`` has little to carry.
-        Streams keep records for 24 hours: run it at least daily while a stage waits.
+        Streams keep records for 24 hours: run it at least daily while a stage waits. Rejects stay pending
+        until their items map cleanly or are given up first (``drop_rejects``: legacy keys as JSON; or all).
         """
         self._config.forget()
         with self._lock("catch-up"):
@@ -167,27 +175,19 @@ class Migration:
             config, record = reading.config, reading.record
             check_catch_up(self._stack.name, config, record)
             lag = max_lag if max_lag is not None else config.online.catch_up.max_lag_seconds
-            done = self._steps.stream.catch_up_now(
-                config, record, max_lag=lag, timeout=timeout if timeout is not None else CATCH_UP_TIMEOUT
-            )
-            return CatchUpResult(
-                self._stack.name, done.direction, done.source_table, done.target_table, done.result.to_dict()
-            )
+            wait = timeout if timeout is not None else CATCH_UP_TIMEOUT
+            drop = (drop_rejects, drop_all_rejects)
+            done = self._steps.stream.catch_up_now(config, record, max_lag=lag, timeout=wait, drop=drop)
+            return done.to_result(self._stack.name, config.legacy.key_names)
 
     def conflicts(self, resolution: Resolution | None = None) -> ConflictsResult:
         """``migrate conflicts``: the late writes not applied since the flip; with ``resolution``, apply or drop some
         (under the stack's lock; each is recorded as it is resolved)."""
         self._config.forget()
-        steps = self._steps.conflicts
         if resolution is None:
-            reading = self._records.read()
-            store = steps.store(reading.config, reading.record)
-            return ConflictsResult(self._stack.name, store.location, tuple(store.all()))
+            return self._steps.conflicts.listing(self._stack.name, self._records.read())
         with self._lock("conflicts"):
-            reading = self._records.read()
-            done = steps.resolve(reading.config, reading.record, resolution)
-            store = steps.store(reading.config, reading.record)
-            return ConflictsResult(self._stack.name, store.location, tuple(store.all()), tuple(done))
+            return self._steps.conflicts.resolve(self._stack.name, self._records.read(), resolution)
 
     def unlock(self, *, confirm: Callable[[str], None]) -> UnlockResult:
         """Remove the lock entry of a run that is gone (``migrate unlock``); see :func:`remove_stale_lock`.

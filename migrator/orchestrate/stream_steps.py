@@ -13,6 +13,7 @@ second, so every step resumes where it stopped.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,6 +35,8 @@ from migrator.data.stream.watch import end_positions
 from migrator.orchestrate.checkpoints import CheckpointBook
 from migrator.orchestrate.context import StageRun, StepContext, new_table
 from migrator.orchestrate.late_writes import conflict_store, late_write_guard, with_conflicts
+from migrator.orchestrate.pending_rejects import Pending, drop_rejects, pending_error, settle
+from migrator.report.results import CatchUpResult
 
 CATCH_UP_TIMEOUT = 600.0  # a catch-up that has not caught up by then stops; the next one goes on from there
 LEGACY_WRITES_TIMEOUT = 30.0
@@ -47,6 +50,14 @@ class CatchUp:
     source_table: str
     target_table: str
     result: ReplayResult
+    pending: Pending = Pending()  # forward: rejects still pending (this run's and earlier ones)
+
+    def to_result(self, stack: str, legacy_keys: tuple[str, ...]) -> CatchUpResult:
+        """The command's result (keys shown as plain JSON of the legacy table's key)."""
+        pending = self.pending.to_dict(legacy_keys)
+        return CatchUpResult(
+            stack, self.direction, self.source_table, self.target_table, self.result.to_dict(), pending
+        )
 
 
 class StreamSteps:
@@ -136,24 +147,48 @@ class StreamSteps:
         run.record = add_replay(run.record, "catchUp", result)
         self._ctx.save(run.record)
         self._ctx.progress(f"  replayed {result.records - result.skipped} writes, lag {result.lag_seconds:.1f} s")
-        check_clean(result, run.config.legacy.name)
+        self.check_pending(run, result)
         if not result.caught_up:
             self._ctx.progress(
                 f"  not caught up after {self.catch_up_timeout:.0f} s (lag {result.lag_seconds:.1f} s): "
                 "`migrate catch-up` and stage 3 go on from here"
             )
 
-    def catch_up_now(self, config: MigrationConfig, record: Record, *, max_lag: float, timeout: float) -> CatchUp:
+    def catch_up_now(
+        self,
+        config: MigrationConfig,
+        record: Record,
+        *,
+        max_lag: float,
+        timeout: float,
+        drop: tuple[tuple[str, ...], bool] = ((), False),
+    ) -> CatchUp:
         """``migrate catch-up``: before cutover the legacy table's writes onto the new table, after it the new
         table's onto the legacy one (so going back has little to carry, and its stream never trims what it
-        needs)."""
+        needs). ``drop`` (keys as JSON, or every one) gives pending rejects up first, recorded."""
+        if drop[0] or drop[1]:
+            names = config.legacy.key_names
+            record = drop_rejects(record, drop[0], every=drop[1], names=names, at=self._ctx.now())
+            self._ctx.save(record)
         forward = record.completed_stage < 3
         replayer = self.forward_replayer(config, record) if forward else self.reverse_replayer(config, record)
         result = replayer.catch_up(max_lag=max_lag, timeout=timeout)
-        self._ctx.save(add_replay(record, "catchUp" if forward else "catchUpBack", result))
+        record = add_replay(record, "catchUp" if forward else "catchUpBack", result)
+        self._ctx.save(record)
+        pending = Pending()
+        if forward:  # rejects stay pending until they map cleanly or are dropped (pending_rejects)
+            record, pending = settle(self._ctx, config, record, result, self._forward_map(config))
+            self._ctx.save(record)
         tables = (config.legacy.name, new_table(config).name)
         source, target = tables if forward else tables[::-1]
-        return CatchUp(FORWARD if forward else REVERSE, source, target, result)
+        return CatchUp(FORWARD if forward else REVERSE, source, target, result, pending)
+
+    def check_pending(self, run: StageRun, result: ReplayResult) -> None:
+        """After a forward replay before the flip: settle the pending rejects; a RejectsError naming them if any."""
+        run.record, pending = settle(self._ctx, run.config, run.record, result, self._forward_map(run.config))
+        self._ctx.save(run.record)
+        if pending.count:
+            raise pending_error(pending, run.config.legacy.name, run.config.legacy.key_names)
 
     # --- stage 3, after the update ---------------------------------------------------------------
 
@@ -286,10 +321,13 @@ def check_clean(result: ReplayResult, table: str) -> None:
     """A RejectsError when the replay met records it could not apply (they are written aside)."""
     if result.clean:
         return
+    keys = "; ".join(
+        json.dumps({k: next(iter(v.values())) for k, v in e["key"].items()}) for e in result.reject_keys[:5]
+    )
     raise RejectsError(
         f"The replay of {table}'s writes met {result.rejects} record(s) it could not apply "
-        f"({result.duplicates} with a duplicate key): {'; '.join(result.reject_reasons)}. They are kept under "
-        "replay-rejects/ in the export bucket.",
+        f"({result.duplicates} with a duplicate key): {'; '.join(result.reject_reasons)}"
+        f"{f' (keys {keys})' if keys else ''}. They are kept under replay-rejects/ in the export bucket.",
         hint="Fix those items (a new write replays them) or the derive rules, then rerun.",
     )
 

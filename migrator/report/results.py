@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -210,12 +211,14 @@ class CatchUpResult:
     source_table: str
     target_table: str
     catch_up: Mapping[str, Any]
+    pending_rejects: Mapping[str, Any] | None = None  # forward: rejects not yet applied, this run's and earlier
 
     @property
     def ok(self) -> bool:
-        """Caught up, and every record applied."""
+        """Caught up, every record applied, and no reject pending from an earlier catch-up either."""
         c = self.catch_up
-        return bool(c.get("caughtUp")) and not c.get("rejects") and not c.get("duplicates")
+        pending = (self.pending_rejects or {}).get("count")
+        return bool(c.get("caughtUp")) and not c.get("rejects") and not c.get("duplicates") and not pending
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -224,12 +227,24 @@ class CatchUpResult:
             "source": self.source_table,
             "target": self.target_table,
             "catchUp": plain(self.catch_up),
+            "pendingRejects": plain(self.pending_rejects),
             "ok": self.ok,
         }
 
     def problem(self) -> str:
         """What is wrong and what to do, when not :attr:`ok`."""
-        c = self.catch_up
+        c, pending = self.catch_up, self.pending_rejects or {}
+        if pending.get("count"):
+            shown = (pending.get("keys") or [])[:5]
+            keys = "; ".join(f"{json.dumps(e['key'], ensure_ascii=False)} ({e.get('reason')})" for e in shown)
+            more = pending["count"] - min(5, len(pending.get("keys") or []))
+            return (
+                f"{pending['count']} write(s) of {self.source_table} are not in {self.target_table}: their items "
+                f"cannot be mapped ({keys}{f'; and {more} more' if more > 0 else ''}); they are kept under "
+                "replay-rejects/ in the export bucket. Fix those items or the derive rules and run `migrate "
+                "catch-up` again (it reads them again), or give them up with `migrate catch-up --drop-reject KEY` "
+                "(`--drop-all-rejects` for every one)."
+            )
         if c.get("rejects") or c.get("duplicates"):
             return (
                 f"{c.get('rejects', 0)} write(s) of {self.source_table} could not be applied "
@@ -250,6 +265,11 @@ class CatchUpResult:
         )
         if c.get("rejects") or c.get("duplicates"):
             line += f"; {c.get('rejects', 0)} rejects: " + "; ".join(c.get("rejectReasons") or [])
+        pending = self.pending_rejects or {}
+        if pending.get("written"):
+            line += f"; {pending['written']} earlier reject(s) now applied"
+        if pending.get("count"):
+            line += f"; {pending['count']} reject(s) pending"
         return line
 
 

@@ -39,7 +39,7 @@ class PassResult:
     reject_reasons: tuple[str, ...] = ()
     touched: tuple[KeyRef, ...] = ()
     conflicts: int = 0
-    reject_keys: tuple[dict[str, Any], ...] = ()  # source keys (DynamoDB JSON) of the rejects, up to MAX_KEYS
+    reject_keys: tuple[dict[str, Any], ...] = ()  # {"key": source key (DynamoDB JSON), "reason"}, up to MAX_KEYS
     conflict_keys: tuple[dict[str, str], ...] = ()  # new-table keys (plain JSON) of late writes not applied
 
 
@@ -89,7 +89,8 @@ class Tally:
         if millis is not None:
             self.millis = max(self.millis or 0, millis)
         self.reasons.extend(r["reason"] for r in plan.rejects[: MAX_REASONS - len(self.reasons)])
-        self.reject_keys.extend(dict(r["keys"]) for r in plan.rejects[: MAX_KEYS - len(self.reject_keys)])
+        kept = plan.rejects[: MAX_KEYS - len(self.reject_keys)]
+        self.reject_keys.extend({"key": dict(r["keys"]), "reason": r["reason"]} for r in kept)
         if self.collect_keys:
             self.touched.extend(plan.touched)
 
