@@ -253,13 +253,17 @@ class StreamSteps:
         guard = late_write_guard(self._ctx, config, record, source.item_map) if after_flip else None
         return self._replayer(source, FORWARD, arn, export_arn, bucket=export.get("bucket"), guard=guard)
 
-    def flip_positions(self, config: MigrationConfig) -> dict[str, Any]:
-        """The new table's stream and its current end (``{}`` without a stream): where late writes are checked from."""
+    def flip_positions(self, config: MigrationConfig, start: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The new table's stream and its current end (``{}`` without a stream): where late writes are checked from.
+
+        ``start`` (an earlier result of this) is where to read on from, so that the freeze reads little.
+        """
         info = table_stream(self._ctx.aws.client("dynamodb"), new_table(config).name)
         if info is None:
             return {}
-        streams = self._ctx.aws.client("dynamodbstreams")
-        return {"stream": info.arn, "positions": end_positions(streams, info.arn, new_table(config).key_names)}
+        streams, keys = self._ctx.aws.client("dynamodbstreams"), new_table(config).key_names
+        after = (start or {}).get("positions") if (start or {}).get("stream") == info.arn else None
+        return {"stream": info.arn, "positions": end_positions(streams, info.arn, keys, start=after)}
 
     def reverse_replayer(self, config: MigrationConfig, record: Record) -> Replayer:
         """The replay of the new table's stream onto the legacy table, from the checkpoint set at the flip.

@@ -85,8 +85,10 @@ class StreamWatch:
         self._changes.setdefault(key, []).append(digest)
 
 
-def end_positions(streams: Any, arn: str, key_names: Sequence[str]) -> dict[str, str]:
-    """The stream's current end, as positions (reads it through once, remembering nothing)."""
-    watch = StreamWatch(streams, arn, {}, key_names)
+def end_positions(
+    streams: Any, arn: str, key_names: Sequence[str], *, start: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The stream's current end, as positions (reads it through from ``start`` once, remembering nothing)."""
+    watch = StreamWatch(streams, arn, start or {}, key_names)
     watch.refresh(remember=False)
     return watch.positions
