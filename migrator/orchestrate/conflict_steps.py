@@ -18,7 +18,7 @@ from typing import Any
 
 from migrator.core.config import MigrationConfig
 from migrator.core.conflicts import APPLIED, DROPPED, Conflict, condition_on, conflict_id
-from migrator.core.errors import BadInputError, DataError, MigrationError
+from migrator.core.errors import BadInputError, DataError, MigrationError, StreamGapError
 from migrator.core.record import Record
 from migrator.core.stages import CHECK_CONFLICTS
 from migrator.data.aws import aws_errors
@@ -55,12 +55,7 @@ class ConflictSteps:
         """Before stage 4: replay late writes since stage 3 (guarded), then refuse while a conflict is open."""
         config, new = run.config, new_table(run.config).name
         if run.record.online.get("flip"):
-            result = self._stream.forward_replayer(config, run.record, after_flip=True).drain(
-                empty_passes=2, poll_seconds=0.2, timeout=LEGACY_WRITES_TIMEOUT
-            )
-            if result.conflicts:
-                self._ctx.progress(f"warning: {conflicts_warning(result.conflicts, new)}")
-            check_clean(result, config.legacy.name)
+            self._late_writes_again(run)
             run.record = with_conflicts(run.record, conflict_store(self._ctx, config, run.record))
             self._ctx.save(run.record)
         if open_conflicts(run.record):
@@ -73,6 +68,22 @@ class ConflictSteps:
                 hint="List them with `migrate conflicts`; resolve each with `migrate conflicts --apply KEY` (write "
                 "the late image) or `--drop KEY` (keep the new table's item), then rerun `migrate up --stage 4`.",
             )
+
+    def _late_writes_again(self, run: StageRun) -> None:
+        """What reached the legacy table since stage 3's step, replayed onto items unchanged since the flip."""
+        config = run.config
+        try:
+            result = self._stream.forward_replayer(config, run.record, after_flip=True).drain(
+                empty_passes=2, poll_seconds=0.2, timeout=LEGACY_WRITES_TIMEOUT
+            )
+        except StreamGapError as e:  # stage 3 is more than a day old: what is left of the stream is not whole
+            warning = f"late writes to {config.legacy.name} could not be checked again: {e.message}"
+            run.warnings.append(warning)
+            self._ctx.progress(f"warning: {warning}")
+            return
+        if result.conflicts:
+            self._ctx.progress(f"warning: {conflicts_warning(result.conflicts, new_table(config).name)}")
+        check_clean(result, config.legacy.name)
 
     # --- migrate conflicts -----------------------------------------------------------------------
 
