@@ -40,6 +40,7 @@ CATCH_UP = "catch-up"
 CUTOVER = "cutover"
 LEGACY_WRITES = "legacy-writes"
 CARRY_BACK = "carry-back"
+CHECK_CONFLICTS = "check-conflicts"
 
 STEP_TEXT = {
     "preview": "preview the update; refuse if a table would be deleted or replaced other than planned",
@@ -62,6 +63,8 @@ STEP_TEXT = {
     CUTOVER: "catch up, verify while writes flow, freeze the writers, drain, re-check, flip them to the new table, "
     "unfreeze",
     LEGACY_WRITES: "replay writes that reached the legacy table after the writers were unfrozen (a warning)",
+    CHECK_CONFLICTS: "replay what reached the legacy table since stage 3 onto items unchanged since the flip; refuse "
+    "while a late write's conflict is open (`migrate conflicts`)",
     CARRY_BACK: "freeze the writers, replay the new table's writes since cutover onto the legacy table, flip them "
     "back, unfreeze",
 }
@@ -71,6 +74,7 @@ ONLINE_STEPS: dict[int, dict[str, tuple[str, ...]]] = {
     1: {"before": (CHECK_STREAM,), "after": (WAIT_STREAM, EXPORT, RECORD_STREAM, TRANSFORM, RECORD_IMPORT_SOURCE)},
     2: {"after": (CHECK_IMPORT, VERIFY_EXPORT, CATCH_UP)},
     3: {"before": (CUTOVER,), "after": (LEGACY_WRITES,)},
+    4: {"before": (CHECK_CONFLICTS,)},
 }
 
 

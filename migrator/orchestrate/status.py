@@ -7,6 +7,8 @@ from typing import Any
 
 from migrator.core.cutover_state import CutoverState
 from migrator.core.evidence import LiveWriter
+from migrator.core.record import Record
+from migrator.orchestrate.late_writes import open_conflicts
 from migrator.orchestrate.records import StackReading
 from migrator.report.model import (
     ExportSummary,
@@ -56,7 +58,7 @@ def build_status(
         served_traffic=record.served_traffic,
         stage_times=dict(record.stage_times),
         lock=lock,
-        next_step=step,
+        next_step=_conflicts_first(record) or step,
         cutover={**cutover.to_dict(), "summary": cutover.describe()} if cutover else None,
         stream=record.stream,
         online=OnlineReport.from_dict(record.online) if record.stream else None,
@@ -64,6 +66,14 @@ def build_status(
         record_where=record_where,
         writers=writers,
     )
+
+
+def _conflicts_first(record: Record) -> str | None:
+    """Open late-write conflicts come before stage 4 (which refuses while any is open)."""
+    count = open_conflicts(record)
+    if not count or record.cutover or record.completed_stage != 3:
+        return None
+    return f"resolve {count} late-write conflict(s) with `migrate conflicts`, then `migrate up --stage 4`"
 
 
 def next_step(

@@ -57,7 +57,9 @@ def test_catch_up_exits_0_caught_up_and_1_for_a_data_problem(
 ) -> None:
     asked: list[Any] = []
 
-    def catch_up(self: Migration, *, max_lag: float | None = None, timeout: float | None = None) -> CatchUpResult:
+    def catch_up(
+        self: Migration, *, max_lag: float | None = None, timeout: float | None = None, **_: Any
+    ) -> CatchUpResult:
         asked.append(max_lag)
         return result
 

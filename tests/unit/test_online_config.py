@@ -34,7 +34,7 @@ def error(**values) -> ConfigError:
 
 def test_defaults_online_with_the_consumer_as_writer():
     online = config().online
-    assert online == OnlineConfig(online=True, writers=None, freeze_hook=None, catch_up=CatchUp(2.0, 1.0))
+    assert online == OnlineConfig(online=True, writers=None, freeze_hook=None, catch_up=CatchUp(2.0, 0.3))
     assert online.resolve_writers("HelloWorld-dev") == (Writer("HelloWorld-dev", "TABLE_NAME"),)
 
 

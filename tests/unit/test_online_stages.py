@@ -24,6 +24,8 @@ def test_online_stages_declare_the_stream_replay_and_cut_over_with_a_freeze() ->
     assert plans[3].before == (st.CUTOVER,) and plans[3].after == (st.LEGACY_WRITES,)
     assert st.VERIFY_LIVE not in plans[3].steps  # no drift check: the writes are replayed
     assert plans[4].after == (st.CHECK_RETAINED, st.REPORT)
+    # stage 4 replays late writes once more and refuses while a conflict is open, before its update
+    assert plans[4].before == (st.CHECK_CONFLICTS,)
     # a pure rename skips the transform online too
     assert st.TRANSFORM not in st.plan_up(0, 1, needs_transform=False, online=True)[0].after
 
