@@ -15,6 +15,7 @@ counts and the smallest samples: its memory does not grow with the tables.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -46,6 +47,10 @@ def spark_session(master: str | None = "local[*]", conf: dict[str, str] | None =
     """The active SparkSession, or a new one on ``master`` (None: what spark-submit set, else ``local[*]``)."""
     if master is None and "PYSPARK_GATEWAY_PORT" not in os.environ:
         master = "local[*]"  # a plain `python -m …` run: no spark-submit gave a master
+    if master is not None and master.startswith("local"):
+        # Local workers are this machine's: run them with this interpreter (whose environment has the
+        # package), not whatever `python3` is first on PATH. Spark reads the choice from the environment.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.appName(APP_NAME).config("spark.ui.showConsoleProgress", "false")
     if master is not None:
         builder = builder.master(master)
