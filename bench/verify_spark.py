@@ -5,8 +5,10 @@
 Writes, per size, a legacy export and the new table's export (the legacy items through
 ``UUID=uuid5(Name)``, respelled: attribute order, number spelling) as gzip DynamoDB-JSON files on
 local disk, read through a stand-in for S3 (the executors open the files; no network, no emulator
-competing for the cores). Each verification runs in a fresh child process, which reports its time
-and the Python driver's peak RSS (psutil, sampled every 20 ms); Spark's JVM gets a fixed heap and
+competing for the cores). Each verification runs in a fresh child process, which reports its time,
+the CPU seconds of all its processes (JVM and Python workers included: items per CPU-second stay
+comparable on a loaded machine, wall-clock rates do not) and the Python driver's peak RSS (psutil,
+sampled every 20 ms); Spark's JVM gets a fixed heap and
 is started, with its Python workers, before the clock starts.
 Targets: local[2] ≥ 1.5× the items/s of local[1] (an idle 2-core machine); the Spark driver's peak
 RSS at the largest size ≤ 1.2× at the smallest. Exits 1 when a target fails or a verdict is wrong.
@@ -130,6 +132,18 @@ class PeakRss:
         self.peak = max(self.peak, psutil.Process().memory_info().rss)
 
 
+def cpu_seconds() -> float:
+    """CPU seconds of this process and every process under it (Spark's JVM and its Python workers)."""
+    me = psutil.Process()
+    total = sum(me.cpu_times()[:2])
+    for process in me.children(recursive=True):
+        try:
+            total += sum(process.cpu_times()[:2])
+        except psutil.Error:
+            continue  # gone meanwhile
+    return total
+
+
 def layouts(folder: Path, files: int) -> tuple[ExportLayout, ExportLayout]:
     def side(prefix: str) -> ExportLayout:
         keys = sorted(p for p in (folder / BUCKET / prefix / "data").iterdir())
@@ -148,10 +162,10 @@ def child(mode: str, folder: str, heap: str) -> dict[str, Any]:
         from migrator.data.verify_exports import verify_exports
 
         with PeakRss() as rss:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), cpu_seconds()
             report = verify_exports(source, target, rules, keys, store=store, workers=2)
-            seconds = time.perf_counter() - started
-        return {"seconds": seconds, "report": report.to_dict(), "rss": rss.peak, "cores": 1}
+            seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu
+        return {"seconds": seconds, "cpu": cpu, "report": report.to_dict(), "rss": rss.peak, "cores": 1}
     from migrator.data.spark.job import spark_session, verify_exports_spark
 
     cores = int(mode.removeprefix("spark-"))
@@ -160,11 +174,11 @@ def child(mode: str, folder: str, heap: str) -> dict[str, Any]:
     spark.sparkContext.setLogLevel("ERROR")
     spark.sparkContext.parallelize(range(cores), cores).map(lambda x: x).count()  # workers up before the clock
     with PeakRss() as rss:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), cpu_seconds()
         report = verify_exports_spark(source, target, rules, keys, spark=spark, store=store)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu
     spark.stop()
-    return {"seconds": seconds, "report": report.to_dict(), "rss": rss.peak, "cores": cores}
+    return {"seconds": seconds, "cpu": cpu, "report": report.to_dict(), "rss": rss.peak, "cores": cores}
 
 
 def run_child(mode: str, folder: Path, heap: str) -> dict[str, Any]:
@@ -188,7 +202,8 @@ def measure(sizes: list[int], files: int, changed: int, heap: str) -> dict[int, 
                 rate = 2 * size / got["seconds"]
                 print(
                     f"  {mode:8} {got['seconds']:7.1f} s  {rate:10,.0f} items/s  "
-                    f"{rate / got['cores']:10,.0f} items/s per core  driver peak RSS {got['rss'] / 2**20:6.1f} MiB",
+                    f"{rate / got['cores']:10,.0f} items/s per core  {2 * size / got['cpu']:10,.0f} items per CPU-s  "
+                    f"driver peak RSS {got['rss'] / 2**20:6.1f} MiB",
                     flush=True,
                 )
     return results
