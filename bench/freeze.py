@@ -3,7 +3,7 @@
     .venv/bin/python bench/freeze.py [--sizes 10000,100000] [--rate 50] [--delay-per-5k 1.0]
 
 Per size: load the legacy table (no stream yet), give it a NEW_AND_OLD_IMAGES stream, start the
-simulated consumer (``migrator.consumer``: 70% updates, 20% new items, 10% deletes, through a Lambda
+simulated consumer (``migrator.demo.consumer``: 70% updates, 20% new items, 10% deletes, through a Lambda
 function whose reserved concurrency it obeys) at ``--rate`` requests a second, then run the online
 migration's data plane as the stages do: export → transform → import → verify against the export,
 plus a simulated delay of ``--delay-per-5k`` seconds per 5,000 items (on AWS the export and import
@@ -12,7 +12,7 @@ take longer with size than on moto) while the backlog of writes grows; then, in 
 - the floor: GetRecords alone over the backlog (the same client and parser the replayer uses);
 - the replay of that backlog (one pass: read, derive, BatchWriteItem, checkpoint);
 - catch-up until the lag stays under 2 s, one short pass whose keys are left to the freeze's re-check;
-- the freeze window (``migrator.data.window.run_window``: freeze, in-flight wait, drain, re-check, flip,
+- the freeze window (``migrator.data.stream.window.run_window``: freeze, in-flight wait, drain, re-check, flip,
   unfreeze), each part timed; the consumer keeps writing, to the new table once flipped;
 - writes lost: acknowledged writes the new table does not hold (read consistently at the end).
 
@@ -39,20 +39,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from verify import load, start_moto, stop  # noqa: E402  (bench/verify.py, beside this file)
 
-from migrator.consumer import Ack, SimulatedConsumer, create_writer_function  # noqa: E402
 from migrator.core.derive import Deriver, parse_rules  # noqa: E402
-from migrator.core.online import Writer  # noqa: E402
+from migrator.core.online_config import Writer  # noqa: E402
 from migrator.core.replay_map import forward_map  # noqa: E402
 from migrator.data.aws import AwsSettings  # noqa: E402
-from migrator.data.export import run_export  # noqa: E402
-from migrator.data.freeze import capture  # noqa: E402
-from migrator.data.imports import check_import  # noqa: E402
-from migrator.data.recheck import recheck_keys  # noqa: E402
-from migrator.data.replay import Replayer, ReplaySource  # noqa: E402
-from migrator.data.streams import describe_stream, get_records, shard_iterator, streams_client, wait_enabled  # noqa: E402
-from migrator.data.transform import DeriverSpec, transform_export  # noqa: E402
-from migrator.data.verify import verify_export  # noqa: E402
-from migrator.data.window import PARTS, run_window  # noqa: E402
+from migrator.data.export.run import run_export  # noqa: E402
+from migrator.data.load.import_check import check_import  # noqa: E402
+from migrator.data.stream.freeze import capture  # noqa: E402
+from migrator.data.stream.reader import describe_stream, get_records, shard_iterator, streams_client, wait_enabled  # noqa: E402
+from migrator.data.stream.recheck import recheck_keys  # noqa: E402
+from migrator.data.stream.replay import Replayer, ReplaySource  # noqa: E402
+from migrator.data.stream.window import PARTS, run_window  # noqa: E402
+from migrator.data.transform.run import DeriverSpec, transform_export  # noqa: E402
+from migrator.data.verify.run import verify_export  # noqa: E402
+from migrator.demo.consumer import Ack, SimulatedConsumer, create_writer_function  # noqa: E402
 
 BUCKET = "freeze-bench"
 RULES = parse_rules({"UUID": "uuid5(Name)"})

@@ -57,9 +57,9 @@ def import_table(dynamodb: Any, name: str, key: str, bucket: str, data_prefix: s
 
 def child_main(endpoint: str, items: int, rename: bool) -> None:
     from migrator.core.derive import Deriver, parse_rules
-    from migrator.data.export import run_export
-    from migrator.data.imports import check_import
-    from migrator.data.verify import verify_export, verify_tables
+    from migrator.data.export.run import run_export
+    from migrator.data.load.import_check import check_import
+    from migrator.data.verify.run import verify_export, verify_tables
 
     settings = AwsSettings(endpoint_url=endpoint)
     dynamodb, s3 = settings.client("dynamodb"), settings.client("s3")
@@ -73,7 +73,7 @@ def child_main(endpoint: str, items: int, rename: bool) -> None:
     if rename:
         key, deriver, data_prefix = "Name", None, exported.layout.data_prefix
     else:
-        from migrator.data.transform import DeriverSpec, transform_export
+        from migrator.data.transform.run import DeriverSpec, transform_export
 
         result = timed(
             steps,

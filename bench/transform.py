@@ -32,8 +32,8 @@ import orjson
 from isal import igzip, isal_zlib
 
 from migrator.core.dynamojson import item_problem
-from migrator.data.dupes import find_duplicates
-from migrator.data.transform_core import GZIP_LEVEL, READ_CHUNK, DeriverSpec, transform_local_file
+from migrator.data.transform.dupes import find_duplicates
+from migrator.data.transform.lines import GZIP_LEVEL, READ_CHUNK, DeriverSpec, transform_local_file
 
 ITEMS_PER_FILE = 50_000
 SPEC = DeriverSpec(rules=("UUID=uuid5(Name)",))

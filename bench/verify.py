@@ -4,7 +4,7 @@
 
 Loads two identical tables per size (batch_write, realistic item shapes), then runs each
 verification in a fresh child process, which reports its own CPU time and peak RSS:
-- ours:  migrator.data.verify.verify_tables (parallel segments, bounded memory);
+- ours:  migrator.data.verify.run.verify_tables (parallel segments, bounded memory);
 - naive: boto3 paginated scans of both tables whole into dicts, compared with ``==``.
 Targets: ours uses ≤ 1.1× the naive CPU per item; ours' peak RSS at the largest size is ≤ 1.2× its
 peak at the smallest (memory does not grow with the table), while the naive one grows.
@@ -122,7 +122,7 @@ def load(endpoint: str, table: str, count: int, *, threads: int = 4) -> float:
 
 def child_ours(endpoint: str, source: str, target: str) -> dict[str, Any]:
     from migrator.data.aws import AwsSettings
-    from migrator.data.verify import verify_tables
+    from migrator.data.verify.run import verify_tables
 
     report = verify_tables(AwsSettings(endpoint_url=endpoint), source_table=source, target_table=target, segments=4)
     return {"identical": report.identical, "items": report.source_count + report.target_count}

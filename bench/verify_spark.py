@@ -35,7 +35,7 @@ from isal import igzip
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from migrator.data.exportfiles import DataFile, ExportLayout  # noqa: E402
+from migrator.data.export.files import DataFile, ExportLayout  # noqa: E402
 
 SPEEDUP_TARGET = 1.5
 RSS_GROWTH_TARGET = 1.2
@@ -159,7 +159,7 @@ def child(mode: str, folder: str, heap: str) -> dict[str, Any]:
     store = LocalStore(folder)
     rules, keys = ["UUID=uuid5(Name)"], ["UUID"]
     if mode == "single":
-        from migrator.data.verify_exports import verify_exports
+        from migrator.data.verify.exports import verify_exports
 
         with PeakRss() as rss:
             started, cpu = time.perf_counter(), cpu_seconds()

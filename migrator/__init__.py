@@ -1,3 +1,5 @@
-"""table-migration: replace a Pulumi-managed DynamoDB table without losing an item."""
+"""table-migration: replace a Pulumi-managed DynamoDB table without losing an item.
 
-__version__ = "0.3.0"
+It imports nothing and defines nothing: the Lambda archive ships it. The version is the distribution's
+(pyproject.toml; read with ``importlib.metadata.version("table-migration")``).
+"""

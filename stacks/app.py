@@ -15,6 +15,7 @@ from migrator.program import (
     MigrationConfig,
     derive_assets,
     endpoint_provider,
+    lambda_trust_policy,
     load_config,
     provider_options,
 )
@@ -34,12 +35,6 @@ TABLE_ACTIONS = (
     "dynamodb:ConditionCheckItem",
     "dynamodb:DescribeTable",
 )
-LAMBDA_TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"},
-    ],
-}
 
 
 def function_name(stack: str) -> str:
@@ -74,7 +69,7 @@ def consumer_environment(config: MigrationConfig, table: MigratingTable) -> dict
     Online, at stages 2 and 3, it also names both tables' schemas (``TABLE_SCHEMAS``) and the single-table
     variables stay the legacy table's: the migrator's cutover flips ``TABLE_NAME`` alone (the handler
     keys items by the schema of the table it names), and the stage-3 update then declares that very
-    environment, so it changes nothing.
+    environment, so it leaves the function as the flip made it.
     """
     if table.plan.both_schemas:
         spec = config.legacy
@@ -151,7 +146,7 @@ def hello_world(config: MigrationConfig, table: MigratingTable, provider: aws.Pr
     log_group = aws.cloudwatch.LogGroup(
         "hello-world-logs", name=f"/aws/lambda/{name}", retention_in_days=LOG_RETENTION_DAYS, opts=opts
     )
-    role = aws.iam.Role("hello-world-role", assume_role_policy=json.dumps(LAMBDA_TRUST), opts=opts)
+    role = aws.iam.Role("hello-world-role", assume_role_policy=lambda_trust_policy(), opts=opts)
     policy = aws.iam.RolePolicy(
         "hello-world-policy",
         role=role.id,
@@ -177,7 +172,7 @@ def hello_world(config: MigrationConfig, table: MigratingTable, provider: aws.Pr
 
 
 def export_outputs(config: MigrationConfig, table: MigratingTable, consumer: HelloWorld) -> None:
-    """The stack outputs of design.md §4 (plus the tables' ARNs)."""
+    """The stack outputs the README lists ("The program"): the stage and the tables, bucket and function."""
     pulumi.export("stage", config.stage)
     pulumi.export("activeTableName", table.active_table_name)
     pulumi.export("activeTableArn", table.active_table_arn)

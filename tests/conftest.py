@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from migrator.data.aws import AwsSettings
-from migrator.local import moto_server
+from migrator.demo.local import moto_server
 
 
 @pytest.fixture(scope="session")

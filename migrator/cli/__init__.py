@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from .app import app
+from migrator.cli.app import app
 
 # Importing the command modules registers their commands on ``app``.
-from . import export, transform, verify, stack, init  # noqa: E402,F401  isort: skip
+from migrator.cli import export, transform, verify, stack, init  # noqa: E402,F401  isort: skip
 
 
 def main() -> None:

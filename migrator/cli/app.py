@@ -11,7 +11,7 @@ from typing import Annotated, Any, TypeVar
 import orjson
 import typer
 
-from ..core.errors import MigrationError
+from migrator.core.errors import MigrationError
 
 app = typer.Typer(
     name="migrate",

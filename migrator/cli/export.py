@@ -7,11 +7,11 @@ from typing import Annotated
 
 import typer
 
-from ..data.aws import check_bucket_name
-from ..data.export import ExportResult, fresh_prefix, run_export
-from ..data.exportfiles import DamagedFilesError
-from .app import app, call, emit, progress
-from .options import EndpointOpt, JsonOpt, RegionOpt, settings
+from migrator.cli.app import app, call, emit, progress
+from migrator.cli.options import EndpointOpt, JsonOpt, RegionOpt, settings
+from migrator.data.aws import check_bucket_name
+from migrator.data.export.files import DamagedFilesError
+from migrator.data.export.run import ExportResult, fresh_prefix, run_export
 
 
 def _text(result: ExportResult) -> str:

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from ..core.errors import StackNotFoundError
-from ..data.aws import AwsSettings
-from ..data.describe import read_table
-from ..init import InitResult, check_stack, parse_key_option, plan_init, write_init
-from . import stack as stack_commands
-from .app import app, call, emit
-from .options import EndpointOpt, JsonOpt, RegionOpt
-from .stack import StackOpt, WorkDirOpt
+from migrator.cli import stack as stack_commands
+from migrator.cli.app import app, call, emit
+from migrator.cli.options import EndpointOpt, JsonOpt, RegionOpt
+from migrator.cli.stack import StackOpt, WorkDirOpt
+from migrator.core.errors import StackNotFoundError
+from migrator.data.aws import AwsSettings
+from migrator.data.describe import read_table
+from migrator.orchestrate.stack_init import InitResult, check_stack, parse_key_option, plan_init, write_init
 
 
 def _current(port: Any) -> dict[str, Any]:
@@ -62,30 +63,37 @@ def init_command(
     def run() -> InitResult:
         new_partition = parse_key_option(partition_key, "--partition-key") if partition_key else None
         new_sort = parse_key_option(sort_key, "--sort-key") if sort_key else None
+        options = {"new_name": new_name, "partition_key": new_partition, "sort_key": new_sort, "adopt": adopt}
         folder = (work_dir or stack_commands.default_work_dir()).resolve()
-        try:
-            port = stack_commands.open_stack(stack, folder, create=False)
-        except StackNotFoundError:
-            port = None  # created below, once the table has been read and the config checked
-        current = _current(port)
-        settings = AwsSettings.resolve(
-            region=region or current.get("aws:region"), endpoint_url=endpoint or current.get("endpoint")
-        )
-        check_stack(current, stack=stack, region=settings.region, force=force)
-        live = read_table(settings.client("dynamodb"), table)
-        plan = plan_init(
-            live,
-            new_name=new_name,
-            partition_key=new_partition,
-            sort_key=new_sort,
-            derive=tuple(derive or ()),
-            current=current,
-            region=settings.region,
-            adopt=adopt,
-        )
-        if port is None:
-            port = stack_commands.open_stack(stack, folder, create=True)
-        replaced = write_init(port, plan, current=current)
-        return InitResult(port.name, settings.region, plan, replaced, live.item_count)
+        where = {"endpoint": endpoint, "region": region}
+        return _init(table, stack, folder, derive=tuple(derive or ()), force=force, where=where, **options)
 
     emit(call(run), json_output=json_output, text=lambda r: r.text())
+
+
+def _init(
+    table: str,
+    stack: str,
+    folder: Path,
+    *,
+    derive: tuple[str, ...],
+    force: bool,
+    where: dict[str, str | None],
+    **options: Any,
+) -> InitResult:
+    """Read ``table`` and write the config of ``stack`` in ``folder`` (created when it does not exist)."""
+    try:
+        port = stack_commands.open_stack(stack, folder, create=False)
+    except StackNotFoundError:
+        port = None  # created below, once the table has been read and the config checked
+    current = _current(port)
+    settings = AwsSettings.resolve(
+        region=where["region"] or current.get("aws:region"), endpoint_url=where["endpoint"] or current.get("endpoint")
+    )
+    check_stack(current, stack=stack, region=settings.region, force=force)
+    live = read_table(settings.client("dynamodb"), table)
+    plan = plan_init(live, derive=derive, current=current, region=settings.region, **options)
+    if port is None:
+        port = stack_commands.open_stack(stack, folder, create=True)
+    replaced = write_init(port, plan, current=current)
+    return InitResult(port.name, settings.region, plan, replaced, live.item_count)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ..data.aws import AwsSettings
+from migrator.data.aws import AwsSettings
 
 EndpointOpt = Annotated[
     str | None,

@@ -22,7 +22,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from ..data.progress import Meter, Meters
+from migrator.data.progress import Meter, Meters
 
 
 class ItemsPerSecond(ProgressColumn):

@@ -1,7 +1,7 @@
 """``migrate up | down | status | plan | catch-up | demo``: the staged migration of one Pulumi stack.
 
 Every command builds its stack through :func:`open_stack` (tests replace that one function with a
-double) and calls :class:`~migrator.migration.Migration`; nothing here knows how a stage works.
+double) and calls :class:`~migrator.orchestrate.migration.Migration`; nothing here knows how a stage works.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from typing import Annotated, Any
 
 import typer
 
-from ..core.errors import BadInputError
-from ..core.stages import check_stage, plan_up
-from ..migration import Migration
-from .app import app, call, emit, progress
+from migrator.cli.app import app, call, emit, progress
+from migrator.core.errors import BadInputError
+from migrator.core.stages import check_stage, plan_up
+from migrator.orchestrate.migration import Migration
 
 StageOpt = Annotated[int, typer.Option("--stage", help="The stage to go to: 0 legacy … 4 retire.", show_default=False)]
 StackOpt = Annotated[
@@ -58,7 +58,7 @@ def open_stack(stack: str, work_dir: Path, *, create: bool) -> Any:
 
     Tests replace this function (``monkeypatch.setattr(migrator.cli.stack, "open_stack", ...)``).
     """
-    from ..engine.workspace import (
+    from migrator.engine.workspace import (
         PulumiWorkspace,  # imports pulumi.automation; only commands that need a stack pay for it
     )
 
@@ -196,7 +196,7 @@ def demo(
 ) -> None:
     """A local rehearsal, no AWS account needed: moto in-process, a throwaway file backend, stages 0→4,
     with a simulated consumer writing throughout (online migration)."""
-    from ..local import run_demo
+    from migrator.demo.local import run_demo
 
     result = call(lambda: run_demo(items=items, write_rate=write_rate, progress=progress, install=not no_install))
     if not result.ok:

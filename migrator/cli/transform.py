@@ -8,13 +8,13 @@ from typing import Annotated
 import orjson
 import typer
 
-from ..core.errors import BadInputError
-from ..data.dupes import DuplicateKeysFound
-from ..data.exportfiles import locate_export, parse_s3_url
-from ..data.transform import DeriverSpec, RejectsFound, TransformResult, transform_export
-from .app import app, call, emit, progress
-from .options import EndpointOpt, JsonOpt, RegionOpt, settings
-from .progress import terminal_meters
+from migrator.cli.app import app, call, emit, progress
+from migrator.cli.options import EndpointOpt, JsonOpt, RegionOpt, settings
+from migrator.cli.progress import terminal_meters
+from migrator.core.errors import BadInputError
+from migrator.data.export.files import locate_export, parse_s3_url
+from migrator.data.transform.dupes import DuplicateKeysFound
+from migrator.data.transform.run import DeriverSpec, RejectsFound, TransformResult, transform_export
 
 
 def _text(result: TransformResult) -> str:
@@ -68,9 +68,8 @@ def transform_command(
 ) -> None:
     """Rewrite an export for a new key schema, ready for ImportTable.
 
-    Rejects (items that cannot be transformed) go to <dest>rejects/ and fail it unless --max-rejects allows them.
-
-    Two items with one new key always fail it.
+    Rejects (items that cannot be transformed) go to <dest>rejects/ and fail it unless --max-rejects allows them;
+    two items with one new key always fail it.
     """
 
     def run() -> TransformResult:

@@ -8,13 +8,13 @@ from typing import Annotated
 import orjson
 import typer
 
-from ..core.derive import Deriver, load_hook, parse_rules
-from ..core.errors import EXIT_DATA, BadInputError
-from ..data.exportfiles import locate_export, parse_s3_url
-from ..data.verify import VerifyReport, verify_export, verify_tables
-from .app import app, call, emit, progress
-from .options import EndpointOpt, JsonOpt, RegionOpt, settings
-from .progress import terminal_meters
+from migrator.cli.app import app, call, emit, progress
+from migrator.cli.options import EndpointOpt, JsonOpt, RegionOpt, settings
+from migrator.cli.progress import terminal_meters
+from migrator.core.derive import Deriver, load_hook, parse_rules
+from migrator.core.errors import EXIT_DATA, BadInputError
+from migrator.data.export.files import locate_export, parse_s3_url
+from migrator.data.verify.run import VerifyReport, verify_export, verify_tables
 
 
 def _keys(keys: list[dict[str, str]]) -> str:

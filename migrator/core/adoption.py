@@ -10,11 +10,11 @@ refused here, naming the fields, before anything runs.
 
 from __future__ import annotations
 
-from .config import key
-from .errors import ConfigError
-from .guard import REPLACE_OPS, Preview
-from .tablespec import TableSpec
-from .urns import LEGACY, role_of
+from migrator.core.config import key
+from migrator.core.errors import ConfigError
+from migrator.core.guard import REPLACE_OPS, Preview
+from migrator.core.tablespec import TableSpec
+from migrator.core.urns import LEGACY, role_of
 
 IMPORT_OPS = frozenset({"import", "import-replacement"})
 CHANGE_OPS = frozenset({"update"}) | REPLACE_OPS

@@ -25,7 +25,7 @@ from typing import Any
 import orjson
 import xxhash
 
-from .dynamojson import MAX_DEPTH, number_problem, value_problem
+from migrator.core.dynamojson import MAX_DEPTH, number_problem, value_problem
 
 Item = Mapping[str, Any]
 

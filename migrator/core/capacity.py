@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .tablespec import GlobalIndex, LocalIndex, TableSpec
+from migrator.core.tablespec import GlobalIndex, LocalIndex, TableSpec
 
 KB = 1024
 

@@ -12,16 +12,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .derive import DeriveRule, parse_rules
-from .errors import ConfigError, DeriveSyntaxError
-from .online import OnlineConfig, parse_online
+from migrator.core.derive import DeriveRule, parse_rules
+from migrator.core.errors import ConfigError, DeriveSyntaxError
+from migrator.core.online_config import OnlineConfig, parse_online
 
 # KeyAttribute, TableSpec and KEY_TYPES moved to tablespec; imported from here too.
-from .tablespec import KEY_TYPES, KeyAttribute, TableSpec  # noqa: F401
-from .tablespec_parse import ParsedTable, parse_table
-from .tablespec_rules import resolve_legacy, resolve_new
+from migrator.core.tablespec import KEY_TYPES, KeyAttribute, TableSpec  # noqa: F401
+from migrator.core.tablespec_parse import ParsedTable, parse_table
+from migrator.core.tablespec_rules import resolve_legacy, resolve_new
 
 NAMESPACE = "table-migration"
+REGION_KEY = "aws:region"  # the AWS provider's region, read beside our own keys
 STAGES = (0, 1, 2, 3, 4)
 STAGE_NAMES = ("legacy", "export", "dual", "cutover", "retire")
 COMPRESSIONS = ("GZIP", "ZSTD", "NONE")
@@ -52,6 +53,9 @@ class ImportSource:
         }
 
 
+ADOPT_NEW_TABLE = "adoptNewTable"  # see MigrationConfig.adopt_new_table
+
+
 @dataclass(frozen=True)
 class MigrationConfig:
     """The whole stack config of one migration."""
@@ -64,6 +68,9 @@ class MigrationConfig:
     endpoint: str | None = None
     region: str | None = None
     import_source: ImportSource | None = None
+    # Written by the migrator only to recover a stage 2 killed while its update created the new table:
+    # the table AWS made is declared with ``import`` so the rerun adopts it (removed once stage 2 is done).
+    adopt_new_table: str | None = None
     online: OnlineConfig = OnlineConfig()  # online, writers, freezeHook, catchUp (core/online.py)
 
     @property
@@ -88,7 +95,7 @@ def parse_config(values: Mapping[str, Any], *, region: str | None = None) -> Mig
     for k, v in values.items():
         if k.startswith(NAMESPACE + ":"):
             short[k[len(NAMESPACE) + 1 :]] = v
-        elif k == "aws:region":
+        elif k == REGION_KEY:
             region = region or _text(v)
         elif ":" not in k:
             short[k] = v
@@ -106,6 +113,7 @@ def parse_config(values: Mapping[str, Any], *, region: str | None = None) -> Mig
         endpoint=_endpoint(short.get("endpoint")),
         region=region,
         import_source=import_source,
+        adopt_new_table=_adopt_new_table(short.get(ADOPT_NEW_TABLE), new),
         online=online,
     )
 
@@ -213,6 +221,20 @@ def _bucket(raw: Any) -> str | None:
             key("exportBucket"),
             f"{name!r} is not an S3 bucket name.",
             hint="Use 3-63 lowercase letters, digits, '.' or '-', or leave it unset to let the stack make one.",
+        )
+    return name
+
+
+def _adopt_new_table(raw: Any, new: TableSpec | None) -> str | None:
+    if raw is None or raw == "":
+        return None
+    name = _text(raw)
+    if new is None or name != new.name:
+        raise ConfigError(
+            key(ADOPT_NEW_TABLE),
+            f"names {name!r}, which is not the new table{f' ({new.name})' if new else ''}.",
+            hint="The migrator writes it while it recovers stage 2; remove it "
+            f"(`pulumi config rm {key(ADOPT_NEW_TABLE)}`) and rerun `migrate up --stage 2`.",
         )
     return name
 

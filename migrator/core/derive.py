@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import DeriveSyntaxError
+from migrator.core.errors import DeriveSyntaxError
 
 Item = dict[str, Any]
 Hook = Callable[[Item], Item]

@@ -100,7 +100,15 @@ class PulumiError(MigrationError):
 
 
 class StackBusyError(PulumiError):
-    """Another update or migration step holds the stack."""
+    """Another update or migration step holds the stack.
+
+    ``holders``: the processes the Pulumi backend names as holding its lock (``host``, ``pid``, ``at``), for
+    a self-managed backend; empty when the backend names none (Pulumi Cloud) or another migration holds it.
+    """
+
+    def __init__(self, message: str, *, hint: str | None = None, code: str | None = None, holders: tuple = ()) -> None:
+        super().__init__(message, hint=hint, code=code)
+        self.holders = tuple(holders)
 
 
 class StackNotFoundError(BadInputError):

@@ -14,9 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .errors import GuardError
-from .urns import TABLE_TYPE as TABLE_TYPE  # re-exported: the guard's callers name the type with it
-from .urns import role_of
+from migrator.core.errors import GuardError
+from migrator.core.urns import TABLE_TYPE as TABLE_TYPE  # re-exported: the guard's callers name the type with it
+from migrator.core.urns import role_of
 
 # Every engine step op (pulumi.automation.events.OpType) that creates a second copy of a resource
 # and removes the first one: all of them mean "replace" for a table, whatever the step order.
@@ -27,6 +27,7 @@ REPLACE_OPS = frozenset(
         "delete-replaced",
         "discard-replaced",
         "import-replacement",
+        "read-replacement",
         "remove-pending-replace",
     }
 )

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .config import NAMESPACE, MigrationConfig, parse_config
+from migrator.core.config import NAMESPACE, MigrationConfig, parse_config
 
 # Written by the migrator during the run (design.md §4), so not asked of the user beforehand.
 _RECORDED_ON_THE_WAY = {"importSource": {"bucket": "recorded-by-stage-1", "keyPrefix": "recorded-by-stage-1/"}}

@@ -8,7 +8,7 @@ means stage k was applied (or was being applied) and its steps have not finished
 ``migrate up --stage k`` resumes it. The record is written after every step, so a crash loses at
 most the step that was running, and every step is safe to run again.
 
-The record lives in the record store (:mod:`migrator.core.store`), shared by every machine, while
+The record lives in the record store (:mod:`migrator.core.ports`), shared by every machine, while
 ``stage`` lives in each working copy's stack file: a working copy whose ``stage`` is behind the
 record is stale (an old checkout), and is refused rather than allowed to roll the stack back.
 Version 0.1 kept the record in stack config under ``table-migration:progress`` (``RECORD_KEY``).
@@ -21,8 +21,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .config import key
-from .errors import RecordError, StageError
+from migrator.core.config import key
+from migrator.core.errors import RecordError, StageError
+from migrator.core.jsonable import plain
 
 RECORD_KEY = "progress"
 
@@ -48,7 +49,7 @@ class Record:
     import_source: Mapping[str, Any] | None = None
     # Online mode: the legacy table's stream as stage 1 found it (arn, viewType, created), the freeze or flip
     # in progress (recorded before the writers are frozen, so a rerun can restore them; see
-    # migrator.core.cutover), and what the replay and the freeze did (catchUp, freeze, carriedBack…).
+    # migrator.core.cutover_state), and what the replay and the freeze did (catchUp, freeze, carriedBack…).
     stream: Mapping[str, Any] | None = None
     cutover: Mapping[str, Any] | None = None
     online: Mapping[str, Any] = field(default_factory=dict)
@@ -67,18 +68,18 @@ class Record:
             "completedStage": self.completed_stage,
             "exportArn": self.export_arn,
             "exportAttempt": self.export_attempt,
-            "export": _plain(self.export),
-            "transform": _plain(self.transform),
-            "importCheck": _plain(self.import_check),
+            "export": plain(self.export),
+            "transform": plain(self.transform),
+            "importCheck": plain(self.import_check),
             "verify": {kind: dict(summary) for kind, summary in self.verify.items()},
-            "driftAccepted": _plain(self.drift_accepted),
+            "driftAccepted": plain(self.drift_accepted),
             "servedTraffic": self.served_traffic,
             "stageTimes": dict(self.stage_times),
-            "report": _plain(self.report),
+            "report": plain(self.report),
             "downPending": self.down_pending,
-            "importSource": _plain(self.import_source),
-            "stream": _plain(self.stream),
-            "cutover": _plain(self.cutover),
+            "importSource": plain(self.import_source),
+            "stream": plain(self.stream),
+            "cutover": plain(self.cutover),
             "online": dict(self.online),
         }
 
@@ -182,10 +183,6 @@ def _text(obj: Mapping[str, Any], name: str) -> str | None:
     if not isinstance(value, str):
         raise _broken(f"{name} is not a string ({value!r})")
     return value
-
-
-def _plain(value: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    return None if value is None else dict(value)
 
 
 def _object(raw: Any) -> Mapping[str, Any]:

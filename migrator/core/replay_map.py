@@ -16,8 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .derive import Deriver, DeriveRule, Hook, RejectError, evaluate
-from .errors import ReplayImpossibleError
+from migrator.core.derive import Deriver, DeriveRule, Hook, RejectError, evaluate
+from migrator.core.errors import ReplayImpossibleError
 
 Item = dict[str, Any]
 KeyFunction = Callable[[Item], Item]

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .canonical import CanonicalError, key_bytes
-from .derive import RejectError
-from .replay_map import ItemMap
+from migrator.core.canonical import CanonicalError, key_bytes
+from migrator.core.derive import RejectError
+from migrator.core.replay_map import ItemMap
 
 Item = dict[str, Any]
 REMOVE = "REMOVE"

@@ -12,11 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .config import STAGE_NAMES, STAGES
-from .errors import StageError
-from .guard import TABLE_TYPE, AllowedChange
-from .urns import LEGACY as LEGACY  # the role of the legacy table: the MigratingTable's child <name>-legacy
-from .urns import NEW as NEW  # the role of the new table: <name>-new
+from migrator.core.config import STAGE_NAMES, STAGES
+from migrator.core.errors import StageError
+from migrator.core.guard import TABLE_TYPE, AllowedChange
+from migrator.core.urns import (
+    LEGACY as LEGACY,  # the role of the legacy table: the MigratingTable's child <name>-legacy
+)
+from migrator.core.urns import NEW as NEW  # the role of the new table: <name>-new
 
 # Steps the executor knows; the stage table below only names them.
 VERIFY_LIVE = "verify-live"
@@ -120,7 +122,7 @@ assert tuple(s.name for s in STAGE_TABLE) == STAGE_NAMES
 
 
 @dataclass(frozen=True)
-class StagePlan:
+class StageMove:
     """One move: apply ``stage``'s declaration (``direction`` up or down) with these steps around the update."""
 
     stage: int
@@ -169,7 +171,7 @@ def plan_up(
     needs_transform: bool = True,
     load_write: bool = False,
     online: bool = False,
-) -> list[StagePlan]:
+) -> list[StageMove]:
     """The stages ``current_completed + 1 .. target``, in order; empty when ``target`` is already done.
 
     ``current_completed`` is the last stage whose steps finished (-1: none yet, not even stage 0's update).
@@ -193,7 +195,7 @@ def plan_up(
             after = tuple(LOAD if s == CHECK_IMPORT else s for s in after)
         drops = (LEGACY,) if row.number == 4 else ()
         plans.append(
-            StagePlan(
+            StageMove(
                 row.number,
                 row.name,
                 "up",
@@ -217,7 +219,7 @@ def plan_down(
     legacy_name: str = "the legacy table",
     new_name: str = "the new table",
     carry_back: bool = False,
-) -> list[StagePlan]:
+) -> list[StageMove]:
     """The moves from the declared stage ``current`` back to ``target``, one stage at a time.
 
     Only 3→2 and 2→1 (when the new table never served traffic) are possible; every other move is
@@ -240,7 +242,7 @@ def plan_down(
     return plans
 
 
-def _down_move(stage: int, *, served_traffic: bool, legacy_name: str, new_name: str) -> StagePlan:
+def _down_move(stage: int, *, served_traffic: bool, legacy_name: str, new_name: str) -> StageMove:
     if stage == 4:
         raise StageError(
             f"Cannot go back from stage 4: {legacy_name} has left the stack and may have diverged from {new_name} "
@@ -250,7 +252,7 @@ def _down_move(stage: int, *, served_traffic: bool, legacy_name: str, new_name: 
         )
     if stage == 3:
         row = STAGE_TABLE[2]
-        return StagePlan(
+        return StageMove(
             2,
             row.name,
             "down",
@@ -267,7 +269,7 @@ def _down_move(stage: int, *, served_traffic: bool, legacy_name: str, new_name: 
                 hint="Stay at stage 2, or go forward with `migrate up --stage 3`.",
             )
         row = STAGE_TABLE[1]
-        return StagePlan(
+        return StageMove(
             1,
             row.name,
             "down",

@@ -14,8 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import ConfigError
-from .tablespec import (
+from migrator.core.errors import ConfigError
+from migrator.core.tablespec import (
     BILLING_MODES,
     FIELD_ATTRIBUTES,
     INHERITED_FIELDS,

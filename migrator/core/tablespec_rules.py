@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .errors import ConfigError
-from .tablespec import FIELD_ATTRIBUTES, INHERITED_FIELDS, LOAD_WRITE, ONLINE_STREAM, TableSpec
-from .tablespec_parse import ParsedTable
+from migrator.core.errors import ConfigError
+from migrator.core.tablespec import FIELD_ATTRIBUTES, INHERITED_FIELDS, LOAD_WRITE, ONLINE_STREAM, TableSpec
+from migrator.core.tablespec_parse import ParsedTable
 
 MAX_GLOBAL_INDEXES = 20
 MAX_LOCAL_INDEXES = 5

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .errors import BadInputError
+from migrator.core.errors import BadInputError
 
 COMPONENT_TYPE = "table-migration:index:MigratingTable"
 TABLE_TYPE = "aws:dynamodb/table:Table"

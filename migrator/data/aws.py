@@ -22,7 +22,7 @@ from botocore.exceptions import (
     ParamValidationError,
 )
 
-from ..core.errors import AwsError, BadInputError, NotFoundError
+from migrator.core.errors import AwsError, BadInputError, NotFoundError
 
 DEFAULT_REGION = "us-east-1"
 # botocore's own rules, checked here first so a bad value is one sentence instead of a traceback.

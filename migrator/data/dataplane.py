@@ -9,19 +9,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from ..core.derive import Deriver
-from ..core.errors import NotFoundError
-from ..core.tablespec import TableSpec
-from .aws import AwsSettings, aws_errors
-from .describe import spec_from_description
-from .export import ExportResult, run_export
-from .exportfiles import ExportLayout, locate_export
-from .imports import ImportCheck, check_import
-from .load import LoadResult, load_export
-from .transform import DeriverSpec, TransformResult, transform_export
-from .verify import VerifyReport, verify_export, verify_tables
-
-Progress = Callable[[str], None]
+from migrator.core.derive import Deriver
+from migrator.core.errors import NotFoundError
+from migrator.core.ports import Progress
+from migrator.core.tablespec import TableSpec
+from migrator.data.aws import AwsSettings, aws_errors
+from migrator.data.describe import spec_from_description
+from migrator.data.export.files import ExportLayout, locate_export
+from migrator.data.export.run import ExportResult, run_export
+from migrator.data.load.import_check import ImportCheck, check_import
+from migrator.data.load.write import LoadResult, load_export
+from migrator.data.transform.run import DeriverSpec, TransformResult, transform_export
+from migrator.data.verify.run import VerifyReport, verify_export, verify_tables
 
 
 class DataPlane(Protocol):

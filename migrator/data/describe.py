@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..core.tablespec import (
+from migrator.core.tablespec import (
     PAY_PER_REQUEST,
     PROVISIONED,
     Billing,
@@ -23,7 +23,7 @@ from ..core.tablespec import (
     TableSpec,
     tags_from,
 )
-from .aws import aws_errors
+from migrator.data.aws import aws_errors
 
 DEFAULT_RECOVERY_DAYS = 35
 _ALWAYS_NOT_READ = (

@@ -15,7 +15,8 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-Progress = Callable[[str], None]
+from migrator.core.ports import Progress
+
 Clock = Callable[[], float]
 
 EVERY = 4.0  # seconds between lines; with TICK, no two lines are more than 4.5 s apart

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from .aws import aws_errors
+from migrator.data.aws import aws_errors
 
 
 class RejectSink(Protocol):

@@ -1,4 +1,9 @@
-"""Stack config as the Pulumi CLI stores it: full keys, text values (objects as JSON), the stack file. Pure."""
+"""Stack config as the Pulumi CLI stores it: full keys, values, the stack file. Pure.
+
+Objects are written as YAML maps (``pulumi config set-all --json`` with an ``objectValue``), as a
+reviewer reads them in git and as the README shows them; version 0.3 stored them as JSON text
+(``'{"name":"MyTable",…}'``), which is still read.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..core.config import NAMESPACE, key
+import yaml
 
-REGION_KEY = "aws:region"
+from migrator.core.config import NAMESPACE, REGION_KEY, key
+
 SETTINGS_EXTENSIONS = (".yaml", ".yml", ".json")
 _PREFIX = NAMESPACE + ":"
 
@@ -19,10 +25,26 @@ def settings_name(stack: str) -> str:
     return stack.rsplit("/", 1)[-1]
 
 
-def stack_settings_file(work_dir: Path, stack: str) -> Path | None:
-    """The stack's ``Pulumi.<stack>.yaml`` (or ``.yml``/``.json``) in ``work_dir``, or None."""
+def project_config_dir(work_dir: Path) -> str | None:
+    """The ``stackConfigDir`` that the project's ``Pulumi.yaml`` names, or None (the stack files sit beside it)."""
     for ext in SETTINGS_EXTENSIONS:
-        path = work_dir / f"Pulumi.{settings_name(stack)}{ext}"
+        path = work_dir / f"Pulumi{ext}"
+        if path.is_file():
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            found = loaded.get("stackConfigDir") if isinstance(loaded, dict) else None
+            return str(found) if found else None
+    return None
+
+
+def stack_settings_file(work_dir: Path, stack: str, config_dir: str | None = None) -> Path | None:
+    """The stack's ``Pulumi.<stack>.yaml`` (or ``.yml``/``.json``), or None when there is none.
+
+    It sits in ``work_dir``, or in the project's ``stackConfigDir`` (``config_dir``, relative to
+    ``work_dir``) when ``Pulumi.yaml`` names one.
+    """
+    folder = work_dir / config_dir if config_dir else work_dir
+    for ext in SETTINGS_EXTENSIONS:
+        path = folder / f"Pulumi.{settings_name(stack)}{ext}"
         if path.is_file():
             return path
     return None
@@ -44,6 +66,21 @@ def encode_value(name: str, value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def set_all_json(values: Mapping[str, Any]) -> str:
+    """The ``--json`` argument of ``pulumi config set-all`` for short keys: maps and lists as YAML structures.
+
+    The CLI reads the format ``pulumi config --json`` prints: each key's ``value`` (text) and, for an
+    object or a list, its ``objectValue``, which it writes into the stack file as a structure.
+    """
+    entries: dict[str, dict[str, Any]] = {}
+    for name, value in values.items():
+        entry: dict[str, Any] = {"value": encode_value(name, value), "secret": False}
+        if isinstance(value, Mapping | list | tuple):
+            entry["objectValue"] = dict(value) if isinstance(value, Mapping) else list(value)
+        entries[full_key(name)] = entry
+    return json.dumps(entries, separators=(",", ":"))
 
 
 def decode_config(values: Mapping[str, str]) -> dict[str, Any]:

@@ -5,6 +5,16 @@ from __future__ import annotations
 import re
 
 _ERROR_LINE = re.compile(r"\berror:\s*(.+)", re.IGNORECASE)
+# An update held to a plan that fails part way adds one of these for every planned step it did not reach,
+# listed before the real cause; they are consequences, so they go last.
+_UNREACHED = re.compile(r"expected resource operations? .* but none were seen", re.IGNORECASE)
+
+
+def cause_first(lines: list[str]) -> list[str]:
+    """``lines`` with the update plan's "expected … but none were seen" consequences moved after the rest."""
+    return [line for line in lines if not _UNREACHED.search(line)] + [line for line in lines if _UNREACHED.search(line)]
+
+
 _GENERIC = re.compile(r"^(update|preview|refresh|destroy) failed\.?$", re.IGNORECASE)
 
 
@@ -18,11 +28,11 @@ def error_lines(stdout: str, stderr: str, *, limit: int = 4) -> list[str]:
             if message and message not in found:
                 found.append(message)
     specific = [m for m in found if not _GENERIC.match(m)]
-    found = specific or found
+    found = cause_first(specific or found)
     if not found:
         tail = [s.strip() for s in (stderr or stdout).splitlines() if s.strip()]
         found = [_shorten(s) for s in tail[-2:]]
-    return found[-limit:]
+    return found[:limit]
 
 
 _DIAGNOSTIC_HEAD = re.compile(r"^ {2}(\S+) \((.+)\):\s*$")  # "  aws:lambda:Function (hello-world):"
@@ -48,7 +58,7 @@ def diagnostics(stdout: str, *, limit: int = 4, width: int = 300) -> list[str]:
             if line not in found:
                 found.append(line)
     specific = [line for line in found if not _NOISE.match(line.split(": ", 1)[1])]
-    return (specific or found)[:limit]
+    return cause_first(specific or found)[:limit]
 
 
 def _diagnostic_blocks(lines: list[str]) -> list[tuple[str, list[str]]]:

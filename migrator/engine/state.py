@@ -3,45 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-
-@dataclass(frozen=True)
-class StateResource:
-    """One resource of the stack's state (``pulumi stack export``)."""
-
-    urn: str
-    type: str
-    name: str
-    protect: bool
-    retain_on_delete: bool
-    physical_id: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "urn": self.urn,
-            "type": self.type,
-            "name": self.name,
-            "protect": self.protect,
-            "retainOnDelete": self.retain_on_delete,
-            "physicalId": self.physical_id,
-        }
+from migrator.core.ports import PendingCreate, StateResource
 
 
 def urn_name(urn: str) -> str:
     """The resource name of a URN (its last ``::`` part)."""
     return urn.rsplit("::", 1)[-1]
-
-
-@dataclass(frozen=True)
-class PendingCreate:
-    """A create an interrupted update left pending: the engine may or may not have made the resource."""
-
-    urn: str
-    type: str
-    name: str
-    physical_name: str | None  # the ``name`` input (a table's name), when the program gave one
 
 
 def pending_creates(deployment: Mapping[str, Any]) -> list[PendingCreate]:
@@ -75,3 +44,13 @@ def state_resources(deployment: Mapping[str, Any]) -> list[StateResource]:
             )
         )
     return found
+
+
+def without_pending(deployment: Mapping[str, Any], urns: set[str]) -> dict[str, Any]:
+    """``deployment`` with the pending operations on ``urns`` removed (the rest kept as they are)."""
+    pending = deployment.get("pending_operations") or ()
+    kept = [op for op in pending if (op.get("resource") or {}).get("urn") not in urns]
+    edited = {k: v for k, v in deployment.items() if k != "pending_operations"}
+    if kept:
+        edited["pending_operations"] = kept
+    return edited

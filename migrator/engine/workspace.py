@@ -17,15 +17,15 @@ import shutil
 import subprocess
 import tempfile
 import urllib.error
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn, Protocol, runtime_checkable
+from typing import Any, NoReturn
 
 from pulumi import automation as auto
 from pulumi.automation.events import EngineEvent
 
-from ..core.errors import (
+from migrator.core.errors import (
     BadInputError,
     ConfigError,
     PulumiError,
@@ -33,13 +33,20 @@ from ..core.errors import (
     StackBusyError,
     StackNotFoundError,
 )
-from ..core.guard import PlannedChange, Preview
-from .cli_lookup import cli_root, find_pulumi_cli
-from .config_text import decode_config, encode_value, full_key, settings_name, stack_settings_file
-from .diagnostics import diagnostics, error_lines
-from .state import PendingCreate, StateResource, pending_creates, state_resources, urn_name
-
-Progress = Callable[[str], None]
+from migrator.core.guard import PlannedChange, Preview
+from migrator.core.ports import PendingCreate, Progress, StateResource
+from migrator.engine.backend_lock import engine_locks
+from migrator.engine.cli_lookup import cli_root, find_pulumi_cli
+from migrator.engine.config_text import (
+    decode_config,
+    full_key,
+    project_config_dir,
+    set_all_json,
+    settings_name,
+    stack_settings_file,
+)
+from migrator.engine.diagnostics import diagnostics, error_lines
+from migrator.engine.state import pending_creates, state_resources, urn_name, without_pending
 
 INSTALL_HINT = (
     "Install it with `curl -fsSL https://get.pulumi.com | sh` (or `brew install pulumi`) and make sure `pulumi` "
@@ -47,55 +54,16 @@ INSTALL_HINT = (
     "`python -c 'from migrator.engine.workspace import install_pulumi_cli; install_pulumi_cli()'` "
     "(wraps pulumi.automation.PulumiCommand.install())."
 )
-# Update plans (`preview --save-plan`, `up --plan`) lost their "[PREVIEW]" label in this CLI release.
+# Update plans: `preview --save-plan` lost its "[PREVIEW]" label in this CLI release, while `up --plan` is
+# still marked "[EXPERIMENTAL]" in the CLI's help (3.274 included). The engine honours both; should it ever
+# refuse an update as violating a plan when the preview showed nothing unexpected, UPDATE_PLANS_ENV=off
+# updates without one (the guard still checks each preview).
 UPDATE_PLANS_SINCE = (3, 190, 0)
-# Set to "off" to update without a plan: the way out when an engine refuses an update as violating a plan
-# it should not (update plans have had such bugs); the guard still checks every preview.
+# The oldest CLI the migrator runs with: it applies a difference found at an import as an update right
+# after it (older engines fail the import; `legacyTable.adopt` and the recovery of a killed stage 2 rely
+# on it), and it has every flag passed here (`config set-all --json`, `--config-file`, `--save-plan`).
+MINIMUM_CLI = (3, 174, 0)
 UPDATE_PLANS_ENV = "TABLE_MIGRATION_UPDATE_PLANS"
-
-
-@runtime_checkable
-class StackPort(Protocol):
-    """What the orchestrator needs of a stack; :class:`PulumiWorkspace` and the engine double implement it."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def project(self) -> str:
-        """The Pulumi project's name (``Pulumi.yaml``); with :attr:`name` it names the stack's records."""
-        ...
-
-    def get_config(self) -> dict[str, Any]:
-        """Config keys without the ``table-migration:`` prefix, plus ``aws:region``; objects decoded."""
-        ...
-
-    def set_config(self, values: Mapping[str, Any]) -> None:
-        """Set short keys (``stage``, ``importSource``…); dict/list values are stored as JSON text."""
-        ...
-
-    def remove_config(self, keys: Iterable[str]) -> None: ...
-
-    def preview(self, config: Mapping[str, Any] | None = None) -> Preview:
-        """Preview an update; ``config`` (short keys) overrides values for this preview only, never written."""
-        ...
-
-    def up(self, on_output: Progress | None = None) -> dict[str, Any]:
-        """Update the stack; return its outputs after the update."""
-        ...
-
-    def outputs(self) -> dict[str, Any]: ...
-
-    def resources(self) -> list[StateResource]: ...
-
-    def pending_creates(self) -> list[PendingCreate]:
-        """Creates an interrupted update left pending in the state (``stack export``'s ``pending_operations``)."""
-        ...
-
-    def resolve_pending_creates(self, imports: Mapping[str, str], *, clear_rest: bool) -> None:
-        """Adopt the pending creates in ``imports`` (URN → provider id) and, with ``clear_rest``, drop the others
-        (``pulumi refresh --import-pending-creates URN --import-pending-creates ID … --clear-pending-creates``)."""
-        ...
 
 
 # --- the CLI ------------------------------------------------------------------------------------
@@ -129,11 +97,27 @@ def pulumi_command(environ: Mapping[str, str] | None = None) -> auto.PulumiComma
     root = cli_root(path)
     try:
         # root/bin/pulumi is what PulumiCommand runs; it then also finds the plugins bundled next to it.
-        return auto.PulumiCommand(root=str(root) if root else None, skip_version_check=opt_out)
+        command = auto.PulumiCommand(root=str(root) if root else None, skip_version_check=opt_out)
     except auto.InvalidVersionError as e:
         raise PulumiNotInstalledError(f"The `pulumi` CLI at {path} cannot be used: {e}", hint=INSTALL_HINT) from e
     except (OSError, subprocess.CalledProcessError) as e:
         raise PulumiNotInstalledError(f"The `pulumi` CLI at {path} does not run: {e}.", hint=INSTALL_HINT) from e
+    check_cli_version(command.version, path)
+    return command
+
+
+def check_cli_version(version: Any, path: Path | str) -> None:
+    """Refuse a CLI older than :data:`MINIMUM_CLI` (``version`` is the SDK's semver, None when unknown)."""
+    if version is None:
+        return
+    found = (version.major, version.minor, version.patch)
+    if found < MINIMUM_CLI:
+        need = ".".join(map(str, MINIMUM_CLI))
+        raise PulumiNotInstalledError(
+            f"The `pulumi` CLI at {path} is version {version}; the migrator needs {need} or later (it relies on "
+            "how the engine imports a resource, and on `config set-all --json`).",
+            hint="Upgrade it (`pulumi self-update`, `brew upgrade pulumi`, or the installer) and rerun.",
+        )
 
 
 # --- the stack ----------------------------------------------------------------------------------
@@ -199,13 +183,14 @@ class PulumiWorkspace:
         return decode_config({k: v.value for k, v in values.items()})
 
     def set_config(self, values: Mapping[str, Any]) -> None:
-        """Write short keys (``stage``, ``importSource``…) in one command; dict/list values as JSON text."""
-        config = {full_key(k): auto.ConfigValue(value=encode_value(k, v)) for k, v in values.items()}
-        if not config:
+        """Write short keys (``stage``, ``importSource``…) in one command; dicts and lists as YAML maps and lists."""
+        if not values:
             return
         self._drop_plan()  # a plan holds the config it was made with
         with self._errors("write the stack config"):
-            self._stack.set_all_config(config)
+            self._stack.workspace.cli_api.config_set_all(
+                json=set_all_json(values), stack=self.name, **self._cli_kwargs()
+            )
 
     def remove_config(self, keys: Iterable[str]) -> None:
         """Remove short keys from the stack config (absent keys are fine)."""
@@ -285,19 +270,38 @@ class PulumiWorkspace:
         workspace = self._stack.workspace
         folder = Path(tempfile.mkdtemp(prefix="table-migration-config-"))
         try:
-            settings = stack_settings_file(Path(workspace.work_dir), self.name)
+            work_dir = Path(workspace.work_dir)
+            settings = stack_settings_file(work_dir, self.name, project_config_dir(work_dir))
             copy = folder / (settings.name if settings else f"Pulumi.{settings_name(self.name)}.yaml")
             if settings is not None:
                 shutil.copyfile(settings, copy)
             else:
                 copy.write_text("config: {}\n", encoding="utf-8")
-            pairs = [f"{full_key(k)}={encode_value(k, v)}" for k, v in values.items()]
+                values = {**self._config_not_in_a_file(), **values}
             workspace.cli_api.config_set_all(
-                config_file=str(copy), stack=self.name, plaintext=pairs, **self._cli_kwargs()
+                config_file=str(copy), json=set_all_json(values), stack=self.name, **self._cli_kwargs()
             )
             yield str(copy)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
+
+    def _config_not_in_a_file(self) -> dict[str, Any]:
+        """The stack's config when no local stack file holds it (Pulumi ESC, config kept by the service).
+
+        The preview's copy is then written from ``pulumi config --json``; a secret cannot be copied in
+        plain text, so such a stack is refused rather than previewed without it.
+        """
+        with self._errors("read the stack config"):
+            values = self._stack.get_all_config()
+        secrets = sorted(k for k, v in values.items() if v.secret)
+        if secrets:
+            raise BadInputError(
+                f"Stack {self.name} keeps its config outside a local stack file (Pulumi ESC or the service), with "
+                f"secrets ({', '.join(secrets)}): a preview on a copy of its config cannot carry them.",
+                hint=f"Write the stack file locally (`pulumi config --stack {self.name}` shows the values), or run "
+                "`migrate up`, which previews on the stack itself.",
+            )
+        return {k: v.value for k, v in values.items()}
 
     def _cli_kwargs(self) -> dict[str, Any]:
         workspace = self._stack.workspace
@@ -318,21 +322,32 @@ class PulumiWorkspace:
         """The creates an interrupted update left pending (the engine neither retries nor clears them)."""
         return pending_creates(self._export())
 
-    def resolve_pending_creates(self, imports: Mapping[str, str], *, clear_rest: bool) -> None:
-        """One non-interactive ``pulumi refresh``: ``imports`` (URN → id) become resources of the state, as if
-        their create had finished; with ``clear_rest`` every other pending create is dropped."""
-        pairs = [item for urn, id_ in imports.items() for item in (urn, id_)]
-        if not pairs and not clear_rest:
+    def clear_pending_creates(self, urns: Iterable[str]) -> None:
+        """Drop the pending creates of ``urns`` from the state (``stack export``, edit, ``stack import``).
+
+        Only the pending operation goes: whatever the killed create made stays where it is, and the
+        caller declares it for import (``import_``) when it exists, so the next update adopts it. A
+        ``pulumi refresh --import-pending-creates`` would not: the engine keeps only *creating*
+        operations in the snapshot, so the adopted resource ends in neither the state nor the list.
+        """
+        drop = set(urns)
+        if not drop:
             return
         self._drop_plan()
-        with self._errors("refresh"):
-            self._stack.workspace.cli_api.refresh(
-                import_pending_creates=pairs,
-                clear_pending_creates=clear_rest,
-                color="never",
-                stack=self.name,
-                **self._cli_kwargs(),
-            )
+        with self._errors("export the stack state"):
+            exported = self._stack.export_stack()
+        edited = without_pending(exported.deployment or {}, drop)
+        with self._errors("import the stack state"):
+            self._stack.import_stack(auto.Deployment(version=exported.version, deployment=edited))
+
+    def cancel_update(self) -> None:
+        """``pulumi cancel``: end the update the backend still counts as running (and drop its lock).
+
+        Only for an update whose process is provably gone (the caller checks): cancelling a live update
+        would leave its resources half made.
+        """
+        with self._errors("cancel the update"):
+            self._stack.cancel()
 
     def _export(self) -> Mapping[str, Any]:
         with self._errors("export the stack state"):
@@ -416,12 +431,16 @@ def pulumi_errors(action: str, *, stack: str, backend: str = "the selected backe
             code="StackNotFoundError",
         ) from e
     except auto.ConcurrentUpdateError as e:
+        holders = engine_locks(str(e))
+        who = f" ({', '.join(h.describe() for h in holders)})" if holders else ""
         raise StackBusyError(
-            f"Cannot {action} stack {stack}: another update holds it (the stack is locked).",
-            hint="Wait for the other update to finish and rerun. If it crashed and left the lock: "
-            f"`pulumi cancel --stack {stack}`, then `pulumi stack export --stack {stack} > state.json` and "
-            f"`pulumi stack import --stack {stack} --file state.json` to clear pending operations.",
+            f"Cannot {action} stack {stack}: another update holds it{who}.",
+            hint="Wait for it to finish and rerun. If that process is gone (killed, a stopped CI runner), rerun "
+            "`migrate up` on the machine it ran on: it cancels its own dead update and adopts what it made. "
+            f"Otherwise `pulumi cancel --stack {stack}` ends it, then `migrate up` adopts the migration's table "
+            "it may have left half made.",
             code="ConcurrentUpdateError",
+            holders=holders,
         ) from e
     except auto.CommandError as e:
         _raise_command_error(action, stack, e)

@@ -4,11 +4,11 @@
 README's "Migrating your own table".
 """
 
-from ..core.config import MigrationConfig
-from .config import StackConfigError, load_config
-from .lambda_code import derive_assets
-from .migrating_table import MigratingTable
-from .provider import endpoint_provider, provider_options
+from migrator.core.config import MigrationConfig
+from migrator.program.config import StackConfigError, load_config
+from migrator.program.lambda_code import derive_assets, lambda_trust_policy
+from migrator.program.migrating_table import MigratingTable
+from migrator.program.provider import endpoint_provider, provider_options
 
 __all__ = [
     "MigratingTable",
@@ -16,6 +16,7 @@ __all__ = [
     "StackConfigError",
     "derive_assets",
     "endpoint_provider",
+    "lambda_trust_policy",
     "load_config",
     "provider_options",
 ]

@@ -10,10 +10,10 @@ from typing import Any
 
 import pulumi
 
-from ..core.config import NAMESPACE, MigrationConfig, parse_config
-from ..core.errors import ConfigError
+from migrator.core.config import NAMESPACE, REGION_KEY, MigrationConfig, parse_config
+from migrator.core.errors import ConfigError
 
-# Every key the program reads under the ``table-migration`` namespace (design.md §4).
+# Every key the program reads under the ``table-migration`` namespace (the README's "Stack config").
 CONFIG_KEYS = (
     "stage",
     "legacyTable",
@@ -22,6 +22,7 @@ CONFIG_KEYS = (
     "exportBucket",
     "endpoint",
     "importSource",
+    "adoptNewTable",
     "online",
 )
 
@@ -55,7 +56,7 @@ def validate(values: dict[str, Any], *, region: str | None) -> MigrationConfig:
     config = parse_config(values, region=region)
     if not config.region:
         raise ConfigError(
-            "aws:region",
+            REGION_KEY,
             "is missing; it decides where the tables live.",
             hint="Set it with `pulumi config set aws:region us-east-1`.",
         )

@@ -25,8 +25,14 @@ def tls_only_policy(bucket_arn: str) -> dict[str, object]:
     }
 
 
-def export_bucket(name: str, opts: pulumi.ResourceOptions, *, old_name: str | None = None) -> aws.s3.Bucket:
+def export_bucket(
+    name: str, opts: pulumi.ResourceOptions, *, old_name: str | None = None, tls_only: bool = True
+) -> aws.s3.Bucket:
     """Declare the bucket ``name`` and its access block, ownership, encryption and policy children.
+
+    ``tls_only`` declares the policy denying every request without TLS. It is off only for a local
+    emulator (``table-migration:endpoint``): an emulator such as moto enforces a bucket policy's Deny but
+    never sets ``aws:SecureTransport``, so the policy would deny every request to it, TLS or not.
 
     The bucket and its settings are retained when they leave the stack and the bucket is never
     emptied by Pulumi: it holds the only copy of the export outside DynamoDB. ``old_name``: the name
@@ -59,6 +65,20 @@ def export_bucket(name: str, opts: pulumi.ResourceOptions, *, old_name: str | No
         rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
         opts=named("-ownership", child),
     )
+    _encryption(name, bucket, named("-encryption", child))
+    if not tls_only:
+        return bucket
+    # S3 rejects a policy change that races the public access block change on the same bucket.
+    aws.s3.BucketPolicy(
+        f"{name}-tls-only",
+        bucket=bucket.id,
+        policy=bucket.arn.apply(lambda arn: json.dumps(tls_only_policy(arn))),
+        opts=named("-tls-only", pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[access]))),
+    )
+    return bucket
+
+
+def _encryption(name: str, bucket: aws.s3.Bucket, opts: pulumi.ResourceOptions) -> None:
     # SSE-S3 rather than KMS: DynamoDB export and ImportTable then need no key policy or
     # kms:Decrypt grant for whoever runs the migration, and emulators support it.
     aws.s3.BucketServerSideEncryptionConfiguration(
@@ -71,13 +91,5 @@ def export_bucket(name: str, opts: pulumi.ResourceOptions, *, old_name: str | No
                 )
             )
         ],
-        opts=named("-encryption", child),
+        opts=opts,
     )
-    # S3 rejects a policy change that races the public access block change on the same bucket.
-    aws.s3.BucketPolicy(
-        f"{name}-tls-only",
-        bucket=bucket.id,
-        policy=bucket.arn.apply(lambda arn: json.dumps(tls_only_policy(arn))),
-        opts=named("-tls-only", pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[access]))),
-    )
-    return bucket

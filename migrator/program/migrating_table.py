@@ -19,19 +19,19 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_aws as aws
 
-from ..core.config import MigrationConfig, TableSpec
-from ..core.urns import COMPONENT_TYPE, EXPORT_BUCKET, LEGACY, NEW, child_name
-from .config import load_config
-from .export_bucket import export_bucket
-from .plan import IMPORT_CREATE_TIMEOUT, StagePlan, active_spec, plan_for
-from .table_args import legacy_table_args, new_table_args
+from migrator.core.config import MigrationConfig, TableSpec
+from migrator.core.urns import COMPONENT_TYPE, EXPORT_BUCKET, LEGACY, NEW, child_name
+from migrator.program.config import load_config
+from migrator.program.export_bucket import export_bucket
+from migrator.program.plan import IMPORT_CREATE_TIMEOUT, StagePlan, active_spec, plan_for
+from migrator.program.table_args import legacy_table_args, new_table_args
 
 # Options of the legacy table that the migration decides per stage; ``legacy_opts`` cannot change them.
 MIGRATION_OWNED_OPTIONS = ("parent", "protect", "retain_on_delete", "import_")
 
 
 class MigratingTable(pulumi.ComponentResource):
-    """The tables and bucket of a migration at the config's stage (design.md §3).
+    """The tables and bucket of a migration at the config's stage (the README's "Stages").
 
     ``config``: the migration (``None``: the stack's ``table-migration:`` config, read with
     :func:`~migrator.program.load_config`; or a :class:`MigrationConfig` built in code).
@@ -85,7 +85,9 @@ class MigratingTable(pulumi.ComponentResource):
         self.bucket = None
         self.export_bucket_name = None
         if self.plan.create_export_bucket:
-            self.bucket = export_bucket(child_name(name, EXPORT_BUCKET), child, old_name=EXPORT_BUCKET)
+            self.bucket = export_bucket(
+                child_name(name, EXPORT_BUCKET), child, old_name=EXPORT_BUCKET, tls_only=config.endpoint is None
+            )
             self.export_bucket_name = self.bucket.bucket
         elif self.plan.export_bucket:
             self.export_bucket_name = pulumi.Output.from_input(config.export_bucket or "")
@@ -157,6 +159,9 @@ class MigratingTable(pulumi.ComponentResource):
             protect=live,
             retain_on_delete=live,
             aliases=[pulumi.Alias(name=NEW)],  # its name until 0.2
+            # A stage 2 killed while the engine created the table: AWS made it (the import ran on), the state
+            # never got it; the migrator's rerun declares it for import (by name, its id), so it is adopted.
+            import_=spec.name if self.config.adopt_new_table == spec.name else None,
         )
         return aws.dynamodb.Table(
             child_name(name, NEW),

@@ -1,6 +1,7 @@
-"""What each stage declares (design.md §3), as plain data: no Pulumi here, so it is testable on its own.
+"""What each stage declares (the README's "Stages" and "The program"), as plain data.
 
-The component and the app read a :class:`StagePlan` instead of comparing stage numbers all over.
+No Pulumi here, so it is testable on its own. The component and the app read a :class:`StagePlan`
+instead of comparing stage numbers all over.
 
 How each table is kept, per stage (``protect`` / ``retainOnDelete`` / AWS deletion protection); the
 engine refuses any update that would delete a protected resource, and a retained one stays in AWS:
@@ -22,7 +23,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ..core.config import MigrationConfig, TableSpec
+from migrator.core.config import MigrationConfig, TableSpec
 
 # ImportTable of a large table takes hours; the provider's default create timeout would give up
 # (and leave a half-imported table that the next update tries to create again).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from ..core.config import MigrationConfig
+from migrator.core.config import MigrationConfig
 
 PROVIDER_NAME = "endpoint"
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import pulumi_aws as aws
 
-from ..core.config import ImportSource
-from ..core.tablespec import LOAD_IMPORT, ONLINE_STREAM, Billing, GlobalIndex, LocalIndex, Projection, TableSpec
-from .plan import StagePlan
+from migrator.core.config import ImportSource
+from migrator.core.tablespec import LOAD_IMPORT, ONLINE_STREAM, Billing, GlobalIndex, LocalIndex, Projection, TableSpec
+from migrator.program.plan import StagePlan
 
 
 def legacy_table_args(spec: TableSpec, plan: StagePlan) -> dict[str, Any]:

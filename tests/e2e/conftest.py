@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 
+from migrator.core.ports import UPDATE
 from migrator.data.dataplane import AwsDataPlane
-from migrator.data.records import DynamoRecordStore
-from migrator.migration import Migration
+from migrator.data.record_table import DynamoRecordStore
+from migrator.orchestrate.migration import Migration
 from tests.conftest import Moto
-from tests.e2e.mock_engine import MockEngineStack, program_under_mocks
+from tests.e2e.mock_engine import MockEngineStack, dead_pid, program_under_mocks
 
 STACK = "e2e"  # not "dev": the migration lock file is per stack name, and other suites use "dev"
 LEGACY = "MyTable"
@@ -228,3 +229,15 @@ def stack_records(moto: Moto, engine: MockEngineStack) -> DynamoRecordStore:
 def fast_data_plane(moto: Moto) -> AwsDataPlane:
     """The real data plane on moto, polling every 50 ms instead of every 10 s."""
     return AwsDataPlane(moto.settings, poll_seconds=0.05)
+
+
+def kill_the_run(moto: Moto, engine: MockEngineStack) -> None:
+    """What a ``kill -9`` of the ``migrate`` process leaves behind, for a run killed in this test's process.
+
+    The engine double already left its lock naming a dead pid; the run's update mark names this (live)
+    process, so it is rewritten to name a dead one, as the killed process's mark would.
+    """
+    records = stack_records(moto, engine)
+    mark = records.load(UPDATE)
+    if mark is not None:
+        records.save(UPDATE, {**mark, "pid": dead_pid()})

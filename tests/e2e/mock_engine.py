@@ -28,8 +28,12 @@ by ``ignoreChanges`` is a replace. The program runs from the stack's ``work_dir`
 ``__main__.py``, that folder first on ``sys.path``), and every ``FileAsset``/``FileArchive``/
 ``AssetArchive`` file it registers must exist, as the engine hashes them at registration.
 A create is journaled as a pending operation before the provider is called and cleared when it
-returns; a process killed meanwhile leaves it in the state, where later updates carry it on and only
-a refresh resolves it (``--import-pending-creates`` / ``--clear-pending-creates``). ImportTable into
+returns; a process killed meanwhile leaves it in the state, where later updates carry it on (calling
+Create again); a state edit (``stack export``/``stack import``) drops it, and whatever it made is then
+adopted only by declaring it for ``import``. A refresh does not adopt it on the real engine (it
+retypes the operation as ``importing``, which the snapshot does not keep), so the double has no refresh.
+An update killed outright leaves its lock in the backend, naming its process: every later ``up`` is
+refused (a preview is not) until ``cancel_update`` (``pulumi cancel``) ends it. ImportTable into
 a table that exists fails with ResourceInUseException, as on AWS. Working copies (this class: their
 own stack config) share the state through an :class:`EngineBackend`.
 
@@ -57,9 +61,12 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import getpass
 import inspect
 import io
 import json
+import os
+import socket
 import threading
 import time
 import uuid
@@ -72,8 +79,9 @@ from typing import Any
 
 from migrator.core.errors import MigrationError, PulumiError, StackBusyError
 from migrator.core.guard import PlannedChange, Preview
+from migrator.core.ports import PendingCreate, StateResource
 from migrator.data.aws import AwsSettings, aws_errors
-from migrator.engine.state import PendingCreate, StateResource
+from migrator.engine.backend_lock import engine_locks
 from migrator.engine.state import pending_creates as workspace_pending_creates
 from tests.e2e.engine_aliases import generate_aliases, resolve_aliases
 from tests.e2e.engine_tables import (
@@ -363,6 +371,7 @@ class StackState:
     pending: list[PendingOp] = field(default_factory=list)  # operations an interrupted update left pending
     outputs: dict[str, Any] = field(default_factory=dict)
     busy: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    left_lock: str | None = None  # the lock file's "created by …" line a killed update left behind
 
 
 @dataclass
@@ -442,9 +451,13 @@ class MockEngineStack:
 
     def up(self, on_output: Callable[[str], None] | None = None) -> dict[str, Any]:
         """Apply the program's declaration to moto; return the outputs. One update at a time, like the engine."""
-        if not self._busy.acquire(blocking=False):
+        shared = self.backend.stack(self.name)
+        if shared.left_lock is not None or not self._busy.acquire(blocking=False):
+            holder = shared.left_lock or ""
             raise StackBusyError(
-                f"Stack {self.name} is locked by another update.", hint="Wait for it to finish, then rerun."
+                f"Stack {self.name} is locked by another update.",
+                hint="Wait for it to finish, then rerun.",
+                holders=engine_locks(holder),
             )
         try:
             declaration = self._declare()
@@ -461,8 +474,18 @@ class MockEngineStack:
             self.last_outputs.update(declaration.outputs)
             self.updates += 1
             return dict(self.last_outputs)
+        except Exception:
+            raise
+        except BaseException:
+            # The process died: its lock file stays in the backend, naming a process that is gone.
+            shared.left_lock = f"created by {getpass.getuser()}@{socket.gethostname()} (pid {dead_pid()}) at {_now()}"
+            raise
         finally:
             self._busy.release()
+
+    def cancel_update(self) -> None:
+        """``pulumi cancel``: the lock a killed update left is removed (with none, nothing happens)."""
+        self.backend.stack(self.name).left_lock = None
 
     def outputs(self) -> dict[str, Any]:
         """The outputs of the last update."""
@@ -667,13 +690,13 @@ class MockEngineStack:
                         s3.delete_object(Bucket=bucket, Key=obj["Key"])
             s3.delete_bucket(Bucket=bucket)
 
-    # --- pending operations (engine rules: pkg/backend/snapshot.go, pkg/cmd/pulumi/operations/refresh.go) ---
+    # --- pending operations (engine rules: pkg/backend/snapshot.go) ---
 
     def _create_pending(self, d: Declared) -> str:
         """Create ``d`` the way the engine journals it: a pending create recorded before the provider is
         called, cleared when the call returns (a failed create clears it too). A process that dies
         meanwhile (a ``BaseException`` here) leaves it in the state; the next update only warns and calls
-        Create again, and carries the old pending create on: only a refresh resolves it."""
+        Create again, and carries the old pending create on: only a state edit drops it."""
         op = PendingOp("creating", d)
         pending = self.backend.stack(self.name).pending
         pending.append(op)
@@ -706,25 +729,11 @@ class MockEngineStack:
         """The pending creates of the state, read from its ``stack export`` form as the workspace reads it."""
         return workspace_pending_creates(self.export_deployment())
 
-    def resolve_pending_creates(self, imports: Mapping[str, str], *, clear_rest: bool) -> None:
-        """``pulumi refresh --import-pending-creates URN --import-pending-creates ID … [--clear-pending-creates]``.
-
-        An imported pending create becomes a resource with that id, then the refresh reads it: gone from
-        AWS, it leaves the state. With ``clear_rest`` the other pending creates are dropped; without it they
-        stay (a non-interactive refresh skips them).
-        """
+    def clear_pending_creates(self, urns: Iterable[str]) -> None:
+        """Drop the pending creates of ``urns`` (``stack export``, edit, ``stack import``); AWS keeps what they made."""
+        drop = set(urns)
         shared = self.backend.stack(self.name)
-        kept: list[PendingOp] = []
-        for op in shared.pending:
-            if op.type != "creating":
-                kept.append(op)
-            elif op.declared.urn in imports:
-                physical = imports[op.declared.urn]
-                if self._exists(op.declared, physical):
-                    self.state[op.declared.urn] = Held(op.declared, physical)
-            elif not clear_rest:
-                kept.append(op)
-        shared.pending[:] = kept
+        shared.pending[:] = [op for op in shared.pending if op.declared.urn not in drop]
 
     def _exists(self, d: Declared, physical: str) -> bool:
         if d.type != TABLE:
@@ -871,6 +880,23 @@ class MockEngineStack:
                 if path:
                     archive.write(base / path, name)
         return buffer.getvalue()
+
+
+def dead_pid() -> int:
+    """A process id that no process on this machine has now (a killed update's)."""
+    pid = 4_000_000
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return pid
+        except PermissionError:
+            pass
+        pid += 1
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 @contextmanager

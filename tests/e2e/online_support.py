@@ -8,10 +8,10 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from migrator.consumer import SimulatedConsumer
 from migrator.core.canonical import canonical_item
 from migrator.core.derive import Deriver, parse_rules
 from migrator.data.wire import from_wire
+from migrator.demo.consumer import SimulatedConsumer
 from tests.conftest import Moto
 from tests.e2e.conftest import LEGACY, NEW, STACK, example_config, scan_all
 from tests.e2e.mock_engine import MockEngineStack, program_under_mocks

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from migrator.migration import Migration
+from migrator.orchestrate.migration import Migration
 from tests.conftest import Moto
 from tests.e2e.conftest import fast_data_plane
 from tests.e2e.mock_engine import MockEngineStack, program_under_mocks

@@ -20,10 +20,10 @@ from typing import Any
 
 import pytest
 
-from migrator.data.records import DynamoRecordStore
-from migrator.migration import Migration
+from migrator.data.record_table import DynamoRecordStore
+from migrator.orchestrate.migration import Migration
 from tests.conftest import Moto
-from tests.e2e.conftest import export_count, fast_data_plane, missing_from_new, stack_records
+from tests.e2e.conftest import export_count, fast_data_plane, kill_the_run, missing_from_new, stack_records
 from tests.e2e.mock_engine import MockEngineStack, Step
 from tests.e2e.slow_exports import DESCRIBE, LIST, START, SlowExports
 
@@ -182,6 +182,7 @@ def leave_lock_of_a_killed_run(engine: MockEngineStack, moto: Moto) -> None:
     gone.wait()
     owner = {"host": socket.gethostname(), "pid": gone.pid, "command": "up --stage 4", "started": time.time()}
     stack_records(moto, engine).save("lock", {**owner, "token": "killed"})
+    kill_the_run(moto, engine)
 
 
 @pytest.fixture
@@ -241,4 +242,4 @@ def _finished(result: Any, engine: MockEngineStack, moto: Moto, items: list[dict
     assert export_count(moto.dynamodb) == 1
     assert "table-legacy" not in {r.name for r in engine.resources()}
     assert "lock" not in engine.get_config() and stack_records(moto, engine).load("lock") is None
-    assert result.report is not None and result.report["verify"]["export"]["identical"] is True
+    assert result.report is not None and result.report.verify["export"].identical is True

@@ -7,8 +7,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from migrator.local import run_demo
-from migrator.migration import Migration
+from migrator.demo.local import run_demo
+from migrator.orchestrate.migration import Migration
 from tests.conftest import Moto
 from tests.e2e.conftest import (
     LEGACY,
@@ -36,7 +36,7 @@ BUCKET = re.compile(r"table-export-bucket-[0-9a-f]{7}")  # named by the engine (
 
 
 def _expected_outputs(stage: int, bucket: str) -> dict[str, Any]:
-    """The stack outputs of design.md §4 for the example at ``stage``, written out."""
+    """The stack outputs (the README's "The program") of the example at ``stage``, written out."""
     legacy = {"legacyTableName": "MyTable", "legacyTableArn": LEGACY_ARN}
     new = {"newTableName": "MyNewTable", "newTableArn": NEW_ARN}
     consumer = {"consumerFunctionName": "HelloWorld-e2e"}
@@ -113,9 +113,9 @@ def test_the_example_goes_from_stage_0_to_4(
     assert engine.get_config()["stage"] == "4" and "lock" not in engine.get_config()
     assert export_count(moto.dynamodb) == 1
     assert four.report is not None
-    assert four.report["verify"]["export"]["identical"] is True
-    assert four.report["verify"]["live"]["identical"] is True
-    assert four.report["importCheck"]["importedCount"] == SEEDED_ITEMS
+    assert four.report.verify["export"].identical is True
+    assert four.report.verify["live"].identical is True
+    assert four.report.import_check.imported_count == SEEDED_ITEMS
 
 
 def test_up_to_4_at_once_then_again_changes_nothing(

@@ -18,10 +18,10 @@ from typer.testing import CliRunner
 import migrator.cli.stack as cli_stack
 from migrator.cli import app
 from migrator.core.errors import MigrationError, PulumiError
-from migrator.local import write_project
-from migrator.migration import Migration
+from migrator.demo.project import write_project
+from migrator.orchestrate.migration import Migration
 from tests.conftest import Moto
-from tests.e2e.conftest import LEGACY, NEW, STACK, missing_from_new, moto_snapshot, stack_records
+from tests.e2e.conftest import LEGACY, NEW, STACK, kill_the_run, missing_from_new, moto_snapshot, stack_records
 from tests.e2e.mock_engine import MockEngineStack, program_under_mocks
 
 ITEMS = 40
@@ -153,6 +153,7 @@ def test_a_crash_during_stage_2_s_import_is_resumed_by_the_rerun(
     _kill_the_import(engine, after_aws_started=after_aws_started)
     with pytest.raises(Killed):
         make_migration().up(2)
+    kill_the_run(moto, engine)
     (pending,) = engine.pending_creates()
     assert (pending.name, pending.physical_name) == ("table-new", NEW)
     assert (NEW in moto.dynamodb.list_tables()["TableNames"]) is after_aws_started

@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 import migrator.cli.stack as cli_stack
-import migrator.data.load as load_module
+import migrator.data.load.write as load_module
 from migrator.cli import app
 from tests.conftest import Moto
 from tests.e2e.conftest import scan_all, stack_records

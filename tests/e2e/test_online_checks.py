@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from migrator.core.errors import EXIT_DATA, VerificationError
-from migrator.migration import Migration
+from migrator.orchestrate.migration import Migration
 from tests.conftest import Moto
 from tests.e2e import hook_recorder
 from tests.e2e.conftest import LEGACY, NEW, fast_data_plane, seed_legacy, stack_records

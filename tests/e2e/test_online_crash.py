@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-import migrator.data.window as window
+import migrator.data.stream.window as window
 from migrator.core.errors import PulumiError
-from migrator.core.store import CHECKPOINTS
-from migrator.data.records import DynamoRecordStore
-from migrator.migration import Migration
+from migrator.core.ports import CHECKPOINTS
+from migrator.data.record_table import DynamoRecordStore
+from migrator.orchestrate.migration import Migration
 from tests.conftest import Moto
 from tests.e2e.conftest import fast_data_plane, seed_legacy, stack_records
 from tests.e2e.online_support import (

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from migrator.consumer import SimulatedConsumer
-from migrator.core.store import CHECKPOINTS
-from migrator.migration import Migration
+from migrator.core.ports import CHECKPOINTS
+from migrator.demo.consumer import SimulatedConsumer
+from migrator.orchestrate.migration import Migration
 from tests.conftest import Moto
 from tests.e2e.conftest import fast_data_plane, seed_legacy, stack_records
 from tests.e2e.online_support import (
@@ -149,21 +149,21 @@ def test_writes_that_reach_the_legacy_table_after_the_unfreeze_are_replayed_with
     moto: Moto, tmp_path: Any, monkeypatch: Any
 ) -> None:
     # Given stage 2 done online, and a writer the config does not list, which keeps writing the legacy table
-    from migrator.online_steps import OnlineSteps
+    from migrator.orchestrate.stream_steps import StreamSteps
 
     engine = online_engine(moto)
     engine.up()
     seed_legacy(moto.dynamodb, 20)
     migration_of(engine, moto, tmp_path).up(2)
     rogue = [{"Name": {"S": f"rogue-{i}"}, "Note": {"S": "after the unfreeze"}} for i in range(3)]
-    original = OnlineSteps.legacy_writes
+    original = StreamSteps.legacy_writes
 
-    def rogue_writer_then_check(self: OnlineSteps, run: Any) -> None:
+    def rogue_writer_then_check(self: StreamSteps, run: Any) -> None:
         for item in rogue:  # written after the flip and the unfreeze, before the step that looks for them
             moto.dynamodb.put_item(TableName=LEGACY, Item=item)
         original(self, run)
 
-    monkeypatch.setattr(OnlineSteps, "legacy_writes", rogue_writer_then_check)
+    monkeypatch.setattr(StreamSteps, "legacy_writes", rogue_writer_then_check)
 
     # when stage 3 runs
     result = migration_of(engine, moto, tmp_path).up(3)

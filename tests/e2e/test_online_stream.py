@@ -8,10 +8,13 @@ from typing import Any
 import pytest
 
 from migrator.core.errors import EXIT_BAD_INPUT, ConfigError, ReplayImpossibleError, StreamGapError
+from migrator.core.memory_store import MemoryRecordStore
 from migrator.core.record import Record
-from migrator.migration import Migration
-from migrator.online_steps import OnlineSteps
-from migrator.steps import StageRun
+from migrator.orchestrate.access import AwsAccess, Clock, StackConfig
+from migrator.orchestrate.context import StageRun, StepContext
+from migrator.orchestrate.migration import Migration
+from migrator.orchestrate.records import RecordRepository
+from migrator.orchestrate.stream_steps import StreamSteps
 from tests.conftest import Moto
 from tests.e2e.conftest import LEGACY, fast_data_plane, seed_legacy, stack_records
 from tests.e2e.online_support import online_engine
@@ -93,20 +96,37 @@ def test_a_stream_that_cannot_serve_the_derive_rules_is_refused_with_the_reason(
 def test_an_export_older_than_the_stream_is_refused_and_forgotten(moto: Moto) -> None:
     # Given a recorded export taken before the stream was requested (writes in between are in neither)
     saved: list[Record] = []
-    steps = OnlineSteps(None, settings=lambda: moto.settings, records=None, progress=print, now=str, save=saved.append)  # type: ignore[arg-type]
+    steps = StreamSteps(_context(moto, saved))
     record = Record(
         completed_stage=0,
         stream={"arn": "arn:stream", "viewType": "NEW_AND_OLD_IMAGES", "created": 2_000_000_000.0},
         export={"arn": "arn:export/1", "time": "2030-01-01T00:00:00+00:00"},
         export_arn="arn:export/1",
     )
-    run = StageRun(plan=None, config=_config(), record=record, declared=1)  # type: ignore[arg-type]
+    run = StageRun(move=None, config=_config(), record=record, declared=1)  # type: ignore[arg-type]
     # when the stream is checked against it
     with pytest.raises(StreamGapError) as refused:
         steps.record_stream(run)
     # then the export is forgotten (the rerun takes a new one, in a folder of its own) and the user told so
     assert "Rerun `migrate up --stage 1`" in str(refused.value)
     assert saved[-1].export is None and saved[-1].export_arn is None and saved[-1].export_attempt == 2
+
+
+class _SavedRecords(RecordRepository):
+    """A record repository that keeps every saved record in a list."""
+
+    def __init__(self, config: StackConfig, aws: AwsAccess, saved: list[Record]) -> None:
+        super().__init__(config, aws, project="test", progress=print, store=MemoryRecordStore())
+        self.saved = saved
+
+    def save(self, record: Record) -> None:
+        self.saved.append(record)
+
+
+def _context(moto: Moto, saved: list[Record]) -> StepContext:
+    config = StackConfig(None)  # type: ignore[arg-type]
+    aws = AwsAccess(config, settings=moto.settings, progress=print)
+    return StepContext(None, config, _SavedRecords(config, aws, saved), aws, print, Clock())  # type: ignore[arg-type]
 
 
 def _config() -> Any:

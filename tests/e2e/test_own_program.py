@@ -64,7 +64,7 @@ def test_a_top_level_table_moves_under_the_component_with_no_create_delete_or_re
     assert len(scan_all(moto.dynamodb, ORDERS_V2)) == len(items)
     assert index_names(moto.dynamodb, ORDERS_V2) == {"ByStatus"}  # the new table inherited the index
     assert result.report is not None
-    assert result.report["newTableIndexes"] == ["ByStatus (global): Status (S); INCLUDE Total"]
+    assert result.report.new_table_indexes == ("ByStatus (global): Status (S); INCLUDE Total",)
     assert ORDERS in moto.dynamodb.list_tables()["TableNames"]  # the legacy table is retained
     assert engine.outputs()["ordersTable"] == ORDERS_V2
 

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 import migrator.cli.stack as cli_stack
 from migrator.cli import app
 from migrator.core.errors import DriftError, GuardError, StackBusyError, StackNotFoundError, StageError
-from migrator.migration import Migration
+from migrator.orchestrate.migration import Migration
 from tests.cli_result import exited, no_crash
 from tests.conftest import Moto
 from tests.e2e.conftest import (

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from migrator.core.errors import StackBusyError, StageError
-from migrator.core.store import LOCK
-from migrator.data.records import DynamoRecordStore
-from migrator.migration import Migration
+from migrator.core.ports import LOCK
+from migrator.data.record_table import DynamoRecordStore
+from migrator.orchestrate.migration import Migration
 from tests.conftest import Moto
 from tests.e2e.conftest import STACK, export_count, fast_data_plane, missing_from_new, stack_records
 from tests.e2e.mock_engine import MockEngineStack, program_under_mocks

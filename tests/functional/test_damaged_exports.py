@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 
 from migrator.cli import app
 from migrator.core.errors import BadInputError, ExportFailedError
-from migrator.data.export import run_export
-from migrator.data.exportfiles import locate_export
+from migrator.data.export.files import locate_export
+from migrator.data.export.run import run_export
 from tests.cli_result import exited
 from tests.functional.test_export import make_table as make_legacy_table
 from tests.functional.test_export_aws_layout import TABLE_ARN, FakeDynamoDB, described, write_aws_export
@@ -240,7 +240,7 @@ def test_reused_export_prints_the_exports_own_time_not_the_reruns(exported, monk
         def now(cls, tz=None):  # noqa: ANN001
             return datetime.now(tz) + timedelta(days=1)
 
-    monkeypatch.setattr("migrator.data.export.datetime", Later)
+    monkeypatch.setattr("migrator.data.export.run.datetime", Later)
     again = export_cli(exported, "--json")
     exited(again, 0)
     # Then the reused export's time is the first run's (the export's own), in JSON and on stderr

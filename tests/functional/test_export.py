@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from migrator.core.errors import BadInputError, ExportFailedError, NotFoundError
-from migrator.data.export import default_client_token, run_export
+from migrator.data.export.run import default_client_token, run_export
 
 BUCKET = "export-bucket"
 

@@ -16,8 +16,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from migrator.core.errors import BadInputError, ExportFailedError
-from migrator.data.export import run_export
-from migrator.data.exportfiles import check_files, locate_export
+from migrator.data.export.files import check_files, locate_export
+from migrator.data.export.run import run_export
 
 BUCKET = "export-bucket"
 TABLE_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/Legacy"
@@ -197,7 +197,7 @@ def test_an_export_in_progress_is_waited_on_with_backoff_not_started_again(s3, m
     done = described("01700000000000-abcdef12", "COMPLETED", ExportTime=EXPORT_TIME, ItemCount=2)
     dynamodb = FakeDynamoDB({running["ExportArn"]: [running, running, running, done]})
     sleeps: list[float] = []
-    monkeypatch.setattr("migrator.data.export.time.sleep", sleeps.append)
+    monkeypatch.setattr("migrator.data.export.run.time.sleep", sleeps.append)
     lines: list[str] = []
     started: list[str] = []
 
@@ -223,7 +223,7 @@ def test_an_export_in_progress_is_waited_on_with_backoff_not_started_again(s3, m
 
 def test_a_failed_export_names_aws_code_and_message(s3, monkeypatch):
     # Given AWS failing the export it starts
-    monkeypatch.setattr("migrator.data.export.time.sleep", lambda _s: None)
+    monkeypatch.setattr("migrator.data.export.run.time.sleep", lambda _s: None)
     dynamodb = FakeDynamoDB()
     arn_id = "01700000000000-deadbeef"
     dynamodb.next_on_start = [

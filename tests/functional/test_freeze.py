@@ -15,8 +15,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from migrator.core.errors import ConfigError, FreezeError, NotFoundError
-from migrator.core.online import Writer
-from migrator.data.freeze import (
+from migrator.core.online_config import Writer
+from migrator.data.stream.freeze import (
     FreezeState,
     capture,
     flip,
@@ -201,7 +201,7 @@ def test_a_failing_hook_is_a_freeze_error_naming_it(moto, lam, monkeypatch):
 
     module.freeze = hook
     monkeypatch.setitem(sys.modules, "broken_hook_mod", module)
-    from migrator.core.online import load_freeze_hook
+    from migrator.core.online_config import load_freeze_hook
 
     state = FreezeState((), hook="broken_hook_mod:freeze")
     with pytest.raises(FreezeError, match="freezeHook broken_hook_mod:freeze failed on 'freeze'") as caught:

@@ -14,7 +14,7 @@ import orjson
 import pytest
 
 from migrator.core.errors import ImportFailedError, NotFoundError
-from migrator.data.imports import LOG_GROUP, check_import
+from migrator.data.load.import_check import LOG_GROUP, check_import
 
 BUCKET = "import-bucket"
 
@@ -185,7 +185,7 @@ def test_an_import_in_progress_is_waited_on_with_progress(monkeypatch):
     running = {"ImportArn": "arn:i", "ImportStatus": "IN_PROGRESS", "ProcessedItemCount": 10}
     done = {"ImportArn": "arn:i", "ImportStatus": "COMPLETED", "ImportedItemCount": 20, "ProcessedItemCount": 20}
     sleeps: list[float] = []
-    monkeypatch.setattr("migrator.data.imports.time.sleep", sleeps.append)
+    monkeypatch.setattr("migrator.data.load.import_check.time.sleep", sleeps.append)
     lines: list[str] = []
 
     # When checked

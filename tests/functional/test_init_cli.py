@@ -38,7 +38,7 @@ TABLE = "Orders"
 
 
 def make_orders(moto: Any, *, kms: bool = True) -> str | None:
-    """The legacy table of the issue's example, made with boto3; returns its KMS key's ARN.
+    """The Orders table of the README's "Migrating your own table", made with boto3; returns its KMS key's ARN.
 
     ``kms=False`` keeps the AWS owned key: moto takes over a second to make a KMS key.
     """

@@ -18,9 +18,9 @@ import orjson
 import pytest
 
 from migrator.core.errors import AwsError, ImportFailedError, NotFoundError
-from migrator.data.exportfiles import locate_export
-from migrator.data.load import MAX_QUIET_RETRIES, checkpoint_prefix, load_export
-from migrator.data.verify import verify_export
+from migrator.data.export.files import locate_export
+from migrator.data.load.write import MAX_QUIET_RETRIES, checkpoint_prefix, load_export
+from migrator.data.verify.run import verify_export
 
 BUCKET = "exports"
 PREFIX = "transformed/dev/OrdersV2/"
@@ -260,8 +260,8 @@ KILLED_LOAD = textwrap.dedent(
     """
     import sys, time
     from migrator.data.aws import AwsSettings
-    from migrator.data.exportfiles import locate_export
-    from migrator.data.load import load_export
+    from migrator.data.export.files import locate_export
+    from migrator.data.load.write import load_export
 
     settings = AwsSettings(region="us-east-1", endpoint_url=sys.argv[1])
     dynamodb, s3 = settings.client("dynamodb"), settings.client("s3")

@@ -13,13 +13,13 @@ import time
 
 from migrator.core.canonical import canonical_item
 from migrator.core.derive import Deriver, parse_rules
-from migrator.core.online import Writer
+from migrator.core.online_config import Writer
 from migrator.core.replay_map import forward_map, reverse_map
-from migrator.data.freeze import FreezeState, capture
-from migrator.data.recheck import recheck_keys
-from migrator.data.replay import Replayer, ReplaySource
-from migrator.data.streams import check_covers, streams_client, table_stream, wait_enabled
-from migrator.data.window import PARTS, run_window
+from migrator.data.stream.freeze import FreezeState, capture
+from migrator.data.stream.reader import check_covers, streams_client, table_stream, wait_enabled
+from migrator.data.stream.recheck import recheck_keys
+from migrator.data.stream.replay import Replayer, ReplaySource
+from migrator.data.stream.window import PARTS, run_window
 from tests.functional.test_round_trip import export, import_table, imported, transform
 from tests.support.consumer import SimulatedConsumer, create_writer_function
 from tests.support.tables import scan_all, stream_table

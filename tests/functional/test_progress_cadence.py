@@ -12,11 +12,12 @@ from typing import Any
 
 import orjson
 
-from migrator.data import transform_core, verify_read
-from migrator.data.exportfiles import locate_export
+from migrator.data.export.files import locate_export
 from migrator.data.progress import LineMeters
-from migrator.data.transform import DeriverSpec, transform_export
-from migrator.data.verify import verify_tables
+from migrator.data.transform import lines as transform_core
+from migrator.data.transform.run import DeriverSpec, transform_export
+from migrator.data.verify import read as verify_read
+from migrator.data.verify.run import verify_tables
 from tests.functional.test_verify import make_table, put_items
 from tests.unit.test_progress import FakeClock, gaps
 

@@ -7,7 +7,7 @@ import uuid
 from migrator.core.derive import parse_rules
 from migrator.core.replay_map import forward_map
 from migrator.core.replay_plan import KeyRef
-from migrator.data.recheck import recheck_keys
+from migrator.data.stream.recheck import recheck_keys
 from tests.functional.test_verify import make_table
 
 BY_NAME = forward_map(parse_rules({"UUID": "uuid5(Name)"}), ("Name",), ("UUID",))

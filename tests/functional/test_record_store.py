@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from migrator.core.store import CHECKPOINTS, LOCK, PROGRESS, MemoryRecordStore, RecordStore
-from migrator.data.records import DEFAULT_TABLE, DynamoRecordStore
+from migrator.core.memory_store import MemoryRecordStore
+from migrator.core.ports import CHECKPOINTS, LOCK, PROGRESS, RecordStore
+from migrator.data.record_table import DEFAULT_TABLE, DynamoRecordStore
 from tests.conftest import Moto
 
 

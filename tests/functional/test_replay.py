@@ -17,7 +17,7 @@ from migrator.core.derive import parse_rules
 from migrator.core.errors import AwsError, ReplayImpossibleError
 from migrator.core.replay_map import forward_map, reverse_map
 from migrator.data.rejects import S3Rejects
-from migrator.data.verify import verify_tables
+from migrator.data.verify.run import verify_tables
 from tests.functional.test_verify import make_table
 from tests.support.tables import make_replayer, scan_all, stream_table
 

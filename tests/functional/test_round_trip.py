@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 
 from migrator.core.derive import Deriver, parse_rules
-from migrator.data.export import run_export
-from migrator.data.imports import check_import
-from migrator.data.transform import DeriverSpec, transform_export
-from migrator.data.verify import verify_export, verify_tables
+from migrator.data.export.run import run_export
+from migrator.data.load.import_check import check_import
+from migrator.data.transform.run import DeriverSpec, transform_export
+from migrator.data.verify.run import verify_export, verify_tables
 from tests.functional.test_verify import every_type_item, legacy_item, make_table, new_item, put_items
 
 BUCKET = "migration-bucket"

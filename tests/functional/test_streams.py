@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 from migrator.core.derive import parse_rules
 from migrator.core.errors import MigrationError, NotFoundError, StreamGapError
 from migrator.core.replay_map import forward_map
-from migrator.data.streams import (
+from migrator.data.stream.reader import (
     StreamInfo,
     check_covers,
     describe_stream,

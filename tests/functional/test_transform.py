@@ -18,9 +18,9 @@ from migrator.core.errors import (
     NotFoundError,
     RejectsError,
 )
-from migrator.data.dupes import DuplicateKeysFound
-from migrator.data.exportfiles import locate_export
-from migrator.data.transform import DeriverSpec, RejectsFound, transform_export
+from migrator.data.export.files import locate_export
+from migrator.data.transform.dupes import DuplicateKeysFound
+from migrator.data.transform.run import DeriverSpec, RejectsFound, transform_export
 
 BUCKET = "exports"
 SOURCE = "exports/stack/Legacy/AWSDynamoDB/01234-abcd/"

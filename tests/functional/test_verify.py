@@ -12,8 +12,8 @@ import pytest
 
 from migrator.core.derive import Deriver, parse_rules
 from migrator.core.errors import NotFoundError
-from migrator.data.exportfiles import locate_export
-from migrator.data.verify import verify_export, verify_tables
+from migrator.data.export.files import locate_export
+from migrator.data.verify.run import verify_export, verify_tables
 
 
 def make_table(dynamodb: Any, name: str, keys: list[tuple[str, str]]) -> None:

@@ -10,8 +10,8 @@ import orjson
 import pytest
 
 from migrator.core.errors import DeriveSyntaxError
-from migrator.data.exportfiles import DamagedFilesError, locate_export
-from migrator.data.verify_exports import verify_exports
+from migrator.data.export.files import DamagedFilesError, locate_export
+from migrator.data.verify.exports import verify_exports
 from tests.support.export_pair import BUCKET, SCENARIOS, Scenario, write_pair
 
 

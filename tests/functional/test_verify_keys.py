@@ -9,9 +9,9 @@ import pytest
 
 from migrator.core.derive import Deriver, parse_rules
 from migrator.core.replay_map import forward_map
-from migrator.data.recheck import recheck_keys
-from migrator.data.verify import verify_tables
-from migrator.data.verify_keys import CHANGED, EXTRA, MISSING, verify_tables_keys
+from migrator.data.stream.recheck import recheck_keys
+from migrator.data.verify.keys import CHANGED, EXTRA, MISSING, verify_tables_keys
+from migrator.data.verify.run import verify_tables
 from tests.functional.test_verify import make_table
 
 RULES = parse_rules({"UUID": "uuid5(Name)"})

@@ -10,11 +10,11 @@ from botocore.exceptions import ClientError
 
 from migrator.core.derive import parse_rules
 from migrator.core.errors import FreezeError
-from migrator.core.online import Writer
+from migrator.core.online_config import Writer
 from migrator.core.replay_map import forward_map
-from migrator.data.freeze import capture
-from migrator.data.recheck import RecheckResult
-from migrator.data.window import run_window
+from migrator.data.stream.freeze import capture
+from migrator.data.stream.recheck import RecheckResult
+from migrator.data.stream.window import run_window
 from tests.functional.test_verify import make_table
 from tests.support.consumer import create_writer_function
 from tests.support.tables import make_replayer, stream_table

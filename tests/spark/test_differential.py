@@ -8,9 +8,9 @@ from typing import Any
 import orjson
 import pytest
 
-from migrator.data.exportfiles import locate_export
+from migrator.data.export.files import locate_export
 from migrator.data.spark.job import verify_exports_spark
-from migrator.data.verify_exports import verify_exports
+from migrator.data.verify.exports import verify_exports
 from tests.support.export_pair import BUCKET, SCENARIOS, Scenario, write_pair
 
 pytestmark = pytest.mark.spark

@@ -9,12 +9,12 @@ from typing import Any
 import orjson
 import pytest
 
-from migrator.data.dupes import DuplicateKeysFound
-from migrator.data.exportfiles import DamagedFilesError, locate_export
-from migrator.data.imports import check_import
+from migrator.data.export.files import DamagedFilesError, locate_export
+from migrator.data.load.import_check import check_import
 from migrator.data.spark.job import transform_spark
-from migrator.data.transform import DeriverSpec, RejectsFound
-from migrator.data.verify_exports import verify_exports
+from migrator.data.transform.dupes import DuplicateKeysFound
+from migrator.data.transform.run import DeriverSpec, RejectsFound
+from migrator.data.verify.exports import verify_exports
 
 pytestmark = pytest.mark.spark
 

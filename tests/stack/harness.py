@@ -44,7 +44,7 @@ PROJECT = "table-migration"
 
 
 def example_config() -> dict[str, Any]:
-    """The example application's stack config (design.md §4) with a recorded import source."""
+    """The example application's stack config (the README's "Stack config") with a recorded import source."""
     return {
         "aws:region": "us-east-1",
         "legacyTable": {"name": "MyTable", "partitionKey": {"name": "Name", "type": "S"}, "ttlAttribute": "ExpiresAt"},

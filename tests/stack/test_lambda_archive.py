@@ -111,7 +111,7 @@ def test_every_file_the_program_registers_as_an_asset_exists(stage: int) -> None
 
 def test_a_copy_of_the_project_registers_only_files_that_exist(tmp_path: Path) -> None:
     # Given the project copied the way `migrate demo` copies it (no migrator/ folder in the copy)
-    from migrator.local import write_project
+    from migrator.demo.project import write_project
 
     project = write_project(tmp_path / "project")
     assert not (project / "migrator").exists()

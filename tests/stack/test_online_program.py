@@ -49,7 +49,7 @@ def test_offline_no_stream_is_declared(stage: int) -> None:
 def test_online_the_cutover_update_declares_what_the_flip_of_table_name_made() -> None:
     # Given the consumer's environment at stage 2 and 3 (online)
     two, three = _env(example_config(), 2), _env(example_config(), 3)
-    # then the migrator's flip of TABLE_NAME alone turns the one into the other: the update changes nothing
+    # then the migrator's flip of TABLE_NAME alone turns the one into the other: the update leaves it so
     assert (two["TABLE_NAME"], three["TABLE_NAME"]) == ("MyTable", "MyNewTable")
     assert {**two, "TABLE_NAME": "MyNewTable"} == three
     schemas = json.loads(two["TABLE_SCHEMAS"])

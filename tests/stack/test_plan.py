@@ -1,4 +1,4 @@
-"""The pure stage plan (design.md §3 as data)."""
+"""The pure stage plan (the README's "Stages" and "The program" tables, as data)."""
 
 from __future__ import annotations
 

@@ -263,6 +263,16 @@ def test_stage_1_export_bucket_is_private_encrypted_tls_only_and_kept(runs):
         assert child.retain_on_delete is True
 
 
+def test_against_an_emulator_the_bucket_stays_private_and_encrypted_without_the_tls_policy():
+    # Given an endpoint (a local emulator, which enforces a Deny but cannot tell TLS), when stage 1 runs,
+    rec = run_program({**example_config(), "endpoint": "http://127.0.0.1:5000"}, 1)
+    # then the bucket is private, owner-enforced and encrypted as on AWS, and only the TLS-only policy is left out
+    assert rec.one("table-export-bucket-public-access").inputs["restrictPublicBuckets"] is True
+    assert rec.one("table-export-bucket-ownership").inputs["rule"] == {"objectOwnership": "BucketOwnerEnforced"}
+    assert rec.has("table-export-bucket-encryption")
+    assert not rec.find(type="aws:s3/bucketPolicy:BucketPolicy")
+
+
 def test_stage_1_has_no_new_table_and_consumer_stays_on_legacy(runs):
     assert not runs[1].has("table-new")
     assert "KEY_DERIVE" not in _env(runs[1])
@@ -398,3 +408,11 @@ def test_pulumi_entry_point_runs_the_app():
     rec = run_program(example_config(), 3, program=lambda: runpy.run_path(str(main_py), run_name="__main__"))
     assert {r.name for r in rec.find(type=TABLE)} == {"table-legacy", "table-new"}
     assert rec.outputs["activeTableName"] == "MyNewTable"
+
+
+def test_the_new_table_is_declared_for_import_only_while_the_migrator_recovers_it():
+    # Given stage 2 whose update was killed after AWS made the table, when the migrator sets adoptNewTable,
+    recovering = run_program({**example_config(), "adoptNewTable": "MyNewTable"}, 2)
+    # then the new table is imported by its name, and otherwise never
+    assert recovering.one("table-new").import_id == "MyNewTable"
+    assert not run_program(example_config(), 2).one("table-new").import_id

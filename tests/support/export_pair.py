@@ -19,7 +19,7 @@ import orjson
 
 from migrator.core.canonical import key_bytes
 from migrator.core.derive import Deriver, parse_rules
-from migrator.data.exportfiles import ExportLayout, locate_export
+from migrator.data.export.files import ExportLayout, locate_export
 
 BUCKET = "pair-bucket"
 Item = dict[str, Any]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from migrator.core.replay_map import ItemMap
-from migrator.data.replay import Replayer, ReplaySource
-from migrator.data.streams import streams_client, table_stream
+from migrator.data.stream.reader import streams_client, table_stream
+from migrator.data.stream.replay import Replayer, ReplaySource
 
 
 def stream_table(dynamodb: Any, name: str, keys: list[tuple[str, str]], view: str = "NEW_AND_OLD_IMAGES") -> str:

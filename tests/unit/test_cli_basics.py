@@ -10,11 +10,11 @@ import pytest
 from typer.testing import CliRunner
 
 from migrator.cli import app
-from migrator.data.dupes import DuplicateKeysFound, DuplicateReport
-from migrator.data.export import ExportResult
-from migrator.data.exportfiles import DataFile, ExportLayout
-from migrator.data.transform import RejectsFound, TransformResult
-from migrator.data.verify import VerifyReport
+from migrator.data.export.files import DataFile, ExportLayout
+from migrator.data.export.run import ExportResult
+from migrator.data.transform.dupes import DuplicateKeysFound, DuplicateReport
+from migrator.data.transform.run import RejectsFound, TransformResult
+from migrator.data.verify.run import VerifyReport
 from tests.cli_result import exited
 
 SNAKE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")

@@ -10,10 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 import migrator.cli.stack as cli_stack
-import migrator.local as local
-from migrator.local import DemoResult
-from migrator.migration import Migration
-from migrator.results import CatchUpResult
+import migrator.demo.local as local
+from migrator.demo.local import DemoResult
+from migrator.orchestrate.migration import Migration
+from migrator.report.results import CatchUpResult
 from tests.unit.test_cli_stack import run
 from tests.unit.test_migration import World, make_world
 

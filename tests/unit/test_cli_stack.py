@@ -14,13 +14,13 @@ from pulumi.automation import PulumiCommand
 from typer.testing import CliRunner
 
 import migrator.cli.stack as cli_stack
-import migrator.local as local
+import migrator.demo.local as local
 from migrator.cli import app
 from migrator.core.errors import BadInputError, StackNotFoundError
 from migrator.core.guard import PlannedChange
-from migrator.core.store import LOCK
+from migrator.core.ports import LOCK
 from migrator.engine.cli_lookup import find_pulumi_cli
-from migrator.migration import Migration
+from migrator.orchestrate.migration import Migration
 from tests.cli_result import exited
 from tests.unit.test_migration import LEGACY_URN, TABLE, World, make_world, report
 
@@ -330,7 +330,7 @@ def test_unlock_needs_yes_without_a_terminal_and_then_removes_the_stale_lock(wor
     assert json.loads(done.stdout) == {
         "stack": "unit",
         "removed": True,
-        "holder": {"host": "ci-runner-7", "pid": 4242, "command": "up --stage 2", "started": 1.7e9},
+        "holder": {"host": "ci-runner-7", "pid": 4242, "command": "up --stage 2", "started": 1.7e9, "renewed": 0.0},
     }
     assert world.stack.records.load(LOCK) is None
     assert "no lock entry" in run(runner, "unlock", code=0).stdout

@@ -244,3 +244,20 @@ def test_error_message_is_key_problem_and_fix():
         "Config table-migration:stage: '9' is not a stage 0..4. "
         "Set it with `pulumi config set table-migration:stage 0` (or let `migrate up` set it)."
     )
+
+
+def test_adopt_new_table_names_the_new_table_or_is_refused() -> None:
+    from migrator.core.config import parse_config as parse
+
+    base = {
+        "stage": "2",
+        "legacyTable": {"name": "MyTable", "partitionKey": {"name": "Name", "type": "S"}},
+        "newTable": {"name": "MyNewTable", "partitionKey": {"name": "UUID", "type": "S"}},
+        "derive": {"UUID": "uuid5(Name)"},
+        "importSource": {"bucket": "b", "keyPrefix": "p/data/", "compression": "GZIP", "itemCount": 1},
+    }
+    assert parse({**base, "adoptNewTable": "MyNewTable"}).adopt_new_table == "MyNewTable"
+    assert parse(base).adopt_new_table is None
+    with pytest.raises(ConfigError) as caught:
+        parse({**base, "adoptNewTable": "MyTable"})
+    assert "table-migration:adoptNewTable" in str(caught.value) and "pulumi config rm" in str(caught.value)

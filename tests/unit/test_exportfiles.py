@@ -10,7 +10,7 @@ import io
 import pytest
 
 from migrator.core.errors import BadInputError
-from migrator.data.exportfiles import count_items, iter_lines, locate_export, object_md5, parse_s3_url
+from migrator.data.export.files import count_items, iter_lines, locate_export, object_md5, parse_s3_url
 
 
 class Body(io.BytesIO):

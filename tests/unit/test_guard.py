@@ -219,7 +219,7 @@ def test_replacements_of_other_resource_types_are_ignored() -> None:
 
 
 def test_every_replace_family_op_counts_as_replace() -> None:
-    for op in ("discard-replaced", "import-replacement", "remove-pending-replace"):
+    for op in ("discard-replaced", "import-replacement", "read-replacement", "remove-pending-replace"):
         preview = Preview(changes=(table("new", op, physical="MyNewTable"),))
         with pytest.raises(GuardError):
             check_preview(preview)
@@ -465,12 +465,12 @@ def test_the_summary_shows_each_kind_with_its_symbol() -> None:
     )
 
     assert preview.summary_text().splitlines() == [
-        "Preview: 1 to create, 2 to update, 1 to replace, 2 to delete, 1 read-replacement",
+        "Preview: 1 to create, 2 to update, 2 to replace, 2 to delete",
         f"  +  create         {TABLE_TYPE}  A (resource 'a')",
         f"  ~  update         {TABLE_TYPE}  B (resource 'b')",
         f"  -  delete         {TABLE_TYPE}  C (resource 'c')",
         f"  -  delete[retain] {TABLE_TYPE}  D (resource 'd')",
-        f"  *  read-replacement {TABLE_TYPE}  E (resource 'e')",
+        f"  +- replace        {TABLE_TYPE}  E (resource 'e')",  # a read resource replaced is a replace too
         f"  +- replace        {TABLE_TYPE}  F (resource 'f')",
         f"  ~  update         {TABLE_TYPE}  G (resource 'g')",
     ]

@@ -9,7 +9,7 @@ from migrator.core.config import parse_config
 from migrator.core.errors import BadInputError, ConfigError
 from migrator.core.tablespec import Billing, KeyAttribute, Projection, Sse
 from migrator.data.describe import LiveTable, spec_from_description
-from migrator.init import check_stack, parse_key_option, plan_init
+from migrator.orchestrate.stack_init import check_stack, parse_key_option, plan_init
 
 KMS = "arn:aws:kms:eu-west-1:123456789012:key/abcd"
 

@@ -14,7 +14,7 @@ import orjson
 import pytest
 
 from migrator.core.dynamojson import item_problem
-from migrator.data.linecheck import source_attribute, valid_line
+from migrator.data.transform.linecheck import source_attribute, valid_line
 
 VALID_ITEMS = [
     {"Name": {"S": "a"}, "Count": {"N": "-12.5"}, "Flag": {"BOOL": True}, "Gone": {"NULL": True}},

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
+import os
+import socket
+import subprocess
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,19 +28,27 @@ from migrator.core.errors import (
     ImportFailedError,
     PulumiError,
     RecordError,
+    StackBusyError,
     StageError,
     VerificationError,
 )
 from migrator.core.guard import PlannedChange, Preview
+from migrator.core.memory_store import MemoryRecordStore
+from migrator.core.ports import CHECKPOINTS, UPDATE, PendingCreate, StateResource
 from migrator.core.record import Record
 from migrator.core.stages import LOAD, plan_up
-from migrator.core.store import CHECKPOINTS, MemoryRecordStore
 from migrator.core.tablespec import TableSpec
-from migrator.data.exportfiles import ExportLayout
-from migrator.data.verify import VerifyReport
-from migrator.engine.state import PendingCreate, StateResource
-from migrator.migration import Migration, client_token, export_prefix
-from migrator.steps import StageRun, Steps
+from migrator.data.export.files import ExportLayout
+from migrator.data.verify.run import VerifyReport
+from migrator.engine.backend_lock import EngineLock
+from migrator.orchestrate.access import AwsAccess, StackConfig
+from migrator.orchestrate.access import Clock as StepClock
+from migrator.orchestrate.context import StageRun, StepContext
+from migrator.orchestrate.locations import client_token, export_prefix
+from migrator.orchestrate.migration import Migration
+from migrator.orchestrate.records import RecordRepository
+from migrator.orchestrate.recovery import UpdateMark
+from migrator.orchestrate.registry import StepRegistry
 
 TABLE = "aws:dynamodb/table:Table"
 BUCKET = "export-bucket-1"
@@ -131,9 +143,13 @@ class FakeStack:
     def pending_creates(self) -> list[Any]:
         return list(self.pending)
 
-    def resolve_pending_creates(self, imports: Mapping[str, str], *, clear_rest: bool) -> None:
-        self.events.append(("resolve-pending", dict(imports), clear_rest))
-        self.pending = []
+    def clear_pending_creates(self, urns: Iterable[str]) -> None:
+        urns = list(urns)
+        self.events.append(("clear-pending", urns))
+        self.pending = [p for p in self.pending if p.urn not in urns]
+
+    def cancel_update(self) -> None:
+        self.events.append(("cancel",))
 
     def resources(self) -> list[StateResource]:
         found = []
@@ -333,9 +349,9 @@ def test_up_to_4_runs_every_stage_in_order_with_its_steps(world: World) -> None:
     assert set(record["stageTimes"]) == {"0", "1", "2", "3", "4"}
     # and the report names the export, the checks and the retained legacy table
     assert result.report is not None
-    assert result.report["export"]["arn"].endswith("/export/1")
-    assert result.report["importCheck"]["status"] == "COMPLETED"
-    assert set(result.report["verify"]) == {"export", "live"}
+    assert result.report.export.arn.endswith("/export/1")
+    assert result.report.import_check.status == "COMPLETED"
+    assert set(result.report.verify) == {"export", "live"}
     assert "lock" not in world.stack.config  # released
 
 
@@ -424,7 +440,7 @@ def test_drift_at_cutover_is_refused_before_the_update(world: World) -> None:
     assert [e for e in world.events if e[0] in ("set-stage", "up")] == []
     record = progress_record(world.stack)
     assert record["completedStage"] == 2 and record["servedTraffic"] is False
-    assert record["verify"]["live"]["missing_count"] == 2
+    assert record["verify"]["live"]["missingCount"] == 2
 
 
 def test_drift_accepted_with_allow_drift_is_recorded(world: World) -> None:
@@ -432,7 +448,7 @@ def test_drift_accepted_with_allow_drift_is_recorded(world: World) -> None:
     world.data.live = report(identical=False, missing=2)
     result = world.migration().up(3, allow_drift=True)
     assert result.stage == 3 and any("Drift accepted" in w for w in result.warnings)
-    assert progress_record(world.stack)["driftAccepted"]["missing_count"] == 2
+    assert progress_record(world.stack)["driftAccepted"]["missingCount"] == 2
 
 
 def test_verification_differences_at_stage_2_stop_with_exit_1(world: World) -> None:
@@ -787,21 +803,30 @@ def _pending(name: str, physical: str | None, type_: str = TABLE) -> PendingCrea
     return PendingCreate(urn, type_, name, physical)
 
 
-@pytest.mark.parametrize(("exists", "adopted", "clear"), [(True, {NEW_URN: "MyNewTable"}, False), (None, {}, True)])
+@pytest.mark.parametrize(("exists", "adopt"), [(True, "MyNewTable"), (None, None)])
 def test_a_pending_create_of_the_new_table_is_resolved_before_the_next_preview(
-    world: World, exists: bool | None, adopted: dict[str, str], clear: bool
+    world: World, exists: bool | None, adopt: str | None
 ) -> None:
     # Given stage 1 done, and a pending create of the new table left by a killed stage 2 update
     world.migration().up(1)
     world.stack.pending = [_pending("table-new", "MyNewTable")]
     world.data.protection = exists  # deletion_protection() answers None when the table does not exist
     world.events.clear()
+    declared: list[Any] = []
+    real_preview = world.stack.preview
+    world.stack.preview = lambda config=None: (
+        declared.append(world.stack.config.get("adoptNewTable")),
+        real_preview(config),
+    )[1]  # type: ignore[method-assign]
 
     world.migration().up(2)
 
-    # then the table is adopted if it exists (else the pending create is cleared), before anything else
-    assert world.events[1] == ("resolve-pending", adopted, clear)
+    # then the pending create is cleared before anything else, and a table that exists is declared for import
+    assert world.events[1] == ("clear-pending", [NEW_URN])
     assert world.kinds()[2:5] == [("set-stage", 2), ("preview", 2), ("up", 2)]
+    assert declared == [adopt]
+    # and once the update took it in, the stack config no longer declares the import
+    assert "adoptNewTable" not in world.stack.config
 
 
 def test_a_pending_create_of_something_else_is_left_to_the_user(world: World) -> None:
@@ -810,8 +835,11 @@ def test_a_pending_create_of_something_else_is_left_to_the_user(world: World) ->
     with pytest.raises(PulumiError) as caught:
         world.migration().up(2)
     text = str(caught.value)
-    assert "pending creates of urn:pulumi:unit::table-migration::aws:lambda/function:Function::hello-world" in text
-    assert "pulumi refresh --stack unit" in text
+    assert (
+        "pending creates of HelloWorld-unit "
+        "(urn:pulumi:unit::table-migration::aws:lambda/function:Function::hello-world)" in text
+    )
+    assert "pulumi refresh --stack unit --clear-pending-creates" in text
     assert ("up", 2) not in world.events and world.stack.config["stage"] == "1"
 
 
@@ -828,14 +856,14 @@ def test_a_pending_create_of_a_user_s_own_table_is_never_adopted(world: World, n
 
     # then it is left to the user: no refresh adopts or clears it, nothing is updated
     assert urn in str(caught.value) and "pulumi refresh --stack unit" in str(caught.value)
-    assert not [e for e in world.events if e[0] in ("resolve-pending", "up")]
+    assert not [e for e in world.events if e[0] in ("clear-pending", "up")]
 
 
 def test_plan_says_what_up_will_do_with_a_pending_create(world: World) -> None:
     world.migration().up(1)
     world.stack.pending = [_pending("table-new", "MyNewTable")]
     plan = world.migration().plan(2)
-    assert any("MyNewTable pending: `migrate up` adopts it" in note for note in plan.notes)
+    assert any("MyNewTable pending: `migrate up` adopts the new table if it exists" in note for note in plan.notes)
     assert world.stack.pending  # plan changes nothing
 
 
@@ -939,21 +967,28 @@ def test_the_final_report_lists_the_new_table_s_indexes_as_aws_describes_them(wo
     result = world.migration().up(4)
 
     assert result.report is not None
-    assert result.report["newTableIndexes"] == ["ByScore (global): Score (N); KEYS_ONLY"]
+    assert result.report.new_table_indexes == ("ByScore (global): Score (N); KEYS_ONLY",)
     assert "MyNewTable indexes: ByScore (global): Score (N); KEYS_ONLY" in result.text()
 
 
-class _Replayed:
-    """The online steps as far as the load asks them: has a replay written to the new table yet?"""
+@dataclasses.dataclass
+class _Run(StageRun):
+    """A stage run that says whether a replay has written to the new table since the import."""
 
-    def __init__(self, replayed: bool) -> None:
-        self.replayed = replayed
+    replayed: bool = False
 
-    def handlers(self) -> dict[str, Any]:
-        return {}
-
-    def replayed_since_import(self, run: StageRun) -> bool:
+    def replayed_since_import(self) -> bool:
         return self.replayed
+
+
+def step_context(world: World) -> StepContext:
+    """The step context of the world's stack, as a Migration builds it."""
+    config = StackConfig(world.stack)
+    aws = AwsAccess(config, data=world.data, progress=lambda _: None)
+    records = RecordRepository(
+        config, aws, project=world.stack.project, progress=lambda _: None, store=world.stack.records
+    )
+    return StepContext(world.stack, config, records, aws, lambda _: None, StepClock())
 
 
 @pytest.mark.parametrize(("loaded", "replayed", "loads"), [(False, True, 1), (True, False, 1), (True, True, 0)])
@@ -968,14 +1003,65 @@ def test_a_rerun_of_the_load_after_the_replay_began_writes_nothing(
         record = record.with_(import_check={"method": "write", "status": "COMPLETED"})
     config = parse_config({**world.stack.config, "stage": "2", "importSource": record.import_source})
     (move,) = plan_up(1, 2, load_write=True)
-    steps = Steps(
-        world.stack, data=lambda: world.data, progress=lambda _: None, now=lambda: "t", save=lambda _: None,
-        online=_Replayed(replayed),
-    )  # fmt: skip
+    steps = StepRegistry(step_context(world))
     world.events.clear()
 
     # when the load step runs again
-    steps.run(StageRun(move, config, record, 2), (LOAD,))
+    steps.run(_Run(move, config, record, 2, replayed=replayed), (LOAD,))
 
     # then it writes the export only when the replay has not yet written newer versions over it
     assert len([e for e in world.events if e[0] == "load"]) == loads
+
+
+def _dead_pid() -> int:
+    """A pid that no process has any more (a child that has exited and been reaped)."""
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
+
+
+def _busy(host: str, pid: int, at: str) -> StackBusyError:
+    return StackBusyError("Stack unit is locked by another update.", holders=(EngineLock("root", host, pid, at),))
+
+
+def test_a_lock_that_this_host_s_killed_update_left_is_cancelled_and_the_update_retried(world: World) -> None:
+    # Given stage 1 done, and the mark of a stage 2 update whose process was killed on this host
+    world.migration().up(1)
+    dead, host = _dead_pid(), socket.gethostname()
+    world.stack.records.save(UPDATE, UpdateMark(host, dead, 2, "2026-12-07T06:00:00Z").to_dict())
+    world.stack.fail_up[2] = _busy(host, dead, "2026-12-07T06:00:01Z")
+    world.events.clear()
+
+    world.migration().up(2)
+
+    # then the backend's lock is cancelled once and the update runs again, and no mark is left behind
+    assert [e for e in world.events if e[0] in ("up", "cancel")] == [("up", 2), ("cancel",), ("up", 2)]
+    assert world.stack.records.load(UPDATE) is None
+    assert any("cancelling it (`pulumi cancel`)" in line for line in world.lines)
+
+
+@pytest.mark.parametrize(
+    ("mark_pid", "holder", "reason"),
+    [
+        ("dead", ("other-host", "dead"), "a lock was taken on other-host"),
+        ("dead", ("here", "alive"), "the process holding the lock"),
+        ("alive", ("here", "dead"), "is still alive"),
+        (None, ("here", "dead"), "no run of the migrator recorded an update"),
+    ],
+)
+def test_a_lock_that_is_not_provably_this_host_s_dead_run_is_never_cancelled(
+    world: World, mark_pid: str | None, holder: tuple[str, str], reason: str
+) -> None:
+    world.migration().up(1)
+    dead, host = _dead_pid(), socket.gethostname()
+    pids = {"dead": dead, "alive": os.getppid()}
+    if mark_pid is not None:
+        world.stack.records.save(UPDATE, UpdateMark(host, pids[mark_pid], 2, "2026-12-07T06:00:00Z").to_dict())
+    world.stack.fail_up[2] = _busy(host if holder[0] == "here" else holder[0], pids[holder[1]], "2026-12-07T06:00:01Z")
+    world.events.clear()
+
+    with pytest.raises(StackBusyError) as caught:
+        world.migration().up(2)
+
+    assert "It is not cancelled: " in str(caught.value) and reason in str(caught.value)
+    assert ("cancel",) not in world.events

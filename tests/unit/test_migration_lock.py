@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from migrator.core.errors import BadInputError, StackBusyError
-from migrator.core.store import LOCK, MemoryRecordStore
-from migrator.engine.lock import LOCK_KEY, StackLock
+from migrator.core.memory_store import MemoryRecordStore
+from migrator.core.ports import LOCK
+from migrator.orchestrate.lock import LOCK_KEY, StackLock
 from tests.unit.test_migration import World, example_config, make_world
 
 
@@ -136,7 +137,7 @@ def test_an_expired_lock_is_taken_over(tmp_path: Path) -> None:
     lines: list[str] = []
     with StackLock(ConfigOnly(), records, command="up --stage 1", lock_dir=tmp_path, progress=lines.append):
         assert (records.load(LOCK) or {})["host"] == socket.gethostname()
-    assert any("72 h old" in line for line in lines)
+    assert any("last renewed 4320 min ago" in line for line in lines)
 
 
 def test_two_runs_taking_over_the_same_stale_lock_cannot_both_get_it(tmp_path: Path) -> None:
@@ -210,7 +211,13 @@ def test_unlock_removes_the_lock_of_a_run_on_another_machine_once_confirmed(worl
     assert result.to_dict() == {
         "stack": "unit",
         "removed": True,
-        "holder": {"host": "ci-runner-7", "pid": 4242, "command": "up --stage 2", "started": result.holder["started"]},
+        "holder": {
+            "host": "ci-runner-7",
+            "pid": 4242,
+            "command": "up --stage 2",
+            "started": result.holder["started"],
+            "renewed": 0.0,
+        },
     }
     world.migration().up(1)
 
@@ -260,3 +267,131 @@ def test_the_busy_message_names_migrate_unlock(world: World) -> None:
     with pytest.raises(StackBusyError) as caught:
         world.migration().up(1)
     assert "run `migrate unlock --stack unit`" in str(caught.value)
+
+
+class FakeClock:
+    """A clock whose time moves only when the test says so."""
+
+    def __init__(self, now: float = 1_000_000.0) -> None:
+        self.now = now
+
+    def time(self) -> float:
+        return self.now
+
+
+def test_a_live_run_renews_its_lock_so_a_long_stage_keeps_it(tmp_path: Path) -> None:
+    # Given a run on another machine holding the lock, renewing it every minute, on a fake clock
+    records = MemoryRecordStore()
+    clock = FakeClock()
+    holder = StackLock(
+        ConfigOnly(),
+        records,
+        command="up --stage 2",
+        lock_dir=tmp_path / "a",
+        clock=clock,
+        ttl_seconds=600,
+        renew_seconds=60,
+        renew_in_background=False,
+    )
+    holder.acquire()
+    try:
+        # when the stage runs for three hours (far past the TTL), renewing all along
+        for _ in range(180):
+            clock.now += 60
+            assert holder.renew()
+        # then a run on another machine is refused: the entry was renewed a minute ago
+        with pytest.raises(StackBusyError):
+            StackLock(
+                ConfigOnly(),
+                records,
+                command="up",
+                lock_dir=tmp_path / "b",
+                clock=clock,
+                ttl_seconds=600,
+                pid_alive=lambda _p: True,
+            ).acquire()
+        assert (records.load(LOCK) or {})["renewed"] == clock.now
+    finally:
+        holder.release()
+    assert records.load(LOCK) is None
+
+
+def test_a_lock_no_longer_renewed_is_taken_over_after_the_ttl(tmp_path: Path) -> None:
+    # Given an entry renewed 11 minutes ago by a run on a machine that stopped (TTL 10 minutes)
+    records = MemoryRecordStore()
+    clock = FakeClock()
+    records.save(
+        LOCK,
+        {
+            "host": "gone-host",
+            "pid": 7,
+            "command": "up",
+            "started": clock.now - 7200,
+            "renewed": clock.now - 660,
+            "token": "t",
+        },
+    )
+    lines: list[str] = []
+    taker = StackLock(
+        ConfigOnly(),
+        records,
+        command="up",
+        lock_dir=tmp_path,
+        clock=clock,
+        ttl_seconds=600,
+        progress=lines.append,
+        renew_in_background=False,
+    )
+    # when another run starts, then it takes the lock over, saying since when the entry was not renewed
+    taker.acquire()
+    taker.release()
+    assert any("last renewed 11 min ago" in line for line in lines)
+    # while one renewed 9 minutes ago is still held
+    records.save(
+        LOCK,
+        {
+            "host": "gone-host",
+            "pid": 7,
+            "command": "up",
+            "started": clock.now - 7200,
+            "renewed": clock.now - 540,
+            "token": "t",
+        },
+    )
+    with pytest.raises(StackBusyError):
+        StackLock(
+            ConfigOnly(),
+            records,
+            command="up",
+            lock_dir=tmp_path,
+            clock=clock,
+            ttl_seconds=600,
+            renew_in_background=False,
+        ).acquire()
+
+
+def test_a_renewal_after_a_takeover_says_the_lock_was_lost(tmp_path: Path) -> None:
+    records = MemoryRecordStore()
+    lines: list[str] = []
+    lock = StackLock(
+        ConfigOnly(), records, command="up", lock_dir=tmp_path, progress=lines.append, renew_in_background=False
+    )
+    lock.acquire()
+    records.save(LOCK, {"host": "h", "pid": 1, "command": "up", "started": 0, "token": "someone-else"})
+    assert not lock.renew() and lock.lost
+    assert any("taken over by another run" in line for line in lines)
+    lock.release()
+    assert (records.load(LOCK) or {})["token"] == "someone-else"  # the other run's entry is left alone
+
+
+def test_the_renewing_thread_runs_while_the_lock_is_held_and_stops_with_it(tmp_path: Path) -> None:
+    records = MemoryRecordStore()
+    with StackLock(ConfigOnly(), records, command="up", lock_dir=tmp_path, renew_seconds=0.02):
+        first = records.writes
+        deadline = time.monotonic() + 5
+        while records.writes < first + 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert records.writes >= first + 3
+    after = records.writes
+    time.sleep(0.1)
+    assert records.writes == after  # released: no renewal after the delete

@@ -9,7 +9,7 @@ import pytest
 
 from migrator.core.config import key, parse_config
 from migrator.core.errors import ConfigError
-from migrator.core.online import CatchUp, OnlineConfig, Writer, load_freeze_hook, parse_online
+from migrator.core.online_config import CatchUp, OnlineConfig, Writer, load_freeze_hook, parse_online
 
 LEGACY = {"name": "MyTable", "partitionKey": {"name": "Name", "type": "S"}}
 
@@ -100,6 +100,11 @@ def test_the_hook_is_loaded_as_module_function(monkeypatch):
     hook = load_freeze_hook("writers_hook_mod:freeze")
     hook("freeze", {"table": "MyTable"})
     assert calls == [("freeze", {"table": "MyTable"})]
+
+
+@pytest.mark.parametrize("spec", [None, ""])
+def test_no_hook_set_loads_none(spec):
+    assert load_freeze_hook(spec) is None
 
 
 @pytest.mark.parametrize(

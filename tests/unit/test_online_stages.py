@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from migrator.core import stages as st
-from migrator.core.cutover import FLIPPED, FORWARD, REVERSE, CutoverState, add_replayed, positions, with_positions
+from migrator.core.cutover_state import FLIPPED, FORWARD, REVERSE, CutoverState, add_replayed, positions, with_positions
 from migrator.core.errors import EXIT_BAD_INPUT, ReplayImpossibleError
 from migrator.core.record import Record
 from tests.unit.test_migration import make_world, progress_record

@@ -14,7 +14,7 @@ import orjson
 import pytest
 
 from migrator.core.errors import BadInputError, MigrationError
-from migrator.data.exportfiles import DamagedFilesError, DataFile
+from migrator.data.export.files import DamagedFilesError, DataFile
 from migrator.data.spark.failures import CarriedError, carried, rebuilt
 from migrator.data.spark.partitions import (
     FilePart,
@@ -24,9 +24,9 @@ from migrator.data.spark.partitions import (
     key_partition,
     tally_part,
 )
-from migrator.data.transform_core import DeriverSpec
-from migrator.data.verify_findings import KeyFindings
-from migrator.data.verify_sides import SampleBook
+from migrator.data.transform.lines import DeriverSpec
+from migrator.data.verify.findings import KeyFindings
+from migrator.data.verify.sides import SampleBook
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from migrator.cli import app
 from migrator.core.config import parse_config
-from migrator.spec_view import compare_specs, describe_spec
+from migrator.report.spec_view import compare_specs, describe_spec
 from tests.unit.test_cli_stack import runner, world  # noqa: F401 - fixtures
 from tests.unit.test_migration import World
 

@@ -17,13 +17,13 @@ DECLARES = {
     4: "the legacy table leaves the stack (kept in AWS, deletion protection on)",
 }
 UP = [
-    st.StagePlan(0, "legacy", "up", DECLARES[0]),
-    st.StagePlan(
+    st.StageMove(0, "legacy", "up", DECLARES[0]),
+    st.StageMove(
         1, "export", "up", DECLARES[1], after=(st.EXPORT, st.TRANSFORM, st.RECORD_IMPORT_SOURCE), from_stage=0
     ),
-    st.StagePlan(2, "dual", "up", DECLARES[2], after=(st.CHECK_IMPORT, st.VERIFY_EXPORT), from_stage=1),
-    st.StagePlan(3, "cutover", "up", DECLARES[3], before=(st.VERIFY_LIVE,), at_update=(st.MARK_TRAFFIC,), from_stage=2),
-    st.StagePlan(
+    st.StageMove(2, "dual", "up", DECLARES[2], after=(st.CHECK_IMPORT, st.VERIFY_EXPORT), from_stage=1),
+    st.StageMove(3, "cutover", "up", DECLARES[3], before=(st.VERIFY_LIVE,), at_update=(st.MARK_TRAFFIC,), from_stage=2),
+    st.StageMove(
         4,
         "retire",
         "up",
@@ -117,7 +117,7 @@ def test_only_stage_4_may_drop_the_legacy_table_and_only_as_a_retain() -> None:
     assert plans[4].drops == (st.LEGACY,)
 
 
-DOWN_TO_2 = st.StagePlan(
+DOWN_TO_2 = st.StageMove(
     2,
     "dual",
     "down",
@@ -126,7 +126,7 @@ DOWN_TO_2 = st.StagePlan(
     warning="Writes made to MyNewTable since cutover are not in MyTable; the consumer goes back to MyTable "
     "without them.",
 )
-DOWN_TO_1 = st.StagePlan(
+DOWN_TO_1 = st.StageMove(
     1,
     "export",
     "down",
@@ -261,7 +261,7 @@ def test_stage_plan_to_dict_lists_allowances_and_the_warning() -> None:
 
 
 def test_a_step_without_a_description_is_shown_by_its_name() -> None:
-    plan = st.StagePlan(9, "custom", "up", "a test stage", after=("hand-check",))
+    plan = st.StageMove(9, "custom", "up", "a test stage", after=("hand-check",))
     assert plan.to_dict()["steps"][-1] == {"step": "hand-check", "text": "hand-check"}
 
 

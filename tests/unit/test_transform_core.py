@@ -15,10 +15,10 @@ import orjson
 import pytest
 
 from migrator.core.derive import Deriver, parse_rules
-from migrator.data import transform_core
-from migrator.data.dupes import DigestSpill, canonical_key, find_duplicates, key_digest
-from migrator.data.transform_batch import stamp, uuid_digests
-from migrator.data.transform_core import DeriverSpec, LineRewriter, fast_uuid5, transform_stream
+from migrator.data.transform import lines as transform_core
+from migrator.data.transform.batch import stamp, uuid_digests
+from migrator.data.transform.dupes import DigestSpill, canonical_key, find_duplicates, key_digest
+from migrator.data.transform.lines import DeriverSpec, LineRewriter, fast_uuid5, transform_stream
 
 B64 = base64.b64encode(b"\x00\x01\xfe\xff").decode()
 ALL_TYPES: dict[str, Any] = {
@@ -244,7 +244,7 @@ def test_no_duplicates_when_keys_differ(tmp_path: Path) -> None:
 
 def test_oversized_partitions_are_split_and_still_exact(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given partitions far larger than allowed in memory
-    from migrator.data import dupes
+    from migrator.data.transform import dupes
 
     monkeypatch.setattr(dupes, "MAX_PARTITION_BYTES", 64)
     names = [f"n{n}" for n in range(3000)] + ["n7", "n2999"]
@@ -257,7 +257,7 @@ def test_oversized_partitions_are_split_and_still_exact(tmp_path: Path, monkeypa
 
 def test_a_partition_too_large_to_hold_is_split_until_it_fits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given room for one digest per partition, and 40 keys of which two are written twice
-    from migrator.data import dupes
+    from migrator.data.transform import dupes
 
     monkeypatch.setattr(dupes, "MAX_PARTITION_BYTES", dupes.DIGEST_SIZE)
     splits: list[int] = []
@@ -292,7 +292,7 @@ def test_same_uuid_key_from_the_batch_and_the_full_path_is_a_duplicate(tmp_path:
 
 def test_digest_collisions_are_not_duplicates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given every key digesting to one value (a collision for each pair)
-    from migrator.data import dupes
+    from migrator.data.transform import dupes
 
     monkeypatch.setattr(dupes, "key_digest", lambda canonical: 42)
     run([line({"Name": {"S": f"k{n}"}}) for n in range(10)], ("PK=Name",), ("PK",), tmp_path)

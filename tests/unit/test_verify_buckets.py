@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from migrator.core.derive import Deriver, parse_rules
-from migrator.data.verify_buckets import (
+from migrator.data.verify.buckets import (
     SAMPLES,
     Diff,
     Keyer,

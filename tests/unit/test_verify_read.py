@@ -7,7 +7,7 @@ import threading
 import orjson
 import pytest
 
-from migrator.data.verify_read import _keep_raw_scan_body, consume, scan_pages
+from migrator.data.verify.read import _keep_raw_scan_body, consume, scan_pages
 
 
 class ScriptedClient:

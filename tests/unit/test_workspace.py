@@ -27,9 +27,9 @@ from migrator.core.errors import (
     StackBusyError,
     StackNotFoundError,
 )
+from migrator.core.ports import StackPort
 from migrator.engine.workspace import (
     PulumiWorkspace,
-    StackPort,
     cli_root,
     command_output,
     diagnostics,
@@ -320,23 +320,26 @@ def test_get_config_strips_the_namespace_keeps_the_region_and_decodes_objects(
     assert values == {"aws:region": "eu-west-1", "stage": "1", "legacyTable": legacy, "exportBucket": "my-bucket"}
 
 
-def test_set_config_writes_objects_as_json_text_in_one_command(ws: PulumiWorkspace, command: RecordingCommand) -> None:
+def test_set_config_writes_objects_as_yaml_maps_in_one_command(ws: PulumiWorkspace, command: RecordingCommand) -> None:
     command.reply("config", "set-all")
 
     ws.set_config({"stage": 2, "importSource": {"bucket": "b", "keyPrefix": "p/data/"}, "aws:region": "us-east-1"})
 
-    assert command.calls[-1] == [
-        "config",
-        "set-all",
-        "--stack",
-        STACK,
-        "--plaintext",
-        "table-migration:stage=2",
-        "--plaintext",
-        'table-migration:importSource={"bucket":"b","keyPrefix":"p/data/"}',
-        "--plaintext",
-        "aws:region=us-east-1",
-    ]
+    (call,) = command.find("config", "set-all")
+    assert call[:2] == ["config", "set-all"] and call[call.index("--stack") + 1] == STACK
+    # one --json argument in the format `pulumi config --json` prints: an object carries its objectValue,
+    # which the CLI writes into the stack file as a YAML map
+    payload = json.loads(call[call.index("--json") + 1])
+    assert payload == {
+        "table-migration:stage": {"value": "2", "secret": False},
+        "table-migration:importSource": {
+            "value": '{"bucket":"b","keyPrefix":"p/data/"}',
+            "objectValue": {"bucket": "b", "keyPrefix": "p/data/"},
+            "secret": False,
+        },
+        "aws:region": {"value": "us-east-1", "secret": False},
+    }
+    assert "--plaintext" not in call
 
 
 def test_remove_config_removes_the_full_keys(ws: PulumiWorkspace, command: RecordingCommand) -> None:
@@ -355,10 +358,8 @@ def test_config_round_trips_through_the_cli_text(ws: PulumiWorkspace, command: R
     stored: dict[str, str] = {}
 
     def set_all(argv: list[str]) -> CommandResult:
-        for flag, pair in zip(argv[4::2], argv[5::2], strict=True):
-            assert flag == "--plaintext"
-            name, _, text = pair.partition("=")
-            stored[name] = text
+        for name, entry in json.loads(argv[argv.index("--json") + 1]).items():
+            stored[name] = entry["value"]
         return CommandResult("", "", 0)
 
     def show(_argv: list[str]) -> CommandResult:
@@ -504,30 +505,37 @@ def test_pending_creates_come_from_the_exported_state(ws: PulumiWorkspace, comma
     assert command.calls[-1] == ["stack", "export", "--show-secrets", "--stack", STACK]
 
 
-def test_a_pending_create_is_adopted_by_a_refresh_with_its_id(ws: PulumiWorkspace, command: RecordingCommand) -> None:
-    command.reply("refresh")
-
-    ws.resolve_pending_creates({NEW_URN: "MyNewTable"}, clear_rest=False)
-
-    (refresh,) = command.find("refresh")
-    assert refresh[:3] == ["refresh", "--skip-preview", "--yes"]
-    # each --import-pending-creates takes one value: the URN, then its id (refresh.go's StringArray)
-    at = refresh.index("--import-pending-creates")
-    assert refresh[at : at + 4] == ["--import-pending-creates", NEW_URN, "--import-pending-creates", "MyNewTable"]
-    assert "--clear-pending-creates" not in refresh and refresh[-2:] == ["--stack", STACK]
-    assert command.cwds[-1] == command.cwds[0]  # the project folder
-
-
-def test_a_pending_create_of_a_table_that_was_never_made_is_cleared(
-    ws: PulumiWorkspace, command: RecordingCommand
+def test_clearing_a_pending_create_edits_the_state_and_runs_no_refresh(
+    ws: PulumiWorkspace, command: RecordingCommand, tmp_path: Path
 ) -> None:
-    command.reply("refresh")
+    # given: a state whose pending operations are a create of the new table and an update of the legacy one
+    command.reply("stack", "export", stdout=json.dumps(INTERRUPTED))
+    imported: list[dict[str, Any]] = []
 
-    ws.resolve_pending_creates({}, clear_rest=True)
-    ws.resolve_pending_creates({}, clear_rest=False)  # nothing to do: no command
+    def stack_import(argv: list[str]) -> CommandResult:
+        imported.append(json.loads(Path(argv[argv.index("--file") + 1]).read_text()))
+        return CommandResult("", "", 0)
 
-    (refresh,) = command.find("refresh")
-    assert "--clear-pending-creates" in refresh and "--import-pending-creates" not in refresh
+    command.reply("stack", "import", handler=stack_import)
+
+    # when the create is cleared
+    ws.clear_pending_creates([NEW_URN])
+    ws.clear_pending_creates([])  # nothing to clear: no command
+
+    # then the imported state keeps its resources and the other pending operation, and no refresh ran
+    (state,) = imported
+    assert state["deployment"]["resources"] == INTERRUPTED["deployment"]["resources"]
+    assert [op["resource"]["urn"] for op in state["deployment"]["pending_operations"]] == [LEGACY_URN]
+    assert command.find("refresh") == [] and len(command.find("stack", "export")) == 1
+
+
+def test_a_dead_update_is_cancelled_with_the_cli(ws: PulumiWorkspace, command: RecordingCommand) -> None:
+    command.reply("cancel")
+
+    ws.cancel_update()
+
+    (cancel,) = command.find("cancel")
+    assert STACK in cancel
 
 
 def test_the_workspace_has_no_out_of_band_unprotect() -> None:
@@ -557,8 +565,12 @@ def test_a_locked_stack_is_busy_with_what_to_do(ws: PulumiWorkspace, command: Re
 
     assert caught.value.exit_code == 1
     assert "another update holds it" in str(caught.value)
-    assert "`pulumi cancel --stack dev`" in caught.value.hint
-    assert "pulumi stack export" in caught.value.hint and "pulumi stack import" in caught.value.hint
+    assert "`pulumi cancel --stack dev`" in caught.value.hint and "`migrate up`" in caught.value.hint
+    # a hand edit of the state would drop the pending create and orphan a half-made table: never advised
+    assert "stack export" not in caught.value.hint and "stack import" not in caught.value.hint
+    # the backend's lock file names its process (self-managed backends); Pulumi Cloud names none
+    expected = ((4242, "host", "u"),) if stderr == LOCKED else ()
+    assert tuple((h.pid, h.host, h.user) for h in caught.value.holders) == expected
 
 
 def test_a_failed_update_names_the_provider_error_not_the_whole_dump(

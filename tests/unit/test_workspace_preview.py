@@ -18,9 +18,9 @@ from pulumi.runtime.proto import events_pb2, events_pb2_grpc
 
 from migrator.core.errors import GuardError, PulumiError
 from migrator.core.guard import TABLE_TYPE, AllowedChange, check_preview
-from migrator.core.store import MemoryRecordStore
+from migrator.core.memory_store import MemoryRecordStore
 from migrator.engine.workspace import PulumiWorkspace, planned_change
-from migrator.migration import Migration
+from migrator.orchestrate.migration import Migration
 from tests.unit.test_workspace import RecordingCommand
 
 STACK = "dev"
@@ -293,7 +293,8 @@ def test_a_preview_with_config_runs_on_a_copy_and_never_writes_the_stack_file(tm
 
     # then the values went into a copy of the stack file, the preview read that copy,
     (set_all_argv,) = command.find("config", "set-all")
-    assert "--plaintext" in set_all_argv and "table-migration:stage=3" in set_all_argv
+    written = json.loads(_flag(set_all_argv, "--json") or "{}")
+    assert written == {"table-migration:stage": {"value": "3", "secret": False}}
     assert _flag(set_all_argv, "--config-file") == _flag(command.find("preview")[0], "--config-file")
     assert copies[0] == STACK_FILE and 'stage: "3"' in copies[1]
     # no plan was saved for it, the copy is gone, and the stack file is byte-identical.

@@ -19,7 +19,7 @@ _LAZY = ("verify_exports_spark", "transform_spark", "spark_session")
 def __getattr__(name: str) -> Any:
     # Reached only for names not defined here: pyspark is imported on first use, not with the package.
     if name in _LAZY:
-        from . import job
+        from migrator.data.spark import job
 
         return getattr(job, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,10 +14,10 @@ from collections.abc import Sequence
 
 import orjson
 
-from ...core.errors import EXIT_DATA, MigrationError
-from ..aws import AwsSettings
-from ..exportfiles import locate_export, parse_s3_url
-from ..transform_core import DeriverSpec
+from migrator.core.errors import EXIT_DATA, MigrationError
+from migrator.data.aws import AwsSettings
+from migrator.data.export.files import locate_export, parse_s3_url
+from migrator.data.transform.lines import DeriverSpec
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> tuple[dict, int]:
-    from .job import transform_spark, verify_exports_spark
+    from migrator.data.spark.job import transform_spark, verify_exports_spark
 
     settings = AwsSettings.resolve(region=args.region, endpoint_url=args.endpoint_url)
     spec = DeriverSpec(tuple(args.derive), args.python)

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 
 import orjson
 
-from ...core.errors import MigrationError
+from migrator.core.errors import MigrationError
 
 MARKER = "TABLE_MIGRATION_ERROR "
 _FOUND = re.compile(re.escape(MARKER) + r"(\{.*?\})(?:\n|$)", re.MULTILINE)

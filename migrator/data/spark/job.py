@@ -25,19 +25,27 @@ from operator import add
 from pyspark import StorageLevel
 from pyspark.sql import SparkSession
 
-from ..aws import AwsSettings
-from ..dupes import MAX_SAMPLES, DuplicateReport
-from ..exportfiles import ExportLayout
-from ..transform import FileOutcome, TransformResult
-from ..transform_core import DeriverSpec
-from ..verify import VerifyReport
-from ..verify_buckets import BUCKETS, differing_buckets
-from ..verify_exports import ClientSource
-from ..verify_findings import KeyFindings
-from ..verify_sides import SideTally
-from .failures import rebuilt
-from .partitions import KEY, OUTCOME, digests_part, findings_part, key_partition, tally_part, transform_part
-from .plan import finish_transform, finish_verify, prepare_transform, prepare_verify
+from migrator.data.aws import AwsSettings
+from migrator.data.export.files import ExportLayout
+from migrator.data.spark.failures import rebuilt
+from migrator.data.spark.partitions import (
+    KEY,
+    OUTCOME,
+    digests_part,
+    findings_part,
+    key_partition,
+    tally_part,
+    transform_part,
+)
+from migrator.data.spark.plan import finish_transform, finish_verify, prepare_transform, prepare_verify
+from migrator.data.transform.dupes import MAX_SAMPLES, DuplicateReport
+from migrator.data.transform.lines import DeriverSpec
+from migrator.data.transform.run import FileOutcome, TransformResult
+from migrator.data.verify.buckets import BUCKETS, differing_buckets
+from migrator.data.verify.exports import ClientSource
+from migrator.data.verify.findings import KeyFindings
+from migrator.data.verify.run import VerifyReport
+from migrator.data.verify.sides import SideTally
 
 Progress = Callable[[str], None]
 APP_NAME = "table-migration"
@@ -95,7 +103,7 @@ def verify_exports_spark(
     spark: SparkSession | None = None,
     progress: Progress | None = None,
 ) -> VerifyReport:
-    """:func:`migrator.data.verify_exports.verify_exports` on Spark: the same counts and the same samples.
+    """:func:`migrator.data.verify.run.exports.verify_exports` on Spark: the same counts and the same samples.
 
     ``store`` is where executors read the files from (AwsSettings by default; it is pickled to them).
     ``spark``: a session to use (kept running); without one, a session on ``master`` is made and stopped.
@@ -145,7 +153,7 @@ def transform_spark(
     spark: SparkSession | None = None,
     progress: Progress | None = None,
 ) -> TransformResult:
-    """:func:`migrator.data.transform.transform_export` on Spark, one task per source data file.
+    """:func:`migrator.data.transform.run.run.transform_export` on Spark, one task per source data file.
 
     The same contract: output under ``<dest>data/`` (gzip DynamoDB JSON only), rejects under
     ``<dest>rejects/``, RejectsFound beyond ``max_rejects``, DuplicateKeysFound when two items derive

@@ -1,6 +1,6 @@
 """The work of one Spark partition: one export data file, read with boto3 inside the executor. No pyspark.
 
-Why boto3 and not ``s3a://``: the single-process path's own reading (:func:`migrator.data.verify_read.file_pages`,
+Why boto3 and not ``s3a://``: the single-process path's own reading (:func:`migrator.data.verify.run.read.file_pages`,
 gzip through ISA-L, line numbers in the reasons, damaged files named) runs unchanged, so both paths
 see the same items; it needs no hadoop-aws and AWS SDK jars matched to the cluster's Hadoop build;
 credentials come from the executor's usual chain (instance or task role on EMR and Glue); and it
@@ -22,16 +22,16 @@ from typing import Any
 
 import xxhash
 
-from ...core.derive import Deriver
-from ..exportfiles import DataFile, ExportLayout
-from ..transform import FileOutcome, FileTask, transform_file
-from ..transform_core import DeriverSpec
-from ..verify_buckets import selected_items
-from ..verify_exports import ClientSource, built_deriver
-from ..verify_findings import KeyFindings
-from ..verify_read import file_pages
-from ..verify_sides import SampleBook, SideTally, side_keyer, tally_side
-from .failures import carried
+from migrator.core.derive import Deriver
+from migrator.data.export.files import DataFile, ExportLayout
+from migrator.data.spark.failures import carried
+from migrator.data.transform.lines import DeriverSpec
+from migrator.data.transform.run import FileOutcome, FileTask, transform_file
+from migrator.data.verify.buckets import selected_items
+from migrator.data.verify.exports import ClientSource, built_deriver
+from migrator.data.verify.findings import KeyFindings
+from migrator.data.verify.read import file_pages
+from migrator.data.verify.sides import SampleBook, SideTally, side_keyer, tally_side
 
 OUTCOME, KEY = "outcome", "key"
 _KEYS_TAG = "keys"  # the transform's spill names its key file <tag>.keys

@@ -1,6 +1,6 @@
 """The driver's side of the Spark jobs, before and after the cluster runs: checks, marker, verdicts. No pyspark.
 
-The transform keeps the contract of :func:`migrator.data.transform.transform_export`, using that module's
+The transform keeps the contract of :func:`migrator.data.transform.run.run.transform_export`, using that module's
 own destination check, marker and clean-up, so a transform run on Spark and one run in a process pool
 into the same destination are the same run (a rerun on either path overwrites the other's files).
 """
@@ -11,13 +11,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ...core.errors import BadInputError, ExportFailedError
-from ..aws import AwsSettings
-from ..dupes import DuplicateKeysFound, DuplicateReport
-from ..exportfiles import DataFile, ExportLayout
+from migrator.core.errors import BadInputError, ExportFailedError
+from migrator.data.aws import AwsSettings
+from migrator.data.export.files import DataFile, ExportLayout
+from migrator.data.spark.partitions import FilePart, VerifyPlan, file_parts
+from migrator.data.transform.dupes import DuplicateKeysFound, DuplicateReport
+from migrator.data.transform.lines import DeriverSpec
 
 # Private helpers on purpose: the same destination rules and marker as the single-process transform.
-from ..transform import (
+from migrator.data.transform.run import (
     FileOutcome,
     FileTask,
     RejectsFound,
@@ -29,12 +31,10 @@ from ..transform import (
     _put_marker,
     _stem,
 )
-from ..transform_core import DeriverSpec
-from ..verify import VerifyReport
-from ..verify_exports import ClientSource, built_deriver, deriver_spec
-from ..verify_findings import KeyFindings, check_key_names, export_report
-from ..verify_sides import SideTally
-from .partitions import FilePart, VerifyPlan, file_parts
+from migrator.data.verify.exports import ClientSource, built_deriver, deriver_spec
+from migrator.data.verify.findings import KeyFindings, check_key_names, export_report
+from migrator.data.verify.run import VerifyReport
+from migrator.data.verify.sides import SideTally
 
 _SHOWN_REASONS = 5
 
