@@ -9,10 +9,11 @@ import orjson
 import typer
 
 from migrator.cli.app import app, call, emit, progress
-from migrator.cli.options import EndpointOpt, JsonOpt, RegionOpt, settings
+from migrator.cli.options import ComputeOpt, EndpointOpt, JsonOpt, MasterOpt, RegionOpt, compute, settings
 from migrator.cli.progress import terminal_meters
 from migrator.core.errors import BadInputError
 from migrator.data.export.files import locate_export, parse_s3_url
+from migrator.data.spark import load_job
 from migrator.data.transform.dupes import DuplicateKeysFound
 from migrator.data.transform.run import DeriverSpec, RejectsFound, TransformResult, transform_export
 
@@ -62,6 +63,8 @@ def transform_command(
     workers: Annotated[
         int | None, typer.Option("--workers", min=1, help="Worker processes. Default: the CPU count.")
     ] = None,
+    compute_kind: ComputeOpt = "local",
+    master: MasterOpt = None,
     json_output: JsonOpt = False,
     endpoint: EndpointOpt = None,
     region: RegionOpt = None,
@@ -73,6 +76,7 @@ def transform_command(
     """
 
     def run() -> TransformResult:
+        chosen = compute(compute_kind, master)
         aws = settings(endpoint, region)
         src_bucket, src_prefix = parse_s3_url(source)
         dest_bucket, dest_prefix = parse_s3_url(dest)
@@ -80,14 +84,17 @@ def transform_command(
         spec.build()
         key_names = _key_names(spec, key)
         layout = locate_export(aws.client("s3"), src_bucket, src_prefix)
+        where = dict(dest_bucket=dest_bucket, dest_prefix=dest_prefix, deriver_spec=spec, key_names=key_names)
         try:
+            if chosen.spark:
+                job = load_job()
+                return job.transform_spark(
+                    aws, layout, **where, max_rejects=max_rejects, master=chosen.master, progress=progress
+                )
             return transform_export(
                 aws,
                 layout,
-                dest_bucket=dest_bucket,
-                dest_prefix=dest_prefix,
-                deriver_spec=spec,
-                key_names=key_names,
+                **where,
                 max_rejects=max_rejects,
                 workers=workers,
                 progress=progress,

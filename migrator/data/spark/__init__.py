@@ -11,7 +11,10 @@ Entry points: :func:`migrator.data.spark.job.verify_exports_spark` and
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
+
+from migrator.core.errors import BadInputError
 
 _LAZY = ("verify_exports_spark", "transform_spark", "spark_session")
 
@@ -23,3 +26,16 @@ def __getattr__(name: str) -> Any:
 
         return getattr(job, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def load_job() -> ModuleType:
+    """:mod:`migrator.data.spark.job`, or a BadInputError saying how to get pyspark when the extra is missing."""
+    try:
+        from migrator.data.spark import job
+    except ImportError as e:
+        raise BadInputError(
+            f"Spark compute needs pyspark, which cannot be imported here ({e}).",
+            hint="Install the extra: pip install 'table-migration[spark]' (with Java 17), or set "
+            "table-migration:compute.kind to local.",
+        ) from None
+    return job

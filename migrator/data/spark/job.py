@@ -23,8 +23,10 @@ from functools import partial
 from operator import add
 
 from pyspark import StorageLevel
+from pyspark.errors import PySparkRuntimeError
 from pyspark.sql import SparkSession
 
+from migrator.core.errors import BadInputError
 from migrator.data.aws import AwsSettings
 from migrator.data.export.files import ExportLayout
 from migrator.data.spark.failures import rebuilt
@@ -64,7 +66,13 @@ def spark_session(master: str | None = "local[*]", conf: dict[str, str] | None =
         builder = builder.master(master)
     for name, value in (conf or {}).items():
         builder = builder.config(name, value)
-    return builder.getOrCreate()
+    try:
+        return builder.getOrCreate()
+    except PySparkRuntimeError as e:  # JAVA_GATEWAY_EXITED: no java, or one Spark cannot run on
+        raise BadInputError(
+            f"Spark could not start on {master or 'the submitted master'} ({e.getErrorClass()}).",
+            hint="Spark needs Java 17 (JAVA_HOME or java on PATH); or set table-migration:compute.kind to local.",
+        ) from None
 
 
 @contextmanager
@@ -103,7 +111,7 @@ def verify_exports_spark(
     spark: SparkSession | None = None,
     progress: Progress | None = None,
 ) -> VerifyReport:
-    """:func:`migrator.data.verify.run.exports.verify_exports` on Spark: the same counts and the same samples.
+    """:func:`migrator.data.verify.exports.verify_exports` on Spark: the same counts and the same samples.
 
     ``store`` is where executors read the files from (AwsSettings by default; it is pickled to them).
     ``spark``: a session to use (kept running); without one, a session on ``master`` is made and stopped.
@@ -153,7 +161,7 @@ def transform_spark(
     spark: SparkSession | None = None,
     progress: Progress | None = None,
 ) -> TransformResult:
-    """:func:`migrator.data.transform.run.run.transform_export` on Spark, one task per source data file.
+    """:func:`migrator.data.transform.run.transform_export` on Spark, one task per source data file.
 
     The same contract: output under ``<dest>data/`` (gzip DynamoDB JSON only), rejects under
     ``<dest>rejects/``, RejectsFound beyond ``max_rejects``, DuplicateKeysFound when two items derive

@@ -1,6 +1,6 @@
 """The work of one Spark partition: one export data file, read with boto3 inside the executor. No pyspark.
 
-Why boto3 and not ``s3a://``: the single-process path's own reading (:func:`migrator.data.verify.run.read.file_pages`,
+Why boto3 and not ``s3a://``: the single-process path's own reading (:func:`migrator.data.verify.read.file_pages`,
 gzip through ISA-L, line numbers in the reasons, damaged files named) runs unchanged, so both paths
 see the same items; it needs no hadoop-aws and AWS SDK jars matched to the cluster's Hadoop build;
 credentials come from the executor's usual chain (instance or task role on EMR and Glue); and it

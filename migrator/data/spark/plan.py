@@ -1,6 +1,6 @@
 """The driver's side of the Spark jobs, before and after the cluster runs: checks, marker, verdicts. No pyspark.
 
-The transform keeps the contract of :func:`migrator.data.transform.run.run.transform_export`, using that module's
+The transform keeps the contract of :func:`migrator.data.transform.run.transform_export`, using that module's
 own destination check, marker and clean-up, so a transform run on Spark and one run in a process pool
 into the same destination are the same run (a rerun on either path overwrites the other's files).
 """

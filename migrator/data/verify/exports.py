@@ -3,8 +3,8 @@
 Both tables are exported (point in time, from S3, no Scan), the legacy side goes through the derive
 rules, and both sides are keyed by the new key and compared in canonical form
 (:mod:`migrator.core.canonical`). The report is the one table verification gives
-(:class:`~migrator.data.verify.run.run.VerifyReport`). Memory stays bounded as in :mod:`migrator.data.verify.run.run`:
-pass 1 folds both exports into per-bucket digests (:mod:`migrator.data.verify.run.buckets`); pass 2 reads
+(:class:`~migrator.data.verify.run.VerifyReport`). Memory stays bounded as in :mod:`migrator.data.verify.run`:
+pass 1 folds both exports into per-bucket digests (:mod:`migrator.data.verify.buckets`); pass 2 reads
 them again and diffs item by item only inside the buckets that differ, a group at a time.
 
 The Spark path (:mod:`migrator.data.spark`) runs the same sides, buckets and classification and gives

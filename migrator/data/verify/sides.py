@@ -1,6 +1,6 @@
 """One side of an export-against-export verification: its keyer, its pass-1 tally, its ordered samples.
 
-Pure: no boto3. Both the single-process path (:mod:`migrator.data.verify.run.exports`) and the Spark path
+Pure: no boto3. Both the single-process path (:mod:`migrator.data.verify.exports`) and the Spark path
 (:mod:`migrator.data.spark`) build their sides here, so they count and sample alike.
 
 Samples are the *smallest* entries in a fixed order, not the first ones met: reading order differs
