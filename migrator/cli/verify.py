@@ -146,6 +146,22 @@ def _against_table(aws: AwsSettings, sides: Sides, deriver: Deriver | None, segm
     )
 
 
+DeriveOpt = Annotated[
+    list[str] | None,
+    typer.Option("--derive", help="Derive rule X=expr applied to each source item (repeatable).", show_default=False),
+]
+PythonOpt = Annotated[
+    str | None,
+    typer.Option("--python", help="module:function applied to each source item after --derive.", show_default=False),
+]
+KeyOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--key", help="With --target-export: the new table's key attributes (repeatable).", show_default=False
+    ),
+]
+
+
 @app.command("verify")
 def verify_command(
     target_table: Annotated[
@@ -166,24 +182,9 @@ def verify_command(
         str | None,
         typer.Option("--source-export", help="Compare with the export at s3://bucket/prefix.", show_default=False),
     ] = None,
-    derive: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--derive", help="Derive rule X=expr applied to each source item (repeatable).", show_default=False
-        ),
-    ] = None,
-    python: Annotated[
-        str | None,
-        typer.Option(
-            "--python", help="module:function applied to each source item after --derive.", show_default=False
-        ),
-    ] = None,
-    key: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--key", help="With --target-export: the new table's key attributes (repeatable).", show_default=False
-        ),
-    ] = None,
+    derive: DeriveOpt = None,
+    python: PythonOpt = None,
+    key: KeyOpt = None,
     segments: Annotated[int, typer.Option("--segments", min=1, max=64, help="Parallel scan segments per table.")] = 4,
     compute_kind: ComputeOpt = "local",
     master: MasterOpt = None,

@@ -213,7 +213,7 @@ class OfflineSteps:
         if not report.identical:
             raise VerificationError(
                 f"{new} differs from the export it was imported from ({differences(report)}).",
-                hint=f"Inspect with `{self._inspect(run, report)}`; to redo the import, "
+                hint=f"Inspect with `{_inspect(run, report)}`; to redo the import, "
                 "`migrate down --stage 1` then `migrate up --stage 2`.",
             )
 
@@ -304,18 +304,18 @@ class OfflineSteps:
 
     # --- helpers -------------------------------------------------------------------------------
 
-    @staticmethod
-    def _inspect(run: StageRun, report: VerifyReport) -> str:
-        if run.config.data.export_verify:
-            return export_verify.inspect_command(run, report)
-        source = run.config.import_source
-        assert source is not None  # parse_config requires it from stage 2
-        return f"migrate verify --source-export s3://{source.bucket}/{source.key_prefix} --target-table {run.new.name}"
-
     def _bucket_in_state(self) -> str | None:
         """The MigratingTable's export bucket, from the stack's state (for a program that exports no outputs)."""
         found = [r.physical_id for r in self._ctx.stack.resources() if role_of(r.urn) == EXPORT_BUCKET]
         return found[0] if len(found) == 1 else None
+
+
+def _inspect(run: StageRun, report: VerifyReport) -> str:
+    if run.config.data.export_verify:
+        return export_verify.inspect_command(run, report)
+    source = run.config.import_source
+    assert source is not None  # parse_config requires it from stage 2
+    return f"migrate verify --source-export s3://{source.bucket}/{source.key_prefix} --target-table {run.new.name}"
 
 
 def final_report(stack: str, run: StageRun, indexes: tuple[str, ...], *, at: str) -> FinalReport:
