@@ -1,0 +1,93 @@
+"""``verify: {method: export}`` and ``compute: {kind: spark}`` through ``migrate up`` on the engine double and moto.
+
+Stage 2 exports the new table and compares it with stage 1's export of the legacy table; offline stage 3
+exports both tables and compares them. With ``compute.kind: spark`` the transform and the comparison
+run on Spark (local[2], the session the Spark tier shares); the verdicts are the single-process path's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from migrator.core.config import parse_config
+from migrator.data.dataplane import AwsDataPlane
+from migrator.orchestrate.migration import Migration
+from tests.conftest import Moto
+from tests.e2e.conftest import LEGACY, NEW, missing_from_new, stack_records
+from tests.e2e.mock_engine import MockEngineStack
+
+ITEMS = 150
+
+
+def _exports_of(moto: Moto, table: str) -> list[dict[str, Any]]:
+    arn = moto.dynamodb.describe_table(TableName=table)["Table"]["TableArn"]
+    return moto.dynamodb.list_exports(TableArn=arn).get("ExportSummaries", [])
+
+
+def _configured(engine: MockEngineStack, compute: dict[str, str]) -> None:
+    engine.set_config({"verify": {"method": "export"}, "compute": compute})
+
+
+@pytest.mark.parametrize(
+    "compute",
+    [
+        pytest.param({"kind": "local"}, id="local"),
+        pytest.param({"kind": "spark", "master": "local[2]"}, id="spark", marks=pytest.mark.spark),
+    ],
+)
+def test_stages_1_to_3_verify_export_against_export(
+    engine: MockEngineStack,
+    moto: Moto,
+    seed: Callable[..., Any],
+    progress_lines: list[str],
+    tmp_path: Any,
+    request: pytest.FixtureRequest,
+    compute: dict[str, str],
+) -> None:
+    if compute["kind"] == "spark":
+        request.getfixturevalue("spark")  # the tier's session (skips without pyspark or Java 17)
+    # Given 150 legacy items and a config that verifies by exports (on Spark or not)
+    items = seed(engine, moto, ITEMS)
+    _configured(engine, compute)
+    # (the data plane with the config's compute, as AwsAccess builds it, polling every 50 ms instead of 10 s)
+    chosen = parse_config(engine.get_config()).data.compute
+    data = AwsDataPlane(moto.settings, progress=progress_lines.append, poll_seconds=0.05, compute=chosen)
+    migration = Migration(
+        engine, aws=moto.settings, progress=progress_lines.append, data=data, lock_dir=tmp_path / "locks"
+    )
+
+    # when stages 1 and 2 run: the import passes its check and the new table's export equals the legacy one's
+    two = migration.up(2)
+    assert two.stages_run[-2:] == (1, 2)
+    record = stack_records(moto, engine).load("progress")
+    # (moto has no ListImports: the import check counts the new table instead, status COUNTED)
+    assert record["importCheck"]["status"] == "COUNTED" and record["importCheck"]["importedCount"] == ITEMS
+    assert _verdict(record["verify"]["export"]) == (True, ITEMS, ITEMS, 0, 0, 0)
+    assert "/exports/e2e/MyTable/" in record["verify"]["export"]["source"]  # stage 1's export, not the transform
+    assert "/verify-exports/e2e/MyNewTable/new-stage-2/" in record["verify"]["export"]["target"]
+    assert set(record["verifyExports"]) == {"new@2"} and record["verifyExports"]["new@2"]["done"] is True
+    assert missing_from_new(moto.dynamodb, items) == ([], [])
+    assert len(_exports_of(moto, LEGACY)) == 1 and len(_exports_of(moto, NEW)) == 1
+
+    # when offline stage 3 runs: both tables exported afresh and found identical, the cutover done
+    three = migration.up(3)
+    assert three.outputs["activeTableName"] == NEW
+    record = stack_records(moto, engine).load("progress")
+    assert _verdict(record["verify"]["live"]) == (True, ITEMS, ITEMS, 0, 0, 0)
+    assert set(record["verifyExports"]) == {"new@2", "legacy@3", "new@3"}
+    assert len(_exports_of(moto, LEGACY)) == 2 and len(_exports_of(moto, NEW)) == 2
+    # then the verdicts are the single-process path's, and Spark did the work when chosen
+    spark_lines = [line for line in progress_lines if "on Spark" in line]
+    if compute["kind"] == "spark":
+        assert any(line.startswith("transform on Spark") for line in spark_lines), progress_lines
+        assert sum(line.startswith("verify exports on Spark: pass 1") for line in spark_lines) == 2
+    else:
+        assert spark_lines == []
+
+
+def _verdict(summary: dict[str, Any]) -> tuple[Any, ...]:
+    fields = ("identical", "sourceCount", "targetCount", "missingCount", "extraCount", "changedCount")
+    return tuple(summary[name] for name in fields)
