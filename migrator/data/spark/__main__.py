@@ -1,9 +1,12 @@
 """``python -m migrator.data.spark verify-job|transform-job …``: the jobs for a cluster, without the typer CLI.
 
 Run it with spark-submit (its ``--master`` wins), or as an EMR Serverless or Glue job script; a plain
-``python -m`` run uses ``local[*]``. It prints the report (or the transform's result) as one JSON
-object on stdout. Exit 0 when identical (verify) or done (transform); 1 when the data is not right
-(differences, rejects, duplicate keys, a damaged export); 2 for bad input, with one sentence on stderr.
+``python -m`` run uses ``local[*]``. Glue passes job arguments as a map (no positional argument, no
+repeated option): there, name the job with ``--job verify-job`` and give ``--derive`` and ``--key`` as
+JSON lists (``--key '["UUID"]'``); in that form the arguments Glue adds of its own are skipped.
+It prints the report (or the transform's result) as one JSON object on stdout. Exit 0 when identical
+(verify) or done (transform); 1 when the data is not right (differences, rejects, duplicate keys, a
+damaged export); 2 for bad input, with one sentence on stderr.
 """
 
 from __future__ import annotations
@@ -41,6 +44,22 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _glue_form(argv: list[str]) -> list[str]:
+    """``--job NAME`` moved to the front as the subcommand; a JSON list after --derive or --key spread out."""
+    if "--job" in argv[:-1]:
+        at = argv.index("--job")
+        argv = [argv[at + 1], *argv[:at], *argv[at + 2 :]]
+    spread: list[str] = []
+    for i, arg in enumerate(argv):
+        before = argv[i - 1] if i else ""
+        if before in ("--derive", "--key") and arg.startswith("["):
+            values = orjson.loads(arg)
+            spread[-1:] = [part for value in values for part in (before, str(value))]
+        else:
+            spread.append(arg)
+    return spread
+
+
 def _run(args: argparse.Namespace) -> tuple[dict, int]:
     from migrator.data.spark.job import transform_spark, verify_exports_spark
 
@@ -70,8 +89,13 @@ def _run(args: argparse.Namespace) -> tuple[dict, int]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one job from ``argv`` (default: the command line); return the exit code."""
     parser = _parser()
-    args, unknown = parser.parse_known_args(argv)
-    if unknown and not args.ignore_unknown:
+    given = list(sys.argv[1:] if argv is None else argv)
+    try:
+        plain = _glue_form(given)
+    except orjson.JSONDecodeError as e:
+        parser.error(f"--derive or --key: not a JSON list ({e})")
+    args, unknown = parser.parse_known_args(plain)
+    if unknown and not (args.ignore_unknown or "--job" in given):
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         payload, code = _run(args)
