@@ -16,8 +16,10 @@ from migrator.core.config import parse_config
 from migrator.data.dataplane import AwsDataPlane
 from migrator.orchestrate.migration import Migration
 from tests.conftest import Moto
-from tests.e2e.conftest import LEGACY, NEW, missing_from_new, stack_records
+from tests.e2e.conftest import LEGACY, NEW, fast_data_plane, missing_from_new, stack_records
 from tests.e2e.mock_engine import MockEngineStack
+from tests.e2e.slow_exports import DESCRIBE, LIST, START, SlowExports
+from tests.e2e.test_crash_resume import leave_lock_of_a_killed_run
 
 ITEMS = 150
 
@@ -91,3 +93,61 @@ def test_stages_1_to_3_verify_export_against_export(
 def _verdict(summary: dict[str, Any]) -> tuple[Any, ...]:
     fields = ("identical", "sourceCount", "targetCount", "missingCount", "extraCount", "changedCount")
     return tuple(summary[name] for name in fields)
+
+
+class Died(BaseException):
+    """The process dies here (a BaseException: nothing on the way may handle it as an error)."""
+
+
+class DiesAfterNewExportStarts:
+    """The real data plane, dying once just after the new table's verification export was started and recorded."""
+
+    def __init__(self, inner: AwsDataPlane) -> None:
+        self.inner = inner
+        self.died = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def export(self, **kwargs: Any) -> Any:
+        record = kwargs["on_started"]
+
+        def started(arn: str) -> None:
+            record(arn)
+            if kwargs["table"] == NEW and not self.died:
+                self.died = True
+                raise Died(arn)
+
+        return self.inner.export(**{**kwargs, "on_started": started})
+
+
+def test_a_run_killed_during_the_new_tables_export_waits_on_it_when_run_again(
+    engine: MockEngineStack,
+    moto: Moto,
+    seed: Callable[..., Any],
+    make_migration: Callable[..., Migration],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given exports that run for a while (as on AWS) and a config that verifies by exports
+    exports = SlowExports(reads=2).install(monkeypatch)
+    items = seed(engine, moto, 60)
+    _configured(engine, {"kind": "local"})
+    dying = DiesAfterNewExportStarts(fast_data_plane(moto))
+    # When `up --stage 2` dies just after the new table's export started (and was recorded)
+    with pytest.raises(Died) as died:
+        make_migration(dying).up(2)
+    arn = died.value.args[0]
+    leave_lock_of_a_killed_run(engine, moto)
+    # and runs again
+    make_migration(dying).up(2)
+    # then the rerun waited on that export by its recorded ARN (still in progress when it looked), started
+    # no other export of the new table, and found the new table identical to the legacy export
+    after = exports.calls[[c.arn for c in exports.calls].index(arn) + 1 :]
+    assert [c.operation for c in after if c.arn != arn and c.operation == START] == []
+    assert LIST not in [c.operation for c in after]
+    assert (after[0].operation, after[0].status) == (DESCRIBE, "IN_PROGRESS")
+    assert len(_exports_of(moto, NEW)) == 1
+    record = stack_records(moto, engine).load("progress")
+    assert record["completedStage"] == 2 and record["verifyExports"]["new@2"]["arn"] == arn
+    assert _verdict(record["verify"]["export"]) == (True, 60, 60, 0, 0, 0)
+    assert missing_from_new(moto.dynamodb, items) == ([], [])
