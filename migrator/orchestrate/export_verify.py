@@ -83,10 +83,19 @@ def stage2_report(ctx: StepContext, run: StageRun) -> VerifyReport:
 
 
 def stage3_report(ctx: StepContext, run: StageRun) -> VerifyReport:
-    """Offline stage 3: both tables exported now; a legacy item written since stage 1 shows as a difference."""
-    source = take_export(ctx, run, table=run.config.legacy.name, purpose=purpose_of("legacy", 3))
-    target = take_export(ctx, run, table=run.new.name, purpose=purpose_of("new", 3))
-    return compare(ctx, run, source, target)
+    """Offline stage 3: both tables exported now; a legacy item written since stage 1 shows as a difference.
+
+    Once compared, both exports are spent: a later run of the step exports again (the legacy table
+    may have been written since), under the next attempt's token and folder.
+    """
+    purposes = (purpose_of("legacy", 3), purpose_of("new", 3))
+    source = take_export(ctx, run, table=run.config.legacy.name, purpose=purposes[0])
+    target = take_export(ctx, run, table=run.new.name, purpose=purposes[1])
+    report = compare(ctx, run, source, target)
+    spent = {p: {"attempt": int(run.record.verify_exports[p]["attempt"]) + 1} for p in purposes}
+    run.record = run.record.with_(verify_exports={**run.record.verify_exports, **spent})
+    ctx.save(run.record)
+    return report
 
 
 def inspect_command(run: StageRun, report: VerifyReport) -> str:
