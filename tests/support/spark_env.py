@@ -51,10 +51,16 @@ def spark_missing() -> str | None:
     return None
 
 
+REQUIRE = "TABLE_MIGRATION_REQUIRE_SPARK"  # set to 1 (CI, where Java 17 is present): a skip becomes a failure
+
+
 def spark_session_for_tests() -> Iterator[Any]:
-    """One SparkSession on local[2] (the JVM start costs seconds); skipped, with the reason, where it cannot run."""
+    """One SparkSession on local[2] (the JVM start costs seconds); skipped, with the reason, where it cannot run,
+    unless ``TABLE_MIGRATION_REQUIRE_SPARK=1`` says it must (then the reason fails the test)."""
     reason = spark_missing()
     if reason:
+        if os.environ.get(REQUIRE) == "1":
+            pytest.fail(f"{REQUIRE}=1 but the Spark tier cannot run here: {reason}")
         pytest.skip(reason)
     from migrator.data.spark.job import spark_session
 
