@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from migrator.core.config import parse_config
+from migrator.core.errors import ConfigError
 from migrator.data.dataplane import AwsDataPlane
 from migrator.orchestrate.migration import Migration
 from tests.conftest import Moto
@@ -152,3 +153,27 @@ def test_a_run_killed_during_the_new_tables_export_waits_on_it_when_run_again(
     assert record["completedStage"] == 2 and record["verifyExports"]["new@2"]["arn"] == arn
     assert _verdict(record["verify"]["export"]) == (True, 60, 60, 0, 0, 0)
     assert missing_from_new(moto.dynamodb, items) == ([], [])
+
+
+@pytest.mark.parametrize(
+    ("values", "key"),
+    [
+        ({"verify": {"method": "sampled"}}, "table-migration:verify.method"),
+        ({"compute": {"kind": "spark", "master": "cluster-1"}}, "table-migration:compute.master"),
+    ],
+)
+def test_a_bad_verify_or_compute_value_stops_up_before_anything_changes(
+    engine: MockEngineStack,
+    moto: Moto,
+    deployed: list[dict[str, Any]],
+    make_migration: Callable[..., Migration],
+    values: dict[str, Any],
+    key: str,
+) -> None:
+    engine.set_config(values)
+    updates, config = engine.updates, engine.get_config()
+    with pytest.raises(ConfigError) as refused:
+        make_migration().up(2)
+    assert refused.value.key == key and refused.value.exit_code == 2
+    assert (engine.updates, engine.get_config()) == (updates, config)
+    assert _exports_of(moto, LEGACY) == []
