@@ -11,6 +11,7 @@ import pytest
 
 from migrator.data.aws import AwsSettings
 from migrator.demo.local import moto_server
+from tests.support.spark_env import spark_session_for_tests
 
 
 @pytest.fixture(scope="session")
@@ -49,3 +50,10 @@ def moto(moto_endpoint: str) -> Moto:
     urllib.request.urlopen(request, timeout=30).close()
     settings = AwsSettings(region="us-east-1", endpoint_url=moto_endpoint)
     return Moto(moto_endpoint, settings, settings.client("dynamodb"), settings.client("s3"))
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    """One SparkSession on local[2] for every Spark test, in any tier; skipped, with the reason, without pyspark
+    (the ``spark`` extra) or Java 17 (tests/support/spark_env.py)."""
+    yield from spark_session_for_tests()

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from migrator.core.data_config import DataOptions, parse_data_options
 from migrator.core.derive import DeriveRule, parse_rules
 from migrator.core.errors import ConfigError, DeriveSyntaxError
 from migrator.core.online_config import OnlineConfig, parse_online
@@ -73,6 +74,7 @@ class MigrationConfig:
     # the table AWS made is declared with ``import`` so the rerun adopts it (removed once stage 2 is done).
     adopt_new_table: str | None = None
     online: OnlineConfig = OnlineConfig()  # online, writers, freezeHook, catchUp (core/online.py)
+    data: DataOptions = DataOptions()  # verify.method, compute (core/data_config.py)
 
     @property
     def stage_name(self) -> str:
@@ -117,6 +119,7 @@ def parse_config(values: Mapping[str, Any], *, region: str | None = None) -> Mig
         import_source=import_source,
         adopt_new_table=_adopt_new_table(short.get(ADOPT_NEW_TABLE), new),
         online=online,
+        data=parse_data_options(short),
     )
 
 

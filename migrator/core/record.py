@@ -53,6 +53,10 @@ class Record:
     stream: Mapping[str, Any] | None = None
     cutover: Mapping[str, Any] | None = None
     online: Mapping[str, Any] = field(default_factory=dict)
+    # verify.method export: the exports taken to verify, by purpose ("new@2": the new table at stage 2…),
+    # each {arn, attempt, bucket, prefix}; the arn is recorded as soon as the export starts, so a rerun
+    # waits on it instead of starting another.
+    verify_exports: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def with_(self, **changes: Any) -> Record:
         """A copy with ``changes`` (dataclasses.replace)."""
@@ -81,6 +85,7 @@ class Record:
             "stream": plain(self.stream),
             "cutover": plain(self.cutover),
             "online": dict(self.online),
+            "verifyExports": {name: dict(v) for name, v in self.verify_exports.items()},
         }
 
     @classmethod
@@ -112,6 +117,7 @@ class Record:
             stream=_mapping(obj, "stream"),
             cutover=_mapping(obj, "cutover"),
             online=_mapping(obj, "online") or {},
+            verify_exports=_mapping(obj, "verifyExports") or {},
         )
         if check:
             record.check_against(declared_stage)

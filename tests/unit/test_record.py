@@ -27,6 +27,7 @@ FULL = {
     "stream": {"arn": "arn:aws:dynamodb:us-east-1:1:table/MyTable/stream/2026", "viewType": "NEW_AND_OLD_IMAGES"},
     "cutover": {"phase": "frozen", "direction": "forward"},
     "online": {"catchUp": {"recordsReplayed": 4}},
+    "verifyExports": {"new@2": {"arn": "arn:aws:dynamodb:us-east-1:1:table/New/export/02", "attempt": 1}},
 }
 
 
@@ -59,6 +60,7 @@ def test_every_field_is_read_from_the_config_object() -> None:
         stream={"arn": "arn:aws:dynamodb:us-east-1:1:table/MyTable/stream/2026", "viewType": "NEW_AND_OLD_IMAGES"},
         cutover={"phase": "frozen", "direction": "forward"},
         online={"catchUp": {"recordsReplayed": 4}},
+        verify_exports={"new@2": {"arn": "arn:aws:dynamodb:us-east-1:1:table/New/export/02", "attempt": 1}},
     )
 
 
@@ -81,6 +83,7 @@ def test_to_config_writes_every_field_under_its_contract_name() -> None:
         "stream": None,
         "cutover": None,
         "online": {},
+        "verifyExports": {},
     }
 
 
