@@ -1,4 +1,4 @@
-"""Benchmark: the online cutover's freeze window, on a moto server in its own process.
+"""Benchmark: the online cutover's freeze window, old default quiet wait against the new, on a moto server.
 
     .venv/bin/python bench/freeze.py [--sizes 10000,100000] [--rate 50] [--delay-per-5k 1.0]
 
@@ -12,13 +12,20 @@ take longer with size than on moto) while the backlog of writes grows; then, in 
 - the floor: GetRecords alone over the backlog (the same client and parser the replayer uses);
 - the replay of that backlog (one pass: read, derive, BatchWriteItem, checkpoint);
 - catch-up until the lag stays under 2 s, one short pass whose keys are left to the freeze's re-check;
-- the freeze window (``migrator.data.stream.window.run_window``: freeze, in-flight wait, drain, re-check, flip,
-  unfreeze), each part timed; the consumer keeps writing, to the new table once flipped;
+- two cutovers of the same tables, each a freeze window (``migrator.data.stream.window.run_window``:
+  freeze, in-flight wait, drain, re-check, flip, unfreeze; each part timed; at the flip the new table's
+  stream position is taken, as the cutover does, after reading it to its end before the freeze):
+  first with the old default ``catchUp.quietSeconds`` (1.0), then, after going back (the reverse
+  window) and catching up again, with the new default. In each, a slow writer reads an item before
+  the freeze and writes it to the legacy table after the flip, once a fast writer wrote that key on
+  the new table; the replay of late writes (guarded, as stage 3's step) must report it as a conflict
+  and keep the newer write. The consumer keeps writing throughout, to whichever table it is flipped to;
 - writes lost: acknowledged writes the new table does not hold (read consistently at the end).
 
-The offline baseline is the write stop today's mode needs: export + transform + import + verify (+ the
-same simulated delay). Targets: freeze ≤ 5 s at every size; the freeze at the largest size ≤ 1.5× the
-freeze at the smallest; writes lost = 0; replay ≥ 0.6× the GetRecords floor. Prints PASS/FAIL per
+The offline baseline is the write stop the offline mode needs: export + transform + import + verify
+(+ the same simulated delay). Targets: at every size the new freeze ≤ 0.7× the old and ≤ 1.0 s;
+writes lost = 0; each slow writer reported as a conflict with the newer write kept; replay ≥ 0.6× the
+GetRecords floor; the new freeze at the largest size ≤ 1.5× at the smallest. Prints PASS/FAIL per
 target and exits 1 when one fails.
 """
 
@@ -31,7 +38,9 @@ import multiprocessing
 import os
 import sys
 import tempfile
+import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -40,15 +49,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from verify import load, start_moto, stop  # noqa: E402  (bench/verify.py, beside this file)
 
 from migrator.core.derive import Deriver, parse_rules  # noqa: E402
-from migrator.core.online_config import Writer  # noqa: E402
-from migrator.core.replay_map import forward_map  # noqa: E402
+from migrator.core.online_config import QUIET_SECONDS, Writer  # noqa: E402
+from migrator.core.replay_map import forward_map, reverse_map  # noqa: E402
 from migrator.data.aws import AwsSettings  # noqa: E402
 from migrator.data.export.run import run_export  # noqa: E402
 from migrator.data.load.import_check import check_import  # noqa: E402
+from migrator.data.stream.conflict_store import MemoryConflicts  # noqa: E402
 from migrator.data.stream.freeze import capture  # noqa: E402
-from migrator.data.stream.reader import describe_stream, get_records, shard_iterator, streams_client, wait_enabled  # noqa: E402
+from migrator.data.stream.late_writes import LateWriteGuard  # noqa: E402
+from migrator.data.stream.reader import (  # noqa: E402
+    describe_stream,
+    get_records,
+    shard_iterator,
+    streams_client,
+    table_stream,
+    wait_enabled,
+)
 from migrator.data.stream.recheck import recheck_keys  # noqa: E402
 from migrator.data.stream.replay import Replayer, ReplaySource  # noqa: E402
+from migrator.data.stream.watch import StreamWatch  # noqa: E402
 from migrator.data.stream.window import PARTS, run_window  # noqa: E402
 from migrator.data.transform.run import DeriverSpec, transform_export  # noqa: E402
 from migrator.data.verify.run import verify_export  # noqa: E402
@@ -59,6 +78,9 @@ RULES = parse_rules({"UUID": "uuid5(Name)"})
 FREEZE_TARGET = 5.0
 GROWTH_TARGET = 1.5
 FLOOR_TARGET = 0.6
+OLD_QUIET = 1.0  # catchUp.quietSeconds until 0.4
+NEW_TO_OLD_TARGET = 0.7
+NEW_FREEZE_TARGET = 1.0
 SCHEMAS = json.dumps(
     {"Legacy": {"partitionKey": "Name"}, "New": {"partitionKey": "UUID", "derive": {"UUID": "uuid5(Name)"}}}
 )
@@ -172,13 +194,94 @@ class ConsumerProcess:
         return consumer
 
 
+def u5(name: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, name))
+
+
+class SlowWriter:
+    """An invocation that read its item before the freeze and writes the legacy table after the flip, once a
+    fast writer (on the new table since the flip) wrote the same key: the late write must not win."""
+
+    def __init__(self, dynamodb: Any, key: str) -> None:
+        self.dynamodb, self.key = dynamodb, key
+        self.flipped = threading.Event()
+        dynamodb.put_item(TableName="Legacy", Item={"Name": {"S": key}, "Score": {"N": "0"}})
+
+    def start(self) -> SlowWriter:
+        self.read = self.dynamodb.get_item(TableName="Legacy", Key={"Name": {"S": self.key}}, ConsistentRead=True)
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        return self
+
+    def _run(self) -> None:
+        if not self.flipped.wait(timeout=120):
+            return
+        item = {"UUID": {"S": u5(self.key)}, "Name": {"S": self.key}, "Score": {"N": "2"}, "By": {"S": "fast"}}
+        self.dynamodb.put_item(TableName="New", Item=item)
+        self.dynamodb.put_item(TableName="Legacy", Item={**self.read["Item"], "Score": {"N": "1"}, "By": {"S": "slow"}})
+
+    def newer_kept(self) -> bool:
+        got = self.dynamodb.get_item(TableName="New", Key={"UUID": {"S": u5(self.key)}}, ConsistentRead=True)
+        return got.get("Item", {}).get("By") == {"S": "fast"}
+
+
+def cut_over(settings: AwsSettings, replayer: Replayer, reverse: Replayer, *, quiet: float, slow_key: str) -> dict:
+    """One forward freeze window with ``quiet`` seconds of quiet, a slow writer across it, and the guarded replay
+    of late writes afterwards; the window's figures and the conflicts it reported."""
+    dynamodb, lam, streams = settings.client("dynamodb"), settings.client("lambda"), streams_client(settings)
+    slow = SlowWriter(dynamodb, slow_key)
+    short = replayer.run_pass(collect_keys=True)
+    carry = list(short.touched)
+    reverse.advance_to_end()  # before the freeze, as the cutover does: the flip reads little
+    state = capture(lam, [Writer("Writer")], expect_table="Legacy")
+    slow.start()
+    at_flip: dict[str, str] = {}
+
+    def recheck(touched: Any) -> Any:
+        keys = [*carry, *touched]
+        return recheck_keys(
+            dynamodb, source_table="Legacy", target_table="New", item_map=replayer.source.item_map, keys=keys
+        )
+
+    def flipped() -> None:
+        reverse.advance_to_end()
+        at_flip.update(reverse.checkpoints)
+        slow.flipped.set()
+
+    window = run_window(lam, state, replayer, flip_to="New", recheck=recheck, quiet_seconds=quiet, on_flipped=flipped)
+    slow.thread.join(timeout=60)
+    watch = StreamWatch(streams, reverse.source.stream_arn, at_flip, ("UUID",))
+    conflicts = MemoryConflicts()
+    replayer.guard = LateWriteGuard(dynamodb, "New", replayer.source.item_map, conflicts, lambda: "now", watch=watch)
+    try:
+        late = replayer.drain(empty_passes=2, poll_seconds=0.2, timeout=30)
+    finally:
+        replayer.guard = None
+    return {
+        "quiet": quiet,
+        "freeze": window.to_dict(),
+        "lagAtFreeze": round(short.lag_seconds, 3),
+        "lateWrites": late.records,
+        "conflicts": late.conflicts,
+        "slowWriterConflict": any(c.source_key == {"Name": slow_key} for c in conflicts.all()),
+        "newerKept": slow.newer_kept(),
+    }
+
+
+def go_back(settings: AwsSettings, reverse: Replayer) -> None:
+    """Down 3→2: the reverse window (the new table's writes since the flip onto the legacy one, writers back)."""
+    lam = settings.client("lambda")
+    state = capture(lam, [Writer("Writer")], expect_table="New")
+    run_window(lam, state, reverse, flip_to="Legacy", quiet_seconds=QUIET_SECONDS)
+
+
 def run_size(items: int, *, rate: float, delay: float) -> dict[str, Any]:
     server, endpoint = start_moto(plain=False)
     try:
         say(f"  loading {items} items")
         load(endpoint, "Legacy", items)
         settings = AwsSettings(region="us-east-1", endpoint_url=endpoint)
-        dynamodb, lam, streams = settings.client("dynamodb"), settings.client("lambda"), streams_client(settings)
+        dynamodb, streams = settings.client("dynamodb"), streams_client(settings)
         dynamodb.update_continuous_backups(
             TableName="Legacy", PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
         )
@@ -200,15 +303,19 @@ def run_size(items: int, *, rate: float, delay: float) -> dict[str, Any]:
             floor_records, floor_seconds = floor(streams, stream.arn)
             backlog = replayer.run_pass()
             caught = replayer.catch_up(max_lag=2.0, in_a_row=3, timeout=600)
-            short = replayer.run_pass(collect_keys=True)
-            carry = list(short.touched)
-            state = capture(lam, [Writer("Writer")], expect_table="Legacy")
-
-            def recheck(touched: Any) -> Any:
-                keys = [*carry, *touched]
-                return recheck_keys(dynamodb, source_table="Legacy", target_table="New", item_map=item_map, keys=keys)
-
-            window = run_window(lam, state, replayer, flip_to="New", recheck=recheck, quiet_seconds=1.0)
+            new_arn = table_stream(dynamodb, "New").arn
+            back_map = reverse_map(RULES, ("Name",), ("UUID",))
+            reverse = Replayer(
+                ReplaySource("New", "Legacy", new_arn, "NEW_AND_OLD_IMAGES", back_map),
+                dynamodb=dynamodb,
+                streams=streams,
+            )
+            cutovers = [cut_over(settings, replayer, reverse, quiet=OLD_QUIET, slow_key="slow-old")]
+            say(f"    freeze with quietSeconds {OLD_QUIET:g}: {cutovers[0]['freeze']['seconds']:.2f} s; going back")
+            go_back(settings, reverse)
+            replayer.catch_up(max_lag=2.0, in_a_row=3, timeout=600)
+            cutovers.append(cut_over(settings, replayer, reverse, quiet=QUIET_SECONDS, slow_key="slow-new"))
+            say(f"    freeze with quietSeconds {QUIET_SECONDS:g}: {cutovers[1]['freeze']['seconds']:.2f} s")
             time.sleep(3)  # writes go on, to the new table now
             phases.append(time.monotonic())
         finally:
@@ -225,8 +332,8 @@ def run_size(items: int, *, rate: float, delay: float) -> dict[str, Any]:
             "floor": {"records": floor_records, "seconds": round(floor_seconds, 3)},
             "backlog": {"records": backlog.records, "seconds": round(backlog.seconds, 3)},
             "catchUp": {"passes": caught.passes, "records": caught.records, "caughtUp": caught.caught_up},
-            "lagAtFreeze": round(short.lag_seconds, 3),
-            "freeze": window.to_dict(),
+            "cutovers": cutovers,
+            "freeze": cutovers[-1]["freeze"],
             "acknowledged": len(consumer.acks),
             "achievedRate": achieved,  # acknowledged writes a second: offline steps, then replay and cutover
             "throttled": consumer.throttled,
@@ -241,23 +348,36 @@ def rate(records: int, seconds: float) -> float:
     return records / seconds if seconds > 0 else 0.0
 
 
-def report(results: list[dict[str, Any]]) -> bool:
+def _freeze_rows(results: list[dict[str, Any]]) -> None:
     print(
-        "\n| items | freeze s | freeze · in-flight · drain · re-check · flip · unfreeze (s) | replayed in freeze "
-        "| backlog replayed | replay rec/s | GetRecords rec/s | replay ÷ floor | lag at freeze s | writes acked "
-        "(acked/s: offline steps, cutover) | writes lost | offline write stop s |"
+        "\n| items | quietSeconds | freeze s | freeze · in-flight · drain · re-check · flip · unfreeze (s) "
+        "| replayed in freeze | lag at freeze s | late writes after the flip | conflicts | newer write kept |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in results:
-        parts = " · ".join(f"{r['freeze']['parts'][p]:.2f}" for p in PARTS)
+        for c in r["cutovers"]:
+            parts = " · ".join(f"{c['freeze']['parts'][p]:.2f}" for p in PARTS)
+            print(
+                f"| {r['items']:,} | {c['quiet']:g} | {c['freeze']['seconds']:.2f} | {parts} "
+                f"| {c['freeze']['recordsReplayed']} | {c['lagAtFreeze']:.2f} | {c['lateWrites']} | {c['conflicts']} "
+                f"| {'yes' if c['newerKept'] else 'NO'} |"
+            )
+
+
+def _replay_rows(results: list[dict[str, Any]]) -> None:
+    print(
+        "\n| items | backlog replayed | replay rec/s | GetRecords rec/s | replay ÷ floor | writes acked "
+        "(acked/s: offline steps, cutovers) | writes lost | offline write stop s |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for r in results:
         replay = rate(r["backlog"]["records"], r["backlog"]["seconds"])
         ground = rate(r["floor"]["records"], r["floor"]["seconds"])
         r["ratio"] = replay / ground if ground else 0.0
         print(
-            f"| {r['items']:,} | {r['freeze']['seconds']:.2f} | {parts} | {r['freeze']['recordsReplayed']} "
-            f"| {r['backlog']['records']:,} | {replay:,.0f} | {ground:,.0f} | {r['ratio']:.2f}× "
-            f"| {r['lagAtFreeze']:.2f} | {r['acknowledged']:,} ({' / '.join(map(str, r['achievedRate']))}) "
-            f"| {r['lost']} | {r['offlineSeconds']:.0f} |"
+            f"| {r['items']:,} | {r['backlog']['records']:,} | {replay:,.0f} | {ground:,.0f} | {r['ratio']:.2f}× "
+            f"| {r['acknowledged']:,} ({' / '.join(map(str, r['achievedRate']))}) | {r['lost']} "
+            f"| {r['offlineSeconds']:.0f} |"
         )
     for r in results:
         print(f"offline steps at {r['items']:,}: " + ", ".join(f"{k} {v:.1f} s" for k, v in r["offline"].items()))
@@ -266,32 +386,50 @@ def report(results: list[dict[str, Any]]) -> bool:
             f"{r['backlog']['records']:,} in {r['backlog']['seconds']:.2f} s; then {r['catchUp']['passes']} catch-up "
             f"passes; consumer: {r['throttled']} requests throttled, errors {r['errors'] or 'none'}"
         )
+
+
+def _checks(results: list[dict[str, Any]]) -> list[tuple[str, str, bool]]:
     checks = []
     for r in results:
-        checks.append(
+        size = f"{r['items']:,}"
+        old, new = (c["freeze"]["seconds"] for c in r["cutovers"])
+        checks += [
             (
-                f"freeze ≤ {FREEZE_TARGET:g} s at {r['items']:,}",
-                f"{r['freeze']['seconds']:.2f} s",
-                r["freeze"]["seconds"] <= FREEZE_TARGET,
-            )
-        )
-        checks.append((f"writes lost = 0 at {r['items']:,}", str(r["lost"]), r["lost"] == 0))
-        checks.append(
+                f"new freeze ≤ {NEW_TO_OLD_TARGET:g}× old at {size}",
+                f"{new / old:.2f}× ({new:.2f} / {old:.2f} s)",
+                new <= NEW_TO_OLD_TARGET * old,
+            ),
+            (f"new freeze ≤ {NEW_FREEZE_TARGET:g} s at {size}", f"{new:.2f} s", new <= NEW_FREEZE_TARGET),
+            (f"writes lost = 0 at {size}", str(r["lost"]), r["lost"] == 0),
             (
-                f"replay ≥ {FLOOR_TARGET:g}× the GetRecords floor at {r['items']:,}",
+                f"slow writer reported as a conflict, newer write kept, at {size} (old, new)",
+                ", ".join(f"{c['conflicts']} conflict(s), kept {c['newerKept']}" for c in r["cutovers"]),
+                all(c["slowWriterConflict"] and c["newerKept"] for c in r["cutovers"]),
+            ),
+            (
+                f"replay ≥ {FLOOR_TARGET:g}× the GetRecords floor at {size}",
                 f"{r['ratio']:.2f}×",
                 r["ratio"] >= FLOOR_TARGET,
-            )
-        )
+            ),
+            (
+                f"freeze ≤ {FREEZE_TARGET:g} s at {size} (old and new)",
+                f"{old:.2f} s, {new:.2f} s",
+                max(old, new) <= FREEZE_TARGET,
+            ),
+        ]
     if len(results) > 1:
         growth = results[-1]["freeze"]["seconds"] / max(results[0]["freeze"]["seconds"], 1e-9)
+        first, last = f"{results[0]['items']:,}", f"{results[-1]['items']:,}"
         checks.append(
-            (
-                f"freeze at {results[-1]['items']:,} ≤ {GROWTH_TARGET:g}× at {results[0]['items']:,}",
-                f"{growth:.2f}×",
-                growth <= GROWTH_TARGET,
-            )
+            (f"new freeze at {last} ≤ {GROWTH_TARGET:g}× at {first}", f"{growth:.2f}×", growth <= GROWTH_TARGET)
         )
+    return checks
+
+
+def report(results: list[dict[str, Any]]) -> bool:
+    _freeze_rows(results)
+    _replay_rows(results)
+    checks = _checks(results)
     print("\n| target | figure | |\n|---|---|---|")
     for name, figure, ok in checks:
         print(f"| {name} | {figure} | {'PASS' if ok else 'FAIL'} |")

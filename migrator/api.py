@@ -43,7 +43,9 @@ from migrator.data.load.write import load_export
 from migrator.data.transform.run import transform_export
 from migrator.data.verify.run import verify_export, verify_tables
 from migrator.engine.workspace import PulumiWorkspace, install_pulumi_cli
+from migrator.orchestrate.conflict_steps import Resolution
 from migrator.orchestrate.migration import Migration
+from migrator.report.conflicts import ConflictsResult
 from migrator.report.results import CatchUpResult, DownResult, PlanResult, Status, UnlockResult, UpResult
 
 __all__ = [
@@ -61,6 +63,8 @@ __all__ = [
     "PlanResult",
     "Status",
     "CatchUpResult",
+    "ConflictsResult",
+    "Resolution",
     "UnlockResult",
     # the data plane
     "DataPlane",

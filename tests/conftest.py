@@ -12,6 +12,7 @@ import pytest
 
 from migrator.data.aws import AwsSettings
 from migrator.demo.local import moto_server
+from tests.support.spark_env import spark_session_for_tests
 
 
 @pytest.fixture(scope="session")
@@ -63,3 +64,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         with open(path, "a", encoding="utf-8") as out:
             out.write(f"{report.nodeid}: {reason}\n")
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    """One SparkSession on local[2] for every Spark test, in any tier; skipped, with the reason, without pyspark
+    (the ``spark`` extra) or Java 17 (tests/support/spark_env.py)."""
+    yield from spark_session_for_tests()

@@ -12,13 +12,27 @@ from migrator.cli.app import app, call, emit
 from migrator.cli.options import EndpointOpt, JsonOpt, RegionOpt
 from migrator.cli.stack import StackOpt, WorkDirOpt
 from migrator.core.errors import StackNotFoundError
+from migrator.core.urns import TABLE_TYPE
 from migrator.data.aws import AwsSettings
-from migrator.data.describe import read_table
-from migrator.orchestrate.stack_init import InitResult, check_stack, parse_key_option, plan_init, write_init
+from migrator.data.describe import read_table, table_exists
+from migrator.orchestrate.stack_init import (
+    InitResult,
+    check_record_table,
+    check_stack,
+    check_tables,
+    parse_key_option,
+    plan_init,
+    write_init,
+)
 
 
 def _current(port: Any) -> dict[str, Any]:
     return port.get_config() if port is not None else {}
+
+
+def _manages(port: Any, table: str) -> bool:
+    """Whether the stack's state holds a DynamoDB table whose id (its name) is ``table``."""
+    return any(r.type == TABLE_TYPE and r.physical_id == table for r in port.resources())
 
 
 @app.command("init")
@@ -91,8 +105,18 @@ def _init(
         region=where["region"] or current.get("aws:region"), endpoint_url=where["endpoint"] or current.get("endpoint")
     )
     check_stack(current, stack=stack, region=settings.region, force=force)
-    live = read_table(settings.client("dynamodb"), table)
+    check_record_table(port, current, settings, stack=stack)
+    client = settings.client("dynamodb")
+    live = read_table(client, table)
     plan = plan_init(live, derive=derive, current=current, region=settings.region, **options)
+    check_tables(
+        table=table,
+        stack=stack,
+        in_stack=port is not None and _manages(port, table),
+        adopt=bool(options.get("adopt")),
+        new_name=plan.new.name,
+        new_exists=table_exists(client, plan.new.name),
+    )
     if port is None:
         port = stack_commands.open_stack(stack, folder, create=True)
     replaced = write_init(port, plan, current=current)

@@ -14,6 +14,7 @@ import typer
 
 from migrator.cli.app import app, call, emit, progress
 from migrator.core.errors import BadInputError
+from migrator.core.online_config import check_max_lag
 from migrator.core.stages import check_stage, plan_up
 from migrator.orchestrate.migration import Migration
 
@@ -43,6 +44,15 @@ DiscardOpt = Annotated[
     typer.Option(
         "--discard-new-writes",
         help="Go back from stage 3 without carrying the new table's writes since cutover back (online mode).",
+    ),
+]
+
+LoseOpt = Annotated[
+    bool,
+    typer.Option(
+        "--lose-new-table-writes",
+        help="Drop the new table (down to stage 1) even when it served traffic, or when the migration record that "
+        "would say so is missing: every write only the new table holds is lost.",
     ),
 ]
 
@@ -105,7 +115,12 @@ def up(
         return migration.up(stage, allow_drift=allow_drift)
 
     result = call(run)
-    emit(result, json_output=json_output, text=lambda r: r.text())
+    if result.open_conflicts:  # the stage is recorded; the data needs a decision before stage 4
+        progress(
+            f"error: {result.open_conflicts} late write(s) conflict with newer writes on the new table; list them "
+            "with `migrate conflicts` and resolve each (--apply or --drop) before `migrate up --stage 4`."
+        )
+    emit(result, json_output=json_output, text=lambda r: r.text(), exit_code=1 if result.open_conflicts else 0)
 
 
 @app.command()
@@ -116,15 +131,17 @@ def down(
     yes: YesOpt = False,
     json_output: JsonOpt = False,
     discard_new_writes: DiscardOpt = False,
+    lose_new_table_writes: LoseOpt = False,
 ) -> None:
     """Go back to stage N where that is safe (3→2, 2→1 before cutover); online, 3→2 carries writes back."""
 
     def run() -> Any:
         migration = _migration(stack, work_dir, stage=stage)
-        status = migration.status()
-        if stage < status.stage:
-            confirm(f"Stack {status.stack}: go back from stage {status.stage} to {stage}?", yes=yes)
-        return migration.down(stage, discard_new_writes=discard_new_writes)
+        status = migration.status(stale_ok=True)  # `down` goes back from a stale stack file too
+        current = max(status.stage, status.completed_stage)
+        if stage < current:
+            confirm(f"Stack {status.stack}: go back from stage {current} to {stage}?", yes=yes)
+        return migration.down(stage, discard_new_writes=discard_new_writes, lose_new_table_writes=lose_new_table_writes)
 
     result = call(run)
     emit(result, json_output=json_output, text=lambda r: r.text())
@@ -159,20 +176,38 @@ def catch_up(
     work_dir: WorkDirOpt = None,
     max_lag: Annotated[
         float | None,
-        typer.Option("--max-lag", help="Caught up once the lag stays under this many seconds (default: catchUp)."),
+        typer.Option(
+            "--max-lag",
+            help="Caught up once the lag stays under this many seconds, at most 3600 (default: catchUp).",
+        ),
     ] = None,
+    drop_reject: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--drop-reject",
+            help='Give up a pending reject: its legacy key as JSON (\'{"Name": "…"}\'); repeatable. Recorded.',
+        ),
+    ] = None,
+    drop_all_rejects: Annotated[
+        bool, typer.Option("--drop-all-rejects", help="Give up every pending reject (recorded).")
+    ] = False,
     json_output: JsonOpt = False,
 ) -> None:
     """Replay the writes made since the last replay, between stages (online mode); run it at least daily.
 
     Before cutover the legacy table's writes go onto the new table; after it, the new table's onto the
-    legacy one. Exit 0 caught up; 1 rejects, a trimmed stream or not caught up; 2 bad input.
+    legacy one. A reject stays pending (exit 1, keys shown) until its item maps cleanly (each catch-up
+    reads it again) or it is dropped with --drop-reject KEY / --drop-all-rejects. Exit 0 caught up;
+    1 rejects pending, a trimmed stream or not caught up; 2 bad input.
     """
 
     def run() -> Any:
-        if max_lag is not None and not max_lag > 0:
-            raise BadInputError(f"--max-lag {max_lag} is not a number of seconds above 0.", hint="Pass e.g. 2.")
-        return _migration(stack, work_dir).catch_up(max_lag=max_lag)
+        lag = check_max_lag(max_lag)  # before the stack is opened: bad input changes nothing
+        if drop_reject and drop_all_rejects:
+            raise BadInputError("--drop-reject and --drop-all-rejects were both given.", hint="Use one of them.")
+        return _migration(stack, work_dir).catch_up(
+            max_lag=lag, drop_rejects=tuple(drop_reject or ()), drop_all_rejects=drop_all_rejects
+        )
 
     result = call(run)
     if not result.ok:
@@ -202,3 +237,48 @@ def demo(
     if not result.ok:
         progress(f"error: {result.problem()}")
     emit(result, json_output=json_output, text=lambda r: r.text(), exit_code=0 if result.ok else 1)
+
+
+@app.command()
+def conflicts(
+    keys: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help='Conflicts to resolve: each an id as listed, or a key as JSON (\'{"UUID": "…"}\').', show_default=False
+        ),
+    ] = None,
+    apply: Annotated[
+        bool, typer.Option("--apply", help="Write the late image of each named conflict onto the new table.")
+    ] = False,
+    drop: Annotated[
+        bool, typer.Option("--drop", help="Keep the new table's item: drop each named conflict's late write.")
+    ] = False,
+    every: Annotated[bool, typer.Option("--all", help="With --apply or --drop: every open conflict.")] = False,
+    stack: StackOpt = "dev",
+    work_dir: WorkDirOpt = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Late writes that reached the legacy table after the flip onto items changed since on the new table.
+
+    Without options, list them (exit 1 while any is open). `--apply KEY` writes the late image onto the
+    new table (only if its item is still the one listed), `--drop KEY` keeps the new table's item;
+    `--all --apply` or `--all --drop` every open one. Each resolution is recorded. `up --stage 4` is
+    refused while a conflict is open.
+    """
+    from migrator.orchestrate.conflict_steps import APPLIED, DROPPED, Resolution
+
+    def run() -> Any:
+        hint = "Use `--apply KEY…` or `--drop KEY…`, or `--all --apply` / `--all --drop`."
+        named = tuple(keys or ())
+        if apply and drop:
+            raise BadInputError("--apply and --drop were both given; one decision per run.", hint=hint)
+        action = APPLIED if apply else DROPPED if drop else None
+        if action is None and (every or named):
+            raise BadInputError("Say what to do with them: --apply or --drop.", hint=hint)
+        if action is not None and every == bool(named):
+            raise BadInputError("Name the conflicts, or give --all (not both).", hint=hint)
+        resolution = Resolution(action, named, every) if action is not None else None
+        return _migration(stack, work_dir).conflicts(resolution)
+
+    result = call(run)
+    emit(result, json_output=json_output, text=lambda r: r.text(), exit_code=1 if result.open else 0)

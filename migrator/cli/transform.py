@@ -9,10 +9,13 @@ import orjson
 import typer
 
 from migrator.cli.app import app, call, emit, progress
-from migrator.cli.options import EndpointOpt, JsonOpt, RegionOpt, settings
+from migrator.cli.options import ComputeOpt, EndpointOpt, JsonOpt, MasterOpt, RegionOpt, compute, settings
 from migrator.cli.progress import terminal_meters
+from migrator.core.data_config import Compute
 from migrator.core.errors import BadInputError
+from migrator.data.aws import AwsSettings
 from migrator.data.export.files import locate_export, parse_s3_url
+from migrator.data.spark import load_job
 from migrator.data.transform.dupes import DuplicateKeysFound
 from migrator.data.transform.run import DeriverSpec, RejectsFound, TransformResult, transform_export
 
@@ -39,6 +42,43 @@ def _key_names(spec: DeriverSpec, keys: list[str] | None) -> tuple[str, ...]:
     return targets
 
 
+def _transform(
+    aws: AwsSettings,
+    source: str,
+    dest: str,
+    spec: DeriverSpec,
+    key_names: tuple[str, ...],
+    max_rejects: int,
+    workers: int | None,
+    chosen: Compute,
+    *,
+    json_output: bool,
+) -> TransformResult:
+    dest_bucket, dest_prefix = parse_s3_url(dest)  # both URLs checked before any call
+    layout = locate_export(aws.client("s3"), *parse_s3_url(source))
+    where = dict(dest_bucket=dest_bucket, dest_prefix=dest_prefix, deriver_spec=spec, key_names=key_names)
+    try:
+        if chosen.spark:
+            job = load_job()
+            return job.transform_spark(
+                aws, layout, **where, max_rejects=max_rejects, master=chosen.master, progress=progress
+            )
+        return transform_export(
+            aws,
+            layout,
+            **where,
+            max_rejects=max_rejects,
+            workers=workers,
+            progress=progress,
+            meters=terminal_meters(sys.stderr),
+        )
+    except (RejectsFound, DuplicateKeysFound) as e:
+        if json_output:
+            document = {**e.to_dict(), "message": str(e)}
+            sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
+        raise
+
+
 @app.command("transform")
 def transform_command(
     source: Annotated[
@@ -62,6 +102,8 @@ def transform_command(
     workers: Annotated[
         int | None, typer.Option("--workers", min=1, help="Worker processes. Default: the CPU count.")
     ] = None,
+    compute_kind: ComputeOpt = "local",
+    master: MasterOpt = None,
     json_output: JsonOpt = False,
     endpoint: EndpointOpt = None,
     region: RegionOpt = None,
@@ -73,30 +115,11 @@ def transform_command(
     """
 
     def run() -> TransformResult:
+        chosen = compute(compute_kind, master)
         aws = settings(endpoint, region)
-        src_bucket, src_prefix = parse_s3_url(source)
-        dest_bucket, dest_prefix = parse_s3_url(dest)
         spec = DeriverSpec(tuple(derive or ()), python)
         spec.build()
         key_names = _key_names(spec, key)
-        layout = locate_export(aws.client("s3"), src_bucket, src_prefix)
-        try:
-            return transform_export(
-                aws,
-                layout,
-                dest_bucket=dest_bucket,
-                dest_prefix=dest_prefix,
-                deriver_spec=spec,
-                key_names=key_names,
-                max_rejects=max_rejects,
-                workers=workers,
-                progress=progress,
-                meters=terminal_meters(sys.stderr),
-            )
-        except (RejectsFound, DuplicateKeysFound) as e:
-            if json_output:
-                document = {**e.to_dict(), "message": str(e)}
-                sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
-            raise
+        return _transform(aws, source, dest, spec, key_names, max_rejects, workers, chosen, json_output=json_output)
 
     emit(call(run), json_output=json_output, text=_text)

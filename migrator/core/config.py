@@ -1,4 +1,4 @@
-"""Typed view of the stack config (design.md §4), validated with errors that name the key and the fix.
+"""Typed view of the stack config (README "Stack config"), validated with errors that name the key and the fix.
 
 Pure: takes plain values (as Pulumi's ``Config`` or the Automation API's config map give them:
 objects may arrive as JSON text) and returns a frozen :class:`MigrationConfig`.
@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from migrator.core.data_config import DataOptions, parse_data_options
 from migrator.core.derive import DeriveRule, parse_rules
 from migrator.core.errors import ConfigError, DeriveSyntaxError
 from migrator.core.online_config import OnlineConfig, parse_online
@@ -27,6 +28,7 @@ STAGES = (0, 1, 2, 3, 4)
 STAGE_NAMES = ("legacy", "export", "dual", "cutover", "retire")
 COMPRESSIONS = ("GZIP", "ZSTD", "NONE")
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
+_TABLE_NAME = re.compile(r"^[A-Za-z0-9_.\-]{3,255}$")
 
 
 def key(name: str) -> str:
@@ -72,6 +74,7 @@ class MigrationConfig:
     # the table AWS made is declared with ``import`` so the rerun adopts it (removed once stage 2 is done).
     adopt_new_table: str | None = None
     online: OnlineConfig = OnlineConfig()  # online, writers, freezeHook, catchUp (core/online.py)
+    data: DataOptions = DataOptions()  # verify.method, compute (core/data_config.py)
 
     @property
     def stage_name(self) -> str:
@@ -100,6 +103,7 @@ def parse_config(values: Mapping[str, Any], *, region: str | None = None) -> Mig
         elif ":" not in k:
             short[k] = v
     stage = parse_stage(short.get("stage", "0"))
+    record_table(short.get("recordTable"))  # read by the record store; checked with the rest of the config
     online = parse_online(short)
     legacy, new = _tables(short, stage, online=online.online)
     derive = _derive(short.get("derive"), new)
@@ -115,6 +119,7 @@ def parse_config(values: Mapping[str, Any], *, region: str | None = None) -> Mig
         import_source=import_source,
         adopt_new_table=_adopt_new_table(short.get(ADOPT_NEW_TABLE), new),
         online=online,
+        data=parse_data_options(short),
     )
 
 
@@ -212,6 +217,24 @@ def _import_source(raw: Any, *, required: bool) -> ImportSource | None:
     return ImportSource(bucket, prefix, compression, count)
 
 
+def record_table(raw: Any) -> str | None:
+    """``table-migration:recordTable``: the record table's name, or None when unset (the default table).
+
+    A :class:`ConfigError` (exit 2) for anything but a DynamoDB table name: the record store creates that
+    table on its first write, so a wrong value (an object, a short name) would otherwise become a table.
+    """
+    if raw is None or raw == "":
+        return None
+    if not isinstance(raw, str) or not _TABLE_NAME.fullmatch(raw):
+        shown = raw if isinstance(raw, str) else json.dumps(raw) if isinstance(raw, Mapping | list) else repr(raw)
+        raise ConfigError(
+            key("recordTable"),
+            f"{shown!r} is not a DynamoDB table name.",
+            hint="Use 3-255 letters, digits, '_', '-' or '.', or leave it unset for table-migration-records.",
+        )
+    return raw
+
+
 def _bucket(raw: Any) -> str | None:
     if raw is None or raw == "":
         return None
@@ -252,7 +275,7 @@ def _endpoint(raw: Any) -> str | None:
     return url
 
 
-# --- the table specs: legacyTable, newTable (design.md §4; the fields live in tablespec_parse) ---------
+# --- the table specs: legacyTable, newTable (the fields live in tablespec_parse) ---------
 
 
 def _tables(short: Mapping[str, Any], stage: int, *, online: bool) -> tuple[TableSpec, TableSpec | None]:

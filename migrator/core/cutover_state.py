@@ -54,7 +54,29 @@ class CutoverState:
                 f"flipped, update pending: the writers use {self.to_table} since {self.at}, and the update that "
                 "declares it has not finished"
             )
-        return f"the writers were being frozen to move from {self.from_table} to {self.to_table} ({self.at})"
+        return (
+            f"interrupted while freezing the writers to move them from {self.from_table} to {self.to_table} "
+            f"({self.at}): they may still be frozen"
+        )
+
+    @property
+    def resume_command(self) -> str:
+        """The command that finishes this window: it unfreezes the writers first, then goes on.
+
+        Forward (stage 3's cutover, before its update) that is ``up --stage 3``; the other way (``down`` from
+        3) ``down --stage 2``. Any other command leaves the writers as they are.
+        """
+        return "migrate up --stage 3" if self.direction == FORWARD else "migrate down --stage 2"
+
+    def next_step(self) -> str:
+        """What to run, in one line: the command that restores the writers and goes on."""
+        if self.phase == FLIPPED:
+            return f"{self.describe()}: run `{self.resume_command}`, which unfreezes them and finishes it"
+        then = "starts the cutover again" if self.direction == FORWARD else "carries the writes back again"
+        return (
+            f"a run was {self.describe()}: run `{self.resume_command}`, which puts them back as they were, unfrozen, "
+            f"and {then}"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

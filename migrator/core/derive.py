@@ -1,4 +1,4 @@
-"""Derive expressions (design.md §5): how a new item's attributes are computed from a legacy item.
+"""Derive expressions (README "Stack config"): how a new item's attributes are computed from a legacy item.
 
 Pure: no boto3, no Pulumi. Items are plain DynamoDB JSON (``{"Name": {"S": "a"}}``).
 

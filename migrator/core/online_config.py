@@ -7,7 +7,8 @@
   ``consumerFunctionName`` output with ``TABLE_NAME``.
 - ``table-migration:freezeHook``: ``module:function`` called as ``function(action, context)`` with
   action ``"freeze"`` or ``"unfreeze"``, for writers that are not Lambda functions.
-- ``table-migration:catchUp``: ``{maxLagSeconds: 2, quietSeconds: 1}``.
+- ``table-migration:catchUp``: ``{maxLagSeconds: 2, quietSeconds: 0.3}``; the lag in (0, 3600] seconds, the
+  quiet time in (0, 60].
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from migrator.core.errors import ConfigError
+from migrator.core.errors import BadInputError, ConfigError
 
 NAMESPACE = "table-migration"
 DEFAULT_ENV = "TABLE_NAME"
@@ -31,6 +32,11 @@ _FUNCTION = re.compile(r"^(arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:)
 _ENV_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _HOOK = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$")
 _CATCH_UP_FIELDS = {"maxLagSeconds": "max_lag_seconds", "quietSeconds": "quiet_seconds"}
+# A lag of an hour is no longer a cutover "seconds behind", and the freeze waits for a quiet stream of at most a
+# minute: larger values are mistakes (a unit typed wrong), not settings.
+MAX_LAG_LIMIT = 3600.0
+QUIET_LIMIT = 60.0
+_CATCH_UP_LIMITS = {"maxLagSeconds": MAX_LAG_LIMIT, "quietSeconds": QUIET_LIMIT}
 
 
 def _key(name: str) -> str:
@@ -48,12 +54,17 @@ class Writer:
         return {"function": self.function, "env": self.env}
 
 
+QUIET_SECONDS = 0.3  # the default catchUp.quietSeconds
+
+
 @dataclass(frozen=True)
 class CatchUp:
     """Thresholds of the replay: the lag under which it counts as caught up, and how long quiet is."""
 
     max_lag_seconds: float = 2.0
-    quiet_seconds: float = 1.0
+    # 1.0 until 0.4: a write that outlives the in-flight wait no longer overwrites a newer one (it is checked
+    # against the new table since the flip: migrator.core.conflicts), so the freeze need not wait that long.
+    quiet_seconds: float = QUIET_SECONDS
 
     def to_config(self) -> dict[str, float]:
         return {"maxLagSeconds": self.max_lag_seconds, "quietSeconds": self.quiet_seconds}
@@ -115,6 +126,12 @@ def load_freeze_hook(spec: str | None) -> FreezeHook | None:
             config_key,
             f"cannot import {module_name} ({e}).",
             hint="Check the module name and that it is on PYTHONPATH where the migrator runs.",
+        ) from None
+    except Exception as e:  # the user's module failed while it was imported: report its error, not ours
+        raise ConfigError(
+            config_key,
+            f"importing {module_name} raised {type(e).__name__}: {e}.",
+            hint="Fix that module so that it imports cleanly where the migrator runs.",
         ) from None
     func = getattr(module, func_name, None)
     if not callable(func):
@@ -205,7 +222,7 @@ def _catch_up(raw: Any) -> CatchUp:
     raw = _parsed(raw)
     if raw is None or raw == "":
         return CatchUp()
-    hint = "Give it as {maxLagSeconds: 2, quietSeconds: 1}."
+    hint = "Give it as {maxLagSeconds: 2, quietSeconds: 0.3}."
     if not isinstance(raw, Mapping):
         raise ConfigError(config_key, "is not an object.", hint=hint)
     unknown = sorted(set(raw) - set(_CATCH_UP_FIELDS))
@@ -215,13 +232,38 @@ def _catch_up(raw: Any) -> CatchUp:
     for name, attribute in _CATCH_UP_FIELDS.items():
         if name not in raw:
             continue
-        try:
-            number = float(str(raw[name]))
-        except ValueError:
-            number = float("nan")
-        positive = name == "maxLagSeconds"
-        if not (number > 0 if positive else number >= 0) or number == float("inf"):
-            rule = "a number of seconds above 0" if positive else "a number of seconds, 0 or more"
-            raise ConfigError(f"{config_key}.{name}", f"{raw[name]!r} is not {rule}.", hint=hint)
+        number = seconds_in_bounds(raw[name], _CATCH_UP_LIMITS[name])
+        if number is None:
+            raise ConfigError(
+                f"{config_key}.{name}",
+                f"{raw[name]!r} is not a number of seconds above 0 and at most {_CATCH_UP_LIMITS[name]:g}.",
+                hint=hint,
+            )
         values[attribute] = number
     return CatchUp(**values)
+
+
+def seconds_in_bounds(raw: Any, upper: float) -> float | None:
+    """``raw`` as a number of seconds in (0, ``upper``]; None when it is not one (text, inf, nan, a bool)."""
+    if isinstance(raw, bool):
+        return None
+    try:
+        number = float(str(raw).strip())
+    except ValueError:
+        return None
+    # NaN fails both comparisons, infinity the upper one.
+    return number if 0 < number <= upper else None
+
+
+def check_max_lag(value: float | None, *, option: str = "--max-lag") -> float | None:
+    """``catch-up``'s ``--max-lag`` (None: the config's ``catchUp.maxLagSeconds``), bounded as that key is;
+    a :class:`BadInputError` (exit 2) naming ``option`` otherwise."""
+    if value is None:
+        return None
+    number = seconds_in_bounds(value, MAX_LAG_LIMIT)
+    if number is None:
+        raise BadInputError(
+            f"{option} {value} is not a number of seconds above 0 and at most {MAX_LAG_LIMIT:g}.",
+            hint=f"Pass e.g. {option} 2, or leave it out to use table-migration:catchUp.maxLagSeconds.",
+        )
+    return number

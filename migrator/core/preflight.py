@@ -5,6 +5,10 @@ only when a stage starts let an earlier stage be applied before a later one foun
 wrong (and ``plan`` turned such an error into a note). Stage N needs everything the stages before
 it need, so checking the config as stage N reads it covers them all, except the keys the migrator
 itself records on the way (``importSource``, written by stage 1): a stand-in takes their place.
+
+The ``freezeHook`` is imported here too, for any target stage from 1 to 3 online: a hook that cannot be
+imported used to be found only inside the cutover's window, after the export, the catch-up and the
+live verify; now ``plan`` and ``up`` refuse it before stage 1 changes anything.
 """
 
 from __future__ import annotations
@@ -13,8 +17,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from migrator.core.config import NAMESPACE, MigrationConfig, parse_config
+from migrator.core.online_config import load_freeze_hook
 
-# Written by the migrator during the run (design.md §4), so not asked of the user beforehand.
+# Written by the migrator during the run (README "Stack config"), so not asked of the user beforehand.
 _RECORDED_ON_THE_WAY = {"importSource": {"bucket": "recorded-by-stage-1", "keyPrefix": "recorded-by-stage-1/"}}
 
 
@@ -25,4 +30,7 @@ def check_config_for_stage(values: Mapping[str, Any], stage: int) -> MigrationCo
         if given.get(name) in (None, "") and given.get(f"{NAMESPACE}:{name}") in (None, ""):
             given[name] = stand_in
     given.pop(f"{NAMESPACE}:stage", None)
-    return parse_config({**given, "stage": str(stage)})
+    config = parse_config({**given, "stage": str(stage)})
+    if config.online.online and 1 <= stage <= 3:
+        load_freeze_hook(config.online.freeze_hook)  # the cutover calls it; a ConfigError names the key
+    return config

@@ -53,6 +53,10 @@ class Record:
     stream: Mapping[str, Any] | None = None
     cutover: Mapping[str, Any] | None = None
     online: Mapping[str, Any] = field(default_factory=dict)
+    # verify.method export: the exports taken to verify, by purpose ("new@2": the new table at stage 2…),
+    # each {arn, attempt, bucket, prefix}; the arn is recorded as soon as the export starts, so a rerun
+    # waits on it instead of starting another.
+    verify_exports: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def with_(self, **changes: Any) -> Record:
         """A copy with ``changes`` (dataclasses.replace)."""
@@ -81,6 +85,7 @@ class Record:
             "stream": plain(self.stream),
             "cutover": plain(self.cutover),
             "online": dict(self.online),
+            "verifyExports": {name: dict(v) for name, v in self.verify_exports.items()},
         }
 
     @classmethod
@@ -112,6 +117,7 @@ class Record:
             stream=_mapping(obj, "stream"),
             cutover=_mapping(obj, "cutover"),
             online=_mapping(obj, "online") or {},
+            verify_exports=_mapping(obj, "verifyExports") or {},
         )
         if check:
             record.check_against(declared_stage)
@@ -133,13 +139,26 @@ class Record:
                 "done: this working copy's Pulumi.<stack>.yaml is older than the migration, and an update with it "
                 "would roll the stack back.",
                 hint=f"Use the current stack file (stage {done}; or `pulumi config set {key('stage')} {done}`). "
-                f"If going back was meant, run `migrate down --stage {declared_stage}`.",
+                + self._going_back(declared_stage),
             )
         raise StageError(
             f"Stack config says stage {declared_stage}, but the migrator's record says stage {done} is done.",
             hint=f"Set it back with `pulumi config set {key('stage')} {max(done, 0)}` and use `migrate up`/`down` "
             "to move between stages.",
         )
+
+    def _going_back(self, stage: int) -> str:
+        """What a stale working copy is told about going back to its ``stage``: the ``down`` that does it
+        (it runs from a stale copy), or why there is none (the same reasons ``down`` would give)."""
+        done = self.completed_stage
+        if stage == 2 and done == 3 or stage == 1 and done == 2 and not self.served_traffic:
+            return f"If going back was meant, run `migrate down --stage {stage}` (it works from this stack file)."
+        if stage >= 1 and done <= 3:
+            return (
+                f"Going back to stage {stage} drops the new table, which has served traffic: only `migrate down "
+                f"--stage {stage} --lose-new-table-writes` does it, losing every write only that table holds."
+            )
+        return f"Going back to stage {stage} is not possible from stage {done}."
 
 
 def _whole(obj: Mapping[str, Any], name: str, default: int | None) -> int | None:

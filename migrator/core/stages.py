@@ -1,4 +1,4 @@
-"""The stage table (design.md §3) and the moves between stages. Pure: no boto3, no Pulumi.
+"""The stage table (README "Stages") and the moves between stages. Pure: no boto3, no Pulumi.
 
 Each stage says what the stack declares, which migrator steps run before and after its update,
 and which destructive table changes its preview may show (as guard :class:`~migrator.core.guard.AllowedChange`s
@@ -40,6 +40,7 @@ CATCH_UP = "catch-up"
 CUTOVER = "cutover"
 LEGACY_WRITES = "legacy-writes"
 CARRY_BACK = "carry-back"
+CHECK_CONFLICTS = "check-conflicts"
 
 STEP_TEXT = {
     "preview": "preview the update; refuse if a table would be deleted or replaced other than planned",
@@ -62,6 +63,8 @@ STEP_TEXT = {
     CUTOVER: "catch up, verify while writes flow, freeze the writers, drain, re-check, flip them to the new table, "
     "unfreeze",
     LEGACY_WRITES: "replay writes that reached the legacy table after the writers were unfrozen (a warning)",
+    CHECK_CONFLICTS: "replay what reached the legacy table since stage 3 onto items unchanged since the flip; refuse "
+    "while a late write's conflict is open (`migrate conflicts`)",
     CARRY_BACK: "freeze the writers, replay the new table's writes since cutover onto the legacy table, flip them "
     "back, unfreeze",
 }
@@ -71,6 +74,7 @@ ONLINE_STEPS: dict[int, dict[str, tuple[str, ...]]] = {
     1: {"before": (CHECK_STREAM,), "after": (WAIT_STREAM, EXPORT, RECORD_STREAM, TRANSFORM, RECORD_IMPORT_SOURCE)},
     2: {"after": (CHECK_IMPORT, VERIFY_EXPORT, CATCH_UP)},
     3: {"before": (CUTOVER,), "after": (LEGACY_WRITES,)},
+    4: {"before": (CHECK_CONFLICTS,)},
 }
 
 
@@ -119,6 +123,11 @@ STAGE_TABLE: tuple[Stage, ...] = (
     ),
 )
 assert tuple(s.name for s in STAGE_TABLE) == STAGE_NAMES
+# Stage 2's declaration with ``newTable.load: write``: no import makes the table.
+LOAD_WRITE_DECLARES = (
+    "+ the new table, created empty and filled by writing the export into it (newTable.load: write; "
+    "not protected: a copy until cutover)"
+)
 
 
 @dataclass(frozen=True)
@@ -191,15 +200,17 @@ def plan_up(
         steps = ONLINE_STEPS.get(row.number, {}) if online else {}
         before = steps.get("before", row.before)
         after = tuple(s for s in steps.get("after", row.after) if needs_transform or s != TRANSFORM)
+        declares = row.declares
         if load_write:
             after = tuple(LOAD if s == CHECK_IMPORT else s for s in after)
+            declares = LOAD_WRITE_DECLARES if row.number == 2 else declares
         drops = (LEGACY,) if row.number == 4 else ()
         plans.append(
             StageMove(
                 row.number,
                 row.name,
                 "up",
-                row.declares,
+                declares,
                 before,
                 after,
                 row.allowed,

@@ -1,4 +1,4 @@
-"""A table's whole spec (design.md §4, "Real tables"): keys, billing, indexes, class, encryption, tags, TTL, stream.
+"""A table's whole spec (README "The whole table spec"): keys, billing, indexes, class, encryption, tags, TTL, stream.
 
 Pure data: the frozen dataclasses the config parser (:mod:`migrator.core.tablespec_parse`) builds, the
 program turns into ``aws.dynamodb.Table`` arguments, ``migrate init`` fills from a live table and

@@ -41,6 +41,8 @@ _INDEX_NAME = _TABLE_NAME
 _LEGACY_ONLY = ("adopt", "deletionProtection", "pointInTimeRecovery")
 _NEW_ONLY = ("load",)
 _BASE_FIELDS = ("name", "partitionKey", "sortKey")
+MAX_TAGS = 50  # tags per DynamoDB resource
+MAX_ATTRIBUTE_NAME = 255  # characters of a key or TTL attribute name
 REFERENCE = "See the README's Stack config section."
 
 
@@ -256,6 +258,12 @@ def sse(raw: Any, config_key: str) -> Sse | None:
 def tags(raw: Any, config_key: str) -> tuple[tuple[str, str], ...]:
     """A map of tag keys to text values."""
     obj = _mapping(raw, config_key, hint="Write a map, e.g. {team: payments}, or {} for none.")
+    if len(obj) > MAX_TAGS:
+        raise ConfigError(
+            config_key,
+            f"has {len(obj)} tags; a DynamoDB table takes at most {MAX_TAGS}.",
+            hint=f"Keep {MAX_TAGS} or fewer (the new table inherits legacyTable's tags unless newTable sets its own).",
+        )
     found: dict[str, str] = {}
     for name, value in obj.items():
         name = str(name)
@@ -268,12 +276,19 @@ def tags(raw: Any, config_key: str) -> tuple[tuple[str, str], ...]:
     return tags_from(found)
 
 
-def _optional_text(raw: Any, config_key: str) -> str | None:
-    if _unset(raw):
+def _ttl_attribute(raw: Any, config_key: str) -> str | None:
+    # null (None) is "no TTL" (on newTable: drop the inherited one); an empty text is a mistake, not a null.
+    if raw is None:
         return None
-    if isinstance(raw, Mapping | list) or not text(raw).strip():
-        raise ConfigError(config_key, "is not an attribute name.", hint="Name the attribute, or leave it out.")
-    return text(raw).strip()
+    name = "" if isinstance(raw, Mapping | list | bool) else text(raw).strip()
+    if not 1 <= len(name) <= MAX_ATTRIBUTE_NAME:
+        raise ConfigError(
+            config_key,
+            f"{text(raw)!r} is not an attribute name of 1-{MAX_ATTRIBUTE_NAME} characters.",
+            hint="Name the attribute that holds the expiry time, or leave the field out (null on newTable drops "
+            "the inherited one).",
+        )
+    return name
 
 
 def _load(raw: Any, config_key: str) -> str:
@@ -298,7 +313,7 @@ _FIELD_PARSERS: dict[str, Callable[[Any, str], Any]] = {
     "tableClass": lambda raw, at: _optional_choice(raw, at, TABLE_CLASSES),
     "sse": sse,
     "tags": tags,
-    "ttlAttribute": _optional_text,
+    "ttlAttribute": _ttl_attribute,
     "stream": lambda raw, at: _optional_choice(raw, at, STREAM_VIEWS),
     "deletionProtection": _bool,
     "pointInTimeRecovery": _bool,

@@ -7,8 +7,10 @@ built from one :class:`AwsSettings`; tests and embedders may pass any object wit
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any, Protocol
 
+from migrator.core.data_config import Compute
 from migrator.core.derive import Deriver
 from migrator.core.errors import NotFoundError
 from migrator.core.ports import Progress
@@ -19,7 +21,9 @@ from migrator.data.export.files import ExportLayout, locate_export
 from migrator.data.export.run import ExportResult, run_export
 from migrator.data.load.import_check import ImportCheck, check_import
 from migrator.data.load.write import LoadResult, load_export
+from migrator.data.spark import load_job
 from migrator.data.transform.run import DeriverSpec, TransformResult, transform_export
+from migrator.data.verify.exports import verify_exports
 from migrator.data.verify.run import VerifyReport, verify_export, verify_tables
 
 
@@ -59,6 +63,12 @@ class DataPlane(Protocol):
 
     def verify_tables(self, *, source_table: str, target_table: str, deriver: Deriver | None) -> VerifyReport: ...
 
+    def verify_exports(
+        self, source: ExportLayout, target: ExportLayout, *, rules: tuple[str, ...], key_names: tuple[str, ...]
+    ) -> VerifyReport:
+        """Compare the new table's export ``target`` with the legacy table's export ``source`` (through ``rules``)."""
+        ...
+
     def deletion_protection(self, table: str) -> bool | None:
         """The table's DeletionProtectionEnabled, or None when the table does not exist."""
         ...
@@ -73,10 +83,22 @@ class DataPlane(Protocol):
 
 
 class AwsDataPlane:
-    """The data plane on AWS (or an emulator), through the boto3 modules of this package."""
+    """The data plane on AWS (or an emulator), through the boto3 modules of this package.
 
-    def __init__(self, settings: AwsSettings, *, progress: Progress | None = None, poll_seconds: float = 10.0) -> None:
+    ``compute`` chooses where the transform and the export comparison run: this machine's processes and
+    threads, or Apache Spark (:mod:`migrator.data.spark`, imported only then).
+    """
+
+    def __init__(
+        self,
+        settings: AwsSettings,
+        *,
+        progress: Progress | None = None,
+        poll_seconds: float = 10.0,
+        compute: Compute = Compute(),
+    ) -> None:
         self.settings = settings
+        self.compute = compute
         self._progress = progress
         self._poll = poll_seconds
         self._clients: dict[str, Any] = {}
@@ -118,7 +140,10 @@ class AwsDataPlane:
         rules: tuple[str, ...],
         key_names: tuple[str, ...],
     ) -> TransformResult:
-        return transform_export(
+        run = (
+            partial(load_job().transform_spark, master=self.compute.master) if self.compute.spark else transform_export
+        )
+        return run(
             self.settings,
             source,
             dest_bucket=dest_bucket,
@@ -161,6 +186,15 @@ class AwsDataPlane:
             deriver=deriver,
             progress=self._progress,
         )
+
+    def verify_exports(
+        self, source: ExportLayout, target: ExportLayout, *, rules: tuple[str, ...], key_names: tuple[str, ...]
+    ) -> VerifyReport:
+        if self.compute.spark:
+            return load_job().verify_exports_spark(
+                source, target, rules, key_names, self.compute.master, store=self.settings, progress=self._progress
+            )
+        return verify_exports(source, target, rules, key_names, store=self.settings, progress=self._progress)
 
     def deletion_protection(self, table: str) -> bool | None:
         described = self._described(table)

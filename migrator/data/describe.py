@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from migrator.core.errors import NotFoundError
 from migrator.core.tablespec import (
     PAY_PER_REQUEST,
     PROVISIONED,
@@ -74,6 +75,16 @@ def read_table(client: Any, table: str) -> LiveTable:
             request["NextToken"] = page["NextToken"]
     spec, not_carried = spec_from_description(described, ttl, backups, tags)
     return LiveTable(spec, not_carried, int(described.get("ItemCount", 0)), str(described["TableArn"]))
+
+
+def table_exists(client: Any, table: str) -> bool:
+    """Whether ``table`` exists (DescribeTable); other AWS errors become ours, as in :func:`read_table`."""
+    try:
+        with aws_errors(f"describe table {table}", what=f"table {table}"):
+            client.describe_table(TableName=table)
+    except NotFoundError:
+        return False
+    return True
 
 
 def _key(schema: list[Mapping[str, str]], kind: str, types: Mapping[str, str]) -> KeyAttribute | None:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from migrator.core.config import parse_config
+from migrator.core.data_config import Compute
 from migrator.core.ports import Progress, StackPort
 from migrator.data.aws import AwsSettings
 from migrator.data.dataplane import AwsDataPlane, DataPlane
@@ -72,6 +73,7 @@ class AwsAccess:
         self._data = data
         self._progress = progress
         self._clients: dict[str, Any] = {}
+        self._compute: Compute | None = None
 
     def settings(self) -> AwsSettings:
         """The region and endpoint: given, else the stack config's ``aws:region`` and ``endpoint``."""
@@ -79,6 +81,7 @@ class AwsAccess:
             # Stage 0's rules: the region and endpoint are all that is needed here (no importSource yet).
             config = parse_config({**self._config.get_config(), "stage": "0"})
             self._settings = AwsSettings.resolve(region=config.region, endpoint_url=config.endpoint)
+            self._compute = config.data.compute
         return self._settings
 
     def client(self, service: str) -> Any:
@@ -90,9 +93,11 @@ class AwsAccess:
         return self._clients[service]
 
     def data_plane(self) -> DataPlane:
-        """The data plane: given, else :class:`AwsDataPlane` on :meth:`settings`."""
+        """The data plane: given, else :class:`AwsDataPlane` on :meth:`settings` and the config's ``compute``."""
         if self._data is None:
-            self._data = AwsDataPlane(self.settings(), progress=self._progress)
+            settings = self.settings()
+            compute = self._compute or parse_config({**self._config.get_config(), "stage": "0"}).data.compute
+            self._data = AwsDataPlane(settings, progress=self._progress, compute=compute)
         return self._data
 
 

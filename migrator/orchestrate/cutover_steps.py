@@ -18,7 +18,8 @@ stream since the flip is replayed onto the legacy table while the writers are fr
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from migrator.core.config import MigrationConfig
 from migrator.core.cutover_state import FLIPPED, FORWARD, REVERSE, CutoverState
@@ -32,7 +33,7 @@ from migrator.data.stream.replay import Replayer
 from migrator.data.stream.window import WindowResult, run_window
 from migrator.orchestrate.context import StageRun, StepContext, new_table
 from migrator.orchestrate.live_check import LiveCheck
-from migrator.orchestrate.stream_steps import StreamSteps, add_replay, check_clean
+from migrator.orchestrate.stream_steps import StreamSteps, add_replay
 
 CUTOVER_CATCH_UP_TIMEOUT = 1800.0
 
@@ -63,7 +64,7 @@ class CutoverSteps:
         caught = replayer.catch_up(max_lag=config.online.catch_up.max_lag_seconds, timeout=self.catch_up_timeout)
         run.record = add_replay(run.record, "catchUp", caught)
         self._ctx.save(run.record)
-        check_clean(caught, legacy)
+        self._stream.check_pending(run, caught)  # no freeze while a reject is pending
         if not caught.caught_up:
             raise DataError(
                 f"The replay of {legacy}'s writes did not get under {config.online.catch_up.max_lag_seconds:g} s of "
@@ -73,9 +74,10 @@ class CutoverSteps:
             )
         # 2. verify while writes flow, re-check what differed, then short re-check passes
         carry, lag = self._live.verify(run, replayer)
-        # 3-7. the freeze window
+        # 3-7. the freeze window; the new table's stream is read to its end first, so that the flip reads little
+        primed = self._prime_reverse(run)
         self._ctx.progress(f"  caught up (lag {lag:.1f} s); freezing the writers")
-        window = self._window(run, replayer, FORWARD, carry=carry)
+        window = self._window(run, replayer, FORWARD, carry=carry, primed=primed)
         freeze = {**window.to_dict(), "lagAtFreeze": round(lag, 3)}
         online = {**run.record.online, "freeze": freeze}
         run.record = add_replay(run.record.with_(online=online), "catchUp", window.replay)
@@ -136,6 +138,7 @@ class CutoverSteps:
         *,
         carry: Sequence[KeyRef] = (),
         state: FreezeState | None = None,
+        primed: Mapping[str, Any] | None = None,
     ) -> WindowResult:
         config = run.config
         legacy, new = config.legacy.name, new_table(config).name
@@ -149,7 +152,7 @@ class CutoverSteps:
 
         def flipped() -> None:
             if direction == FORWARD:
-                self._start_reverse_at_the_end(run)
+                self._start_reverse_at_the_end(run, primed)
             run.record = run.record.with_(cutover=recorded.flipped(self._ctx.now()).to_dict(), served_traffic=True)
             self._ctx.save(run.record)
 
@@ -175,12 +178,29 @@ class CutoverSteps:
                 self._restore(run, recorded)  # a second try; run_window put them back already when it could
             raise
 
-    def _start_reverse_at_the_end(self, run: StageRun) -> None:
-        """At the flip (writers frozen, stream drained): going back replays the new table's stream from here."""
+    def _prime_reverse(self, run: StageRun) -> dict[str, Any]:
+        """Before the freeze: move going back's start, and the late-write check's, to the new table's stream end.
+
+        Until the flip that stream holds only the replay's own writes; read now, while writes flow, the flip
+        only has the drain's few to read inside the freeze.
+        """
         try:
             self._stream.reverse_replayer(run.config, run.record).advance_to_end()
+            return {}
+        except ReplayImpossibleError:
+            return self._stream.flip_positions(run.config)
+
+    def _start_reverse_at_the_end(self, run: StageRun, primed: Mapping[str, Any] | None = None) -> None:
+        """At the flip (writers frozen, stream drained): going back replays the new table's stream from here,
+        and late writes are checked against the new table's changes from here (``online.flip``)."""
+        try:
+            reverse = self._stream.reverse_replayer(run.config, run.record)
+            reverse.advance_to_end()
+            flip = {"stream": reverse.source.stream_arn, "positions": reverse.checkpoints}
         except ReplayImpossibleError as e:
             self._ctx.progress(f"  going back will not carry writes back: {e.message}")
+            flip = self._stream.flip_positions(run.config, primed)
+        run.record = run.record.with_(online={**run.record.online, "flip": {**flip, "at": self._ctx.now()}})
 
     def _resume(self, run: StageRun, direction: str) -> bool:
         """Deal with a window a crash left behind; True when it got as far as the flip in ``direction``."""
@@ -208,21 +228,43 @@ class CutoverSteps:
         self._ctx.save(run.record)
 
     def _unfreeze(self, run: StageRun, state: CutoverState) -> list[str]:
-        hook = _freeze_hook(run.config)
+        """Unfreeze what an interrupted run recorded: the Lambda writers first, then (once it loads) the hook's.
+
+        The hook is loaded only after the Lambda writers are restored, so a hook that cannot be imported here
+        (another runner, another virtualenv) leaves frozen only the writers it controls, and says so.
+        """
+        freeze = FreezeState.from_dict(state.freeze)
+        lambda_client = self._ctx.aws.client("lambda")
         context = {"stack": self._ctx.stack.name, "direction": state.direction, "from": state.from_table}
+        context["to"] = state.to_table
+        functions = ", ".join(w.function for w in freeze.writers) or "none"
         try:
-            return unfreeze(
-                self._ctx.aws.client("lambda"),
-                FreezeState.from_dict(state.freeze),
-                hook_fn=hook,
-                context={**context, "to": state.to_table},
-                sleep=self._ctx.clock.sleep,
-            )
+            warnings = unfreeze(lambda_client, freeze, sleep=self._ctx.clock.sleep)
         except MigrationError as e:
             raise FreezeError(
-                f"Unfreezing the writers recorded by an interrupted run failed: {e.message}",
-                hint="Rerun; or restore by hand what the record's cutover entry lists (reserved concurrency, "
-                "event source mappings).",
+                f"Unfreezing the writers an interrupted run left frozen ({functions}) failed: {e.message}",
+                hint=f"Rerun `{state.resume_command}`; or restore by hand what the record's cutover entry lists "
+                "(reserved concurrency, event source mappings).",
+            ) from e
+        spec = freeze.hook or run.config.online.freeze_hook
+        if not spec:
+            return warnings
+        try:
+            hook = load_freeze_hook(spec)
+        except MigrationError as e:
+            raise FreezeError(
+                f"The Lambda writers ({functions}) are unfrozen, but freezeHook {spec} cannot be loaded here: "
+                f"{e.message} The writers it froze (outside Lambda) are still frozen.",
+                hint=f"Run `{state.resume_command}` where {spec.partition(':')[0]} is importable (it calls the "
+                "hook's unfreeze and goes on), or unfreeze those writers yourself.",
+            ) from e
+        try:
+            return warnings + unfreeze(lambda_client, FreezeState((), spec), hook_fn=hook, context=context)
+        except MigrationError as e:
+            raise FreezeError(
+                f"The Lambda writers ({functions}) are unfrozen, but freezeHook {spec} failed to unfreeze the "
+                f"writers it controls: {e.message}",
+                hint=f"Fix the hook (or its writers) and run `{state.resume_command}`.",
             ) from e
 
 

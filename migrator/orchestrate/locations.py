@@ -1,4 +1,4 @@
-"""Where stage 1 puts its files in the export bucket, and the export's idempotency token."""
+"""Where stage 1 and the export verifications put their files, and the idempotency tokens of those exports."""
 
 from __future__ import annotations
 
@@ -18,6 +18,12 @@ def transform_prefix(stack: str, table: str, attempt: int = 1) -> str:
     own, so it never mixes with the files of the previous one.
     """
     base = f"transformed/{stack}/{table}/"
+    return base if attempt <= 1 else f"{base}attempt-{attempt}/"
+
+
+def verify_export_prefix(stack: str, table: str, purpose: str, attempt: int = 1) -> str:
+    """Where ``verify: {method: export}`` exports ``table`` for ``purpose`` (``new@2``, ``legacy@3``…)."""
+    base = f"verify-exports/{stack}/{table}/{purpose.replace('@', '-stage-')}/"
     return base if attempt <= 1 else f"{base}attempt-{attempt}/"
 
 

@@ -130,6 +130,23 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def stale_reason(
+    owner: LockOwner,
+    *,
+    now: float,
+    ttl_seconds: float = DEFAULT_TTL_SECONDS,
+    pid_alive: Callable[[int], bool] = pid_alive,
+) -> str | None:
+    """Why the next run would take ``owner``'s lock over (the rules :class:`StackLock` applies), or None
+    when the lock is live: its process runs on this host, or it was renewed within ``ttl_seconds``."""
+    if owner.host == socket.gethostname() and not pid_alive(owner.pid):
+        return "its process is no longer running on this host"
+    age = now - owner.seen
+    if age > ttl_seconds:
+        return f"not renewed for {age / 60:.0f} min"
+    return None
+
+
 class StackLock:
     """Context manager: hold the migration lock of one stack, or raise :class:`StackBusyError` at once."""
 

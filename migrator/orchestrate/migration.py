@@ -18,24 +18,27 @@ from types import ModuleType
 from typing import Any
 
 from migrator.core import stages as st
-from migrator.core.config import MigrationConfig, parse_stage
+from migrator.core.config import parse_stage
 from migrator.core.errors import MigrationError
 from migrator.core.memory_store import MemoryRecordStore
+from migrator.core.online_config import check_max_lag
 from migrator.core.ports import LOCK, Progress, RecordStore, StackPort
 from migrator.core.preflight import check_config_for_stage
-from migrator.core.record import Record
 from migrator.data.aws import AwsSettings
 from migrator.data.dataplane import DataPlane
 from migrator.data.record_table import DynamoRecordStore
 from migrator.orchestrate.access import AwsAccess, Clock, StackConfig
+from migrator.orchestrate.conflict_steps import Resolution
 from migrator.orchestrate.context import StepContext
 from migrator.orchestrate.executor import Executor
-from migrator.orchestrate.lock import LOCK_KEY, LockOwner, StackLock, remove_stale_lock
-from migrator.orchestrate.moves import carries_back, moves_up
+from migrator.orchestrate.live import check_down, check_up, live_writers, record_found
+from migrator.orchestrate.lock import LOCK_KEY, LockOwner, StackLock, remove_stale_lock, stale_reason
+from migrator.orchestrate.moves import carries_back, moves_down, moves_up
 from migrator.orchestrate.records import RecordRepository
 from migrator.orchestrate.registry import StepRegistry
 from migrator.orchestrate.status import build_status
 from migrator.orchestrate.stream_steps import CATCH_UP_TIMEOUT, check_catch_up
+from migrator.report.conflicts import ConflictsResult
 from migrator.report.model import FinalReport
 from migrator.report.results import CatchUpResult, DownResult, PlanResult, Status, UnlockResult, UpResult
 from migrator.report.spec_view import compare_specs
@@ -92,6 +95,7 @@ class Migration:
         with self._lock(f"up --stage {stage}"):
             reading = self._records.read(adopt=True)
             moves = moves_up(reading.config, reading.record, stage)
+            check_up(self._ctx, reading, moves, stage)
             start, warnings, outputs = reading.record.completed_stage, [], {}
             for move in moves:
                 run = self._executor.prepare(move, allow_drift=allow_drift)
@@ -118,14 +122,18 @@ class Migration:
                 report=FinalReport.from_dict(final.report) if stage == 4 and final.report else None,
                 freeze=final.online.get("freeze"),
                 catch_up=final.online.get("catchUp"),
+                conflicts=final.online.get("conflicts"),
             )
 
-    def down(self, stage: int, *, discard_new_writes: bool = False) -> DownResult:
+    def down(self, stage: int, *, discard_new_writes: bool = False, lose_new_table_writes: bool = False) -> DownResult:
         """Go back to ``stage`` where that is safe (3→2, 2→1 before cutover); refuse the rest with the reason.
 
         Online, 3→2 carries the writes made to the new table since cutover back to the legacy table (a
         freeze window, the other way round). When that is impossible it is refused with the reason, unless
         ``discard_new_writes``: then those writes stay only in the new table, as in the offline mode.
+        Dropping the new table (2→1) is refused when it served traffic, by the record or by what the live
+        writers and the stack show, and when the record is missing (:mod:`migrator.core.evidence`), unless
+        ``lose_new_table_writes``: then it is dropped with every write only it holds.
         """
         st.check_stage(stage)
         self._config.forget()
@@ -133,9 +141,12 @@ class Migration:
             # A stale working copy (stage behind the record) may go back: from where the stack really is.
             reading = self._records.read(adopt=True, check=False)
             config, record = reading.config, reading.record
-            current = max(config.stage, record.completed_stage)
+            # An earlier `down` to this stage set down_pending; its move did not finish: again.
+            again = record.down_pending == config.stage == stage
+            current = stage + 1 if again else max(config.stage, record.completed_stage)
             carry = carries_back(config, current, stage, discard=discard_new_writes)
-            moves = self._moves_down(config, record, current, stage, carry=carry)
+            moves = moves_down(config, record, current, stage, carry=carry, lose=lose_new_table_writes)
+            check_down(self._ctx, reading, moves, stage=stage, lose=lose_new_table_writes)
             warnings: list[str] = []
             outputs: dict[str, Any] = {}
             for move in moves:
@@ -151,25 +162,41 @@ class Migration:
                 carried_back=carried if moves else None,
             )
 
-    def catch_up(self, *, max_lag: float | None = None, timeout: float | None = None) -> CatchUpResult:
+    def catch_up(
+        self,
+        *,
+        max_lag: float | None = None,
+        timeout: float | None = None,
+        drop_rejects: tuple[str, ...] = (),
+        drop_all_rejects: bool = False,
+    ) -> CatchUpResult:
         """Replay the writes made since the last replay (``migrate catch-up``), usable between stages.
 
         Before cutover (stage 2, or 3 not yet flipped) the legacy table's stream goes onto the new table;
         after it (stage 3 done) the new table's onto the legacy one, so ``down --stage 2`` has little to carry.
-        Streams keep records for 24 hours: run it at least daily while a stage waits.
+        Streams keep records for 24 hours: run it at least daily while a stage waits. Rejects stay pending
+        until their items map cleanly or are given up first (``drop_rejects``: legacy keys as JSON; or all).
         """
+        asked = check_max_lag(max_lag, option="max_lag")  # bounded as catchUp.maxLagSeconds is
         self._config.forget()
         with self._lock("catch-up"):
             reading = self._records.read()
             config, record = reading.config, reading.record
             check_catch_up(self._stack.name, config, record)
-            lag = max_lag if max_lag is not None else config.online.catch_up.max_lag_seconds
-            done = self._steps.stream.catch_up_now(
-                config, record, max_lag=lag, timeout=timeout if timeout is not None else CATCH_UP_TIMEOUT
-            )
-            return CatchUpResult(
-                self._stack.name, done.direction, done.source_table, done.target_table, done.result.to_dict()
-            )
+            lag = asked if asked is not None else config.online.catch_up.max_lag_seconds
+            wait = timeout if timeout is not None else CATCH_UP_TIMEOUT
+            drop = (drop_rejects, drop_all_rejects)
+            done = self._steps.stream.catch_up_now(config, record, max_lag=lag, timeout=wait, drop=drop)
+            return done.to_result(self._stack.name, config.legacy.key_names)
+
+    def conflicts(self, resolution: Resolution | None = None) -> ConflictsResult:
+        """``migrate conflicts``: the late writes not applied since the flip; with ``resolution``, apply or drop some
+        (under the stack's lock; each is recorded as it is resolved)."""
+        self._config.forget()
+        if resolution is None:
+            return self._steps.conflicts.listing(self._stack.name, self._records.read())
+        with self._lock("conflicts"):
+            return self._steps.conflicts.resolve(self._stack.name, self._records.read(), resolution)
 
     def unlock(self, *, confirm: Callable[[str], None]) -> UnlockResult:
         """Remove the lock entry of a run that is gone (``migrate unlock``); see :func:`remove_stale_lock`.
@@ -182,14 +209,20 @@ class Migration:
             self._progress(f"Removed the lock of {holder.describe()}.")
         return UnlockResult(self._stack.name, holder.public() if holder else None)
 
-    def status(self) -> Status:
-        """Where the stack stands: its config and the record store; changes nothing."""
+    def status(self, *, stale_ok: bool = False) -> Status:
+        """Where the stack stands: its config and the record store; changes nothing.
+
+        A stale stack file (its stage behind the record) is refused unless ``stale_ok`` (``down`` asks).
+        """
         self._config.forget()
-        reading = self._records.read()
+        reading = self._records.read(check=not stale_ok)
         owner = LockOwner.from_config(self._records.store.load(LOCK)) or LockOwner.from_config(
             reading.values.get(LOCK_KEY)
         )
-        return build_status(self._stack.name, reading, owner.public() if owner else None)
+        facts = {"record_found": record_found(self._ctx, reading), "record_where": self._records.store.where}
+        writers = live_writers(self._ctx, reading, dict(self._stack.outputs() or {}))
+        lock = {**owner.public(), "stale": stale_reason(owner, now=self._clock.time())} if owner else None
+        return build_status(self._stack.name, reading, lock, writers=writers, **facts)
 
     def plan(self, stage: int) -> PlanResult:
         """What ``up --stage N`` would do: its moves and steps, and the preview of the update. Changes nothing.
@@ -219,20 +252,6 @@ class Migration:
             )
 
     # --- helpers ------------------------------------------------------------------------------
-
-    def _moves_down(
-        self, config: MigrationConfig, record: Record, current: int, stage: int, *, carry: bool
-    ) -> list[st.StageMove]:
-        names = {
-            "served_traffic": record.served_traffic,
-            "legacy_name": config.legacy.name,
-            "new_name": config.new.name if config.new else "the new table",
-            "carry_back": carry,
-        }
-        if record.down_pending == config.stage == stage:
-            # An earlier `down` to this stage set it, but its update did not finish: apply it again.
-            return st.plan_down(stage + 1, stage, **names)
-        return st.plan_down(current, stage, **names)
 
     def _go_down(self, move: st.StageMove, warnings: list[str]) -> dict[str, Any]:
         """Apply one move of ``down``; its warnings are added to ``warnings``; returns the stack's outputs."""

@@ -9,6 +9,20 @@ from migrator.core.replay_map import reverse_map
 from migrator.core.tablespec import LOAD_WRITE
 
 
+def moves_down(
+    config: MigrationConfig, record: Record, current: int, stage: int, *, carry: bool, lose: bool
+) -> list[st.StageMove]:
+    """The moves of ``down --stage stage`` from ``current``; ``lose``: the new table's writes may be given up."""
+    return st.plan_down(
+        current,
+        stage,
+        served_traffic=record.served_traffic and not lose,
+        legacy_name=config.legacy.name,
+        new_name=config.new.name if config.new else "the new table",
+        carry_back=carry,
+    )
+
+
 def moves_up(config: MigrationConfig, record: Record, stage: int) -> list[st.StageMove]:
     """The moves of ``up --stage stage`` from the last finished stage, with the config's steps."""
     load_write = config.new is not None and config.new.load == LOAD_WRITE

@@ -16,6 +16,7 @@ from migrator.core.derive import Deriver
 from migrator.core.errors import DataError, DriftError, ExportFailedError, PulumiError, VerificationError
 from migrator.core.urns import EXPORT_BUCKET, role_of
 from migrator.data.verify.run import VerifyReport
+from migrator.orchestrate import export_verify
 from migrator.orchestrate.context import StageRun, StepContext
 from migrator.orchestrate.locations import client_token, export_prefix, transform_prefix
 from migrator.report.model import (
@@ -202,15 +203,17 @@ class OfflineSteps:
             self._ctx.progress(f"  {new} has had writes replayed since the import; it was verified before that")
             return
         data = self._ctx.aws.data_plane()
-        report = data.verify_export(data.locate(source.bucket, source.key_prefix), target_table=new)
+        if run.config.data.export_verify:
+            report = export_verify.stage2_report(self._ctx, run)
+        else:
+            report = data.verify_export(data.locate(source.bucket, source.key_prefix), target_table=new)
         summary = verify_summary(report, self._ctx.now()).to_dict()
         run.record = run.record.with_(verify={**run.record.verify, "export": summary})
         self._ctx.save(run.record)
         if not report.identical:
             raise VerificationError(
                 f"{new} differs from the export it was imported from ({differences(report)}).",
-                hint="Inspect with `migrate verify --source-export s3://"
-                f"{source.bucket}/{source.key_prefix} --target-table {new}`; to redo the import, "
+                hint=f"Inspect with `{_inspect(run, report)}`; to redo the import, "
                 "`migrate down --stage 1` then `migrate up --stage 2`.",
             )
 
@@ -224,8 +227,11 @@ class OfflineSteps:
             # one never saw, so comparing them now would report the consumer's own writes as drift.
             self._ctx.progress(f"  {new} has served traffic since an earlier run of this stage; no drift check now")
             return
-        deriver = Deriver(run.config.derive) if run.config.derive else None
-        report = self._ctx.aws.data_plane().verify_tables(source_table=legacy, target_table=new, deriver=deriver)
+        if run.config.data.export_verify:
+            report = export_verify.stage3_report(self._ctx, run)
+        else:
+            deriver = Deriver(run.config.derive) if run.config.derive else None
+            report = self._ctx.aws.data_plane().verify_tables(source_table=legacy, target_table=new, deriver=deriver)
         summary = verify_summary(report, self._ctx.now()).to_dict()
         run.record = run.record.with_(verify={**run.record.verify, "live": summary})
         if report.identical:
@@ -291,6 +297,7 @@ class OfflineSteps:
             import_check=None,
             verify=verify,
             import_source=None,
+            verify_exports={},
         )
         self._ctx.config.remove_config(["importSource"])
         self._ctx.save(run.record)
@@ -301,6 +308,14 @@ class OfflineSteps:
         """The MigratingTable's export bucket, from the stack's state (for a program that exports no outputs)."""
         found = [r.physical_id for r in self._ctx.stack.resources() if role_of(r.urn) == EXPORT_BUCKET]
         return found[0] if len(found) == 1 else None
+
+
+def _inspect(run: StageRun, report: VerifyReport) -> str:
+    if run.config.data.export_verify:
+        return export_verify.inspect_command(run, report)
+    source = run.config.import_source
+    assert source is not None  # parse_config requires it from stage 2
+    return f"migrate verify --source-export s3://{source.bucket}/{source.key_prefix} --target-table {run.new.name}"
 
 
 def final_report(stack: str, run: StageRun, indexes: tuple[str, ...], *, at: str) -> FinalReport:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from migrator.core.config import MigrationConfig, key, parse_config, parse_stage
+from migrator.core.config import MigrationConfig, key, parse_config, parse_stage, record_table
 from migrator.core.ports import PROGRESS, Progress, RecordStore
 from migrator.core.record import RECORD_KEY, Record
 from migrator.data.record_table import DEFAULT_TABLE as DEFAULT_RECORD_TABLE
@@ -62,7 +62,7 @@ class RecordRepository:
     def store(self) -> RecordStore:
         """The record store (the lock, the progress record, stream checkpoints)."""
         if self._store is None:
-            table = str(self._config.get_config().get("recordTable") or DEFAULT_RECORD_TABLE)
+            table = record_table(self._config.get_config().get("recordTable")) or DEFAULT_RECORD_TABLE
             scope = f"{self._project}/{self._config.name}"
             self._store = DynamoRecordStore(self._aws.settings(), scope=scope, table=table)
         return self._store

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from migrator.core.stages import STEP_TEXT
+from migrator.orchestrate.conflict_steps import ConflictSteps
 from migrator.orchestrate.context import StageRun, StepContext
 from migrator.orchestrate.cutover_steps import CutoverSteps
 from migrator.orchestrate.offline_steps import OfflineSteps
@@ -18,11 +19,13 @@ class StepRegistry:
         self.offline = OfflineSteps(context)
         self.stream = StreamSteps(context)
         self.cutover = CutoverSteps(context, self.stream)
+        self.conflicts = ConflictSteps(context, self.stream)
         self._progress = context.progress
         self._handlers: dict[str, Callable[[StageRun], None]] = {
             **self.offline.handlers(),
             **self.stream.handlers(),
             **self.cutover.handlers(),
+            **self.conflicts.handlers(),
         }
 
     def run(self, run: StageRun, steps: tuple[str, ...]) -> None:

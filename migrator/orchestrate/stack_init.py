@@ -11,29 +11,32 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from migrator.core.config import parse_config, parse_stage
-from migrator.core.derive import parse_rules
+from migrator.core.config import REGION_KEY, parse_config, parse_stage
+from migrator.core.derive import DeriveRule, parse_rules
 from migrator.core.errors import BadInputError, DeriveSyntaxError
-from migrator.core.ports import StackPort
+from migrator.core.ports import PROGRESS, StackPort
 from migrator.core.record import RECORD_KEY, Record
 from migrator.core.tablespec import KEY_TYPES, LOAD_WRITE, KeyAttribute, TableSpec, spec_to_config
+from migrator.data.aws import AwsSettings
 from migrator.data.describe import LiveTable, NotCarried
+from migrator.data.record_table import DEFAULT_TABLE as DEFAULT_RECORD_TABLE
+from migrator.data.record_table import DynamoRecordStore
 from migrator.orchestrate.context import new_table
 from migrator.report.spec_view import describe_spec
 
-REGION_KEY = "aws:region"
 # Keys that make up a migration's config: any of them present means the stack is already set up.
 _OWNED = ("legacyTable", "newTable", "derive")
 
 
 def parse_key_option(raw: str, option: str) -> KeyAttribute:
-    """``NAME:TYPE`` of ``--partition-key``/``--sort-key``; :class:`BadInputError` otherwise."""
-    name, sep, kind = (raw or "").rpartition(":")
-    if not sep or not name.strip() or kind.strip().upper() not in KEY_TYPES:
+    """``NAME:TYPE`` of ``--partition-key``/``--sort-key``, exactly one ``:``; :class:`BadInputError` otherwise
+    (``A:S:N`` is refused, not read as the key ``A:S`` of type N)."""
+    parts = (raw or "").split(":")
+    if len(parts) != 2 or not parts[0].strip() or parts[1].strip().upper() not in KEY_TYPES:
         raise BadInputError(
             f"{option} {raw!r} is not NAME:TYPE.", hint=f"Write it as {option} UUID:S (type S, N or B)."
         )
-    return KeyAttribute(name.strip(), kind.strip().upper())
+    return KeyAttribute(parts[0].strip(), parts[1].strip().upper())
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,50 @@ def plan_init(
         values[REGION_KEY] = region
     merged = {k: v for k, v in current.items() if k not in _OWNED}
     config = parse_config({**merged, **values, "stage": "1"})
+    _check_new_keys_supplied(config.legacy, new_table(config), rules)
     return InitPlan(values, config.legacy, new_table(config), tuple(choices), tuple(not_carried))
+
+
+def _check_new_keys_supplied(legacy: TableSpec, new: TableSpec, rules: tuple[DeriveRule, ...]) -> None:
+    """Refuse a new table key that neither a derive rule nor a key attribute of the legacy table supplies:
+    every item would be a reject at stage 1. An attribute only the items know of is named with a copy rule."""
+    derived = {rule.target for rule in rules}
+    known = {attribute.name: attribute.type for attribute in legacy.attribute_definitions}
+    for option, attribute in zip(("--partition-key", "--sort-key"), new.key_attributes, strict=False):
+        name, given = attribute.name, f"{option} {attribute.name}:{attribute.type}"
+        if name in derived:
+            continue
+        if name not in known:
+            raise BadInputError(
+                f"{given}: no --derive rule makes {name}, and it is not a key attribute of {legacy.name}, so "
+                "every item would be a reject. Nothing was written.",
+                hint=f"Add e.g. --derive '{name}=uuid5({legacy.partition_key.name})'; if every item of "
+                f"{legacy.name} already holds {name}, say so with --derive '{name}={name}'.",
+            )
+        if known[name] != attribute.type:
+            raise BadInputError(
+                f"{given}: {legacy.name} keys {name} as type {known[name]}, and no --derive rule makes it. "
+                "Nothing was written.",
+                hint=f"Use {option} {name}:{known[name]}, or derive {name} with --derive.",
+            )
+
+
+def check_tables(*, table: str, stack: str, in_stack: bool, adopt: bool, new_name: str, new_exists: bool) -> None:
+    """Refuse a legacy table the stack does not manage without ``--adopt`` (stage 0 would try to create it
+    and fail on the live one), and a new table name that is taken (stage 2 would fail to create it)."""
+    if not in_stack and not adopt:
+        raise BadInputError(
+            f"Table {table} is not in stack {stack}'s state: stage 0 would declare it as a new table, and creating "
+            "it would fail because it exists. Nothing was written.",
+            hint=f"If no Pulumi stack manages {table} (made by CDK, the console or Terraform), pass --adopt: stage 0 "
+            "imports it as it is. If your program declares it, run init on the stack that deployed it (--stack).",
+        )
+    if new_exists:
+        raise BadInputError(
+            f"--new-name {new_name}: a table of that name exists already; stage 2 creates the new table and would "
+            "fail on it. Nothing was written.",
+            hint="Choose another name with --new-name (or delete that table if it is a leftover you do not need).",
+        )
 
 
 def _new_table_values(
@@ -153,6 +199,33 @@ def check_stack(current: Mapping[str, Any], *, stack: str, region: str, force: b
             f"Stack {stack} is in {stack_region} (aws:region), but the table was to be read in {region}.",
             hint=f"Drop --region, or pass --region {stack_region}.",
         )
+
+
+def check_record_table(
+    port: StackPort | None, current: Mapping[str, Any], settings: AwsSettings, *, stack: str
+) -> None:
+    """Refuse when the record table says the stack's migration is under way, whatever the stack file says.
+
+    The stack file may be stale (an old checkout at stage 0 while another machine finished stage 1), and
+    ``--force`` replaces only a config that has not begun. A stack that does not exist yet has no record.
+    """
+    if port is None:
+        return
+    table = str(current.get("recordTable") or DEFAULT_RECORD_TABLE)
+    store = DynamoRecordStore(settings, scope=f"{port.project}/{port.name}", table=table)
+    raw = store.load(PROGRESS)
+    if raw is None:
+        return
+    record = Record.from_config(raw, declared_stage=0, check=False)
+    if record.completed_stage <= 0 and not record.export_arn and not record.cutover:
+        return
+    done = f"stage {record.completed_stage} is done" if record.completed_stage > 0 else "stage 1 has begun"
+    raise BadInputError(
+        f"Stack {stack}: the migration record in {store.where} says {done}: its migration is under way (this "
+        "stack file may be older than the migration), and `migrate init` only sets up one that has not begun. "
+        "Nothing was changed.",
+        hint="Check it with `migrate status` on the current stack file; use another stack for another table.",
+    )
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from migrator.core.cutover_state import CutoverState
+from migrator.core.evidence import LiveWriter
+from migrator.core.record import Record
+from migrator.orchestrate.late_writes import open_conflicts
 from migrator.orchestrate.records import StackReading
 from migrator.report.model import (
     ExportSummary,
@@ -18,10 +21,26 @@ from migrator.report.model import (
 from migrator.report.results import Status
 
 
-def build_status(stack: str, reading: StackReading, lock: Mapping[str, Any] | None) -> Status:
-    """The :class:`Status` of ``stack``; ``lock`` is what may be shown of the lock's holder."""
+def build_status(
+    stack: str,
+    reading: StackReading,
+    lock: Mapping[str, Any] | None,
+    *,
+    record_found: bool = True,
+    record_where: str | None = None,
+    writers: tuple[LiveWriter, ...] = (),
+) -> Status:
+    """The :class:`Status` of ``stack``; ``lock`` is what may be shown of the lock's holder; ``record_found``,
+    ``record_where`` and ``writers`` say where things really are (:mod:`migrator.orchestrate.live`)."""
     config, record = reading.config, reading.record
     cutover = CutoverState.from_dict(record.cutover)
+    step = next_step(config.stage, record.completed_stage, record.down_pending, cutover)
+    if not record_found and config.stage > 0:
+        step = (
+            f"the migration record is missing from {record_where or 'the record store'}: restore the record table "
+            "from its point-in-time backups (RestoreTableToPointInTime to a new table, then set "
+            "table-migration:recordTable to it) before any `migrate up` or `down`"
+        )
     return Status(
         stack=stack,
         stage=config.stage,
@@ -39,21 +58,30 @@ def build_status(stack: str, reading: StackReading, lock: Mapping[str, Any] | No
         served_traffic=record.served_traffic,
         stage_times=dict(record.stage_times),
         lock=lock,
-        next_step=next_step(config.stage, record.completed_stage, record.down_pending, cutover),
+        next_step=_conflicts_first(record) or step,
         cutover={**cutover.to_dict(), "summary": cutover.describe()} if cutover else None,
         stream=record.stream,
         online=OnlineReport.from_dict(record.online) if record.stream else None,
+        record_found=record_found,
+        record_where=record_where,
+        writers=writers,
     )
+
+
+def _conflicts_first(record: Record) -> str | None:
+    """Open late-write conflicts come before stage 4 (which refuses while any is open)."""
+    count = open_conflicts(record)
+    if not count or record.cutover or record.completed_stage != 3:
+        return None
+    return f"resolve {count} late-write conflict(s) with `migrate conflicts`, then `migrate up --stage 4`"
 
 
 def next_step(
     declared: int, completed: int, down_pending: int | None = None, cutover: CutoverState | None = None
 ) -> str:
     """What to run next, in one line."""
-    if cutover is not None and cutover.pending_update:
-        return f"{cutover.describe()}: rerun `migrate up --stage {declared}` to finish it"
     if cutover is not None:
-        return f"an interrupted run left {cutover.describe()}: rerun `migrate up --stage {declared}` (it restores them)"
+        return cutover.next_step()
     if down_pending == declared:
         return f"going back to stage {declared} did not finish: rerun `migrate down --stage {declared}`"
     if completed < 0:

@@ -221,6 +221,7 @@ class OnlineReport:
     catch_up: Mapping[str, Any] | None = None
     writes_after_unfreeze: int = 0
     carried_back: Mapping[str, Any] | None = None
+    conflicts: Mapping[str, Any] | None = None  # late writes not applied (migrator.orchestrate.late_writes.summary)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -230,6 +231,8 @@ class OnlineReport:
         }
         if self.carried_back:
             data["carriedBack"] = plain(self.carried_back)
+        if self.conflicts:
+            data["conflicts"] = plain(self.conflicts)
         return data
 
     @classmethod
@@ -240,6 +243,7 @@ class OnlineReport:
             catch_up=raw.get("catchUp"),
             writes_after_unfreeze=int(raw.get("writesAfterUnfreeze") or 0),
             carried_back=raw.get("carriedBack") or None,
+            conflicts=raw.get("conflicts") or None,
         )
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from migrator.core.evidence import LiveWriter
 from migrator.core.guard import Preview
 from migrator.core.stages import StageMove, stage_name
+from migrator.report.conflicts import conflicts_line
 from migrator.report.model import (
     ExportSummary,
     FinalReport,
@@ -106,6 +109,9 @@ def online_lines(report: OnlineReport) -> list[str]:
     carried = report.carried_back
     if carried:
         lines.append(f"  carried back (down 3→2): {carried.get('writes', 0)} writes")
+    conflicts = conflicts_line(report.conflicts or {})
+    if conflicts:
+        lines.append(f"  {conflicts}")
     return lines
 
 
@@ -142,11 +148,17 @@ class UpResult(_MoveResult):
     report: FinalReport | None = None
     freeze: Mapping[str, Any] | None = None
     catch_up: Mapping[str, Any] | None = None
+    conflicts: Mapping[str, Any] | None = None  # late writes not applied since the flip (the record's summary)
+
+    @property
+    def open_conflicts(self) -> int:
+        """Late-write conflicts still open (``migrate conflicts`` resolves them; stage 4 waits for none)."""
+        return int((self.conflicts or {}).get("open") or 0)
 
     def to_dict(self) -> dict[str, Any]:
         report = self.report.to_dict() if self.report else None
         data = {**super().to_dict(), "report": report, "freeze": plain(self.freeze)}
-        return {**data, "catchUp": plain(self.catch_up)}
+        return {**data, "catchUp": plain(self.catch_up), "conflicts": plain(self.conflicts)}
 
     def text(self) -> str:
         if not self.stages_run:
@@ -157,6 +169,9 @@ class UpResult(_MoveResult):
         lines = [head, *(f"warning: {w}" for w in self.warnings)]
         if self.freeze and 3 in self.stages_run:
             lines.append(freeze_line(self.freeze))
+        conflicts = conflicts_line(self.conflicts or {})
+        if conflicts and self.open_conflicts:
+            lines.append(conflicts)
         if self.report:
             lines.append(report_text(self.report))
         return "\n".join(lines)
@@ -197,12 +212,14 @@ class CatchUpResult:
     source_table: str
     target_table: str
     catch_up: Mapping[str, Any]
+    pending_rejects: Mapping[str, Any] | None = None  # forward: rejects not yet applied, this run's and earlier
 
     @property
     def ok(self) -> bool:
-        """Caught up, and every record applied."""
+        """Caught up, every record applied, and no reject pending from an earlier catch-up either."""
         c = self.catch_up
-        return bool(c.get("caughtUp")) and not c.get("rejects") and not c.get("duplicates")
+        pending = (self.pending_rejects or {}).get("count")
+        return bool(c.get("caughtUp")) and not c.get("rejects") and not c.get("duplicates") and not pending
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -211,12 +228,24 @@ class CatchUpResult:
             "source": self.source_table,
             "target": self.target_table,
             "catchUp": plain(self.catch_up),
+            "pendingRejects": plain(self.pending_rejects),
             "ok": self.ok,
         }
 
     def problem(self) -> str:
         """What is wrong and what to do, when not :attr:`ok`."""
-        c = self.catch_up
+        c, pending = self.catch_up, self.pending_rejects or {}
+        if pending.get("count"):
+            shown = (pending.get("keys") or [])[:5]
+            keys = "; ".join(f"{json.dumps(e['key'], ensure_ascii=False)} ({e.get('reason')})" for e in shown)
+            more = pending["count"] - min(5, len(pending.get("keys") or []))
+            return (
+                f"{pending['count']} write(s) of {self.source_table} are not in {self.target_table}: their items "
+                f"cannot be mapped ({keys}{f'; and {more} more' if more > 0 else ''}); they are kept under "
+                "replay-rejects/ in the export bucket. Fix those items or the derive rules and run `migrate "
+                "catch-up` again (it reads them again), or give them up with `migrate catch-up --drop-reject KEY` "
+                "(`--drop-all-rejects` for every one)."
+            )
         if c.get("rejects") or c.get("duplicates"):
             return (
                 f"{c.get('rejects', 0)} write(s) of {self.source_table} could not be applied "
@@ -237,6 +266,11 @@ class CatchUpResult:
         )
         if c.get("rejects") or c.get("duplicates"):
             line += f"; {c.get('rejects', 0)} rejects: " + "; ".join(c.get("rejectReasons") or [])
+        pending = self.pending_rejects or {}
+        if pending.get("written"):
+            line += f"; {pending['written']} earlier reject(s) now applied"
+        if pending.get("count"):
+            line += f"; {pending['count']} reject(s) pending"
         return line
 
 
@@ -264,6 +298,10 @@ class Status:
     cutover: Mapping[str, Any] | None = None  # online: a freeze or flip in progress (migrator.core.cutover_state)
     stream: Mapping[str, Any] | None = None  # online: the legacy table's stream as stage 1 recorded it
     online: OnlineReport | None = None  # online: the catch-up and freeze reports (set with ``stream``)
+    # Where things really are: the record's presence (and where it lives), each writer as Lambda has it now.
+    record_found: bool = True
+    record_where: str | None = None
+    writers: tuple[LiveWriter, ...] = ()
 
     @property
     def interrupted(self) -> bool:
@@ -288,6 +326,8 @@ class Status:
             "completedStage": self.completed_stage,
             "interrupted": self.interrupted,
             "tables": {"legacy": self.legacy_table, "new": self.new_table, "active": self.active_table},
+            "record": {"found": self.record_found, "where": self.record_where, "completedStage": self.completed_stage},
+            "writers": [w.to_dict() for w in self.writers],
             "export": export,
             "transform": self.transform.to_dict() if self.transform else None,
             "importSource": plain(self.import_source),
@@ -327,14 +367,20 @@ class Status:
             lines.append(f"  cutover: {self.cutover.get('summary', '')}")
         lines += online_lines(self.online or OnlineReport())
         if self.lock:
-            lines.append(
-                f"  locked by: {self.lock.get('command')} (pid {self.lock.get('pid')} on {self.lock.get('host')})"
-            )
+            holder = f"{self.lock.get('command')} (pid {self.lock.get('pid')} on {self.lock.get('host')})"
+            if self.lock.get("stale"):
+                holder += f", stale: {self.lock['stale']}; the next run takes it over (or `migrate unlock`)"
+            lines.append(f"  locked by: {holder}")
         lines.append(f"  next: {self.next_step}")
         return "\n".join(lines)
 
     def _head(self) -> str:
         name = stage_name(self.stage)
+        if not self.record_found and self.stage > 0:
+            return (
+                f"Stack {self.stack}: the stack file declares stage {self.stage} ({name}), and there is no migration "
+                f"record in {self.record_where or 'the record store'}."
+            )
         if self.completed_stage < 0:
             return f"Stack {self.stack}: stage {self.stage} ({name}), not applied by the migrator yet."
         if self.interrupted:
@@ -347,7 +393,9 @@ class Status:
     def _tables(self) -> str:
         tables = f"  tables: legacy {self.legacy_table}"
         tables += f", new {self.new_table}" if self.new_table else ""
-        return tables + f"; the consumer uses {self.active_table}"
+        if self.writers:  # as Lambda has them now, not as the stack declares them
+            return tables + "\n  writers: " + "; ".join(w.describe() for w in self.writers)
+        return tables + f"; the stack declares the consumer on {self.active_table}"
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from migrator.core.errors import EXIT_DATA, VerificationError
+from migrator.core.errors import EXIT_DATA, StreamGapError, VerificationError
 from migrator.orchestrate.migration import Migration
 from tests.conftest import Moto
 from tests.e2e import hook_recorder
@@ -79,3 +79,19 @@ def test_catch_up_replays_forward_before_cutover_and_back_after_it_and_the_hook_
     assert carried["Item"] == {"Name": {"S": "after"}}  # the new item minus the derived UUID
     progress = stack_records(moto, engine).load("progress")
     assert progress["online"]["catchUpBack"]["recordsReplayed"] >= 1
+
+
+def test_catch_up_after_the_legacy_stream_was_turned_off_names_the_commands(moto: Moto, tmp_path: Any) -> None:
+    # Given stage 2 done online, and the legacy table's stream turned off outside Pulumi
+    engine = online_engine(moto)
+    _migration(engine, moto, tmp_path).up(0)
+    seed_legacy(moto.dynamodb, 5)
+    _migration(engine, moto, tmp_path).up(2)
+    moto.dynamodb.update_table(TableName=LEGACY, StreamSpecification={"StreamEnabled": False})
+    # when catch-up runs
+    with pytest.raises(StreamGapError) as caught:
+        _migration(engine, moto, tmp_path).catch_up()
+    # then it exits 1 and names what to run: a refresh (the state still has the stream), and a new export
+    assert caught.value.exit_code == EXIT_DATA and "now has no stream" in str(caught.value)
+    assert f"`pulumi refresh --stack {engine.name}`" in str(caught.value)
+    assert "`migrate down --stage 1`, then `migrate up --stage 2`" in str(caught.value)

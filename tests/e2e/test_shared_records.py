@@ -97,9 +97,11 @@ def test_two_working_copies_see_one_progress_record(
     first.up(2)
     recorded = stack_records(moto, engine).load("progress") or {}
 
-    # when the second copy, whose stack file is still at stage 0, asks: it is refused as stale,
-    with pytest.raises(StageError, match="migrate down --stage 0"):
+    # when the second copy, whose stack file is still at stage 0, asks: it is refused as stale (and not sent to
+    # `down --stage 0`, which is no way back),
+    with pytest.raises(StageError, match="roll the stack back") as stale:
         _migration(other_copy, moto, tmp_path / "b").status()
+    assert "Going back to stage 0 is not possible" in str(stale.value) and "down --stage 0" not in str(stale.value)
 
     # and once it has the current stack file (a pull), it sees the same record and carries on:
     other_copy.set_config({k: v for k, v in engine.get_config().items()})

@@ -8,6 +8,7 @@ tests/unit/test_init.py instead.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -18,6 +19,7 @@ import migrator.cli.stack as cli_stack
 from migrator.cli import app
 from migrator.core.config import parse_config
 from migrator.core.errors import StackNotFoundError
+from migrator.core.ports import StateResource
 from migrator.core.tablespec import (
     Billing,
     GlobalIndex,
@@ -28,6 +30,7 @@ from migrator.core.tablespec import (
     TableSpec,
     spec_to_config,
 )
+from migrator.core.urns import TABLE_TYPE
 from tests.e2e.mock_engine import MockEngineStack, program_under_mocks
 from tests.stack.harness import run_program
 
@@ -166,13 +169,13 @@ def test_init_writes_config_that_round_trips_the_live_table(moto, stacks):
     # Given the legacy table made with boto3 and no stack yet
     key = make_orders(moto)
     # when init runs
-    result = init(moto, "--table", TABLE, "--stack", "orders", *NEW_ARGS, "--json")
+    result = init(moto, "--table", TABLE, "--stack", "orders", "--adopt", *NEW_ARGS, "--json")
     # then it created the stack after reading the table, and wrote the config
     assert result.exit_code == 0, result.stderr
     assert stacks.calls == [("orders", False), ("orders", True)]
     config = stacks.stacks["orders"].get_config()
     legacy = parse_config(config).legacy
-    assert legacy == expected_spec(key)  # every field found
+    assert legacy == replace(expected_spec(key), adopt=True)  # every field found
     assert spec_to_config(legacy) == config["legacyTable"]  # and written as the parser reads it back
     assert config["newTable"] == {
         "name": "OrdersV2",
@@ -200,7 +203,7 @@ def test_init_writes_config_that_round_trips_the_live_table(moto, stacks):
 
 def test_text_says_what_it_found_and_what_it_did_not_carry(moto, stacks):
     make_orders(moto, kms=False)
-    result = init(moto, "--table", TABLE, "--stack", "orders")
+    result = init(moto, "--table", TABLE, "--stack", "orders", "--adopt")
     assert result.exit_code == 0, result.stderr
     assert "globalSecondaryIndexes[ByStatus]: Status (S), Created (N); INCLUDE Total, Email" in result.stdout
     assert "the new table is named Orders-v2" in result.stdout
@@ -209,15 +212,15 @@ def test_text_says_what_it_found_and_what_it_did_not_carry(moto, stacks):
 
 def test_an_existing_config_is_kept_without_force_and_replaced_with_it(moto, stacks):
     make_orders(moto, kms=False)
-    assert init(moto, "--table", TABLE, "--stack", "orders", *NEW_ARGS).exit_code == 0
+    assert init(moto, "--table", TABLE, "--stack", "orders", "--adopt", *NEW_ARGS).exit_code == 0
     before = stacks.stacks["orders"].get_config()
 
-    again = init(moto, "--table", TABLE, "--stack", "orders", "--new-name", "Other")
+    again = init(moto, "--table", TABLE, "--stack", "orders", "--adopt", "--new-name", "Other")
     assert again.exit_code == 2
     assert "already has a migration config (legacyTable Orders)" in again.stderr and "--force" in again.stderr
     assert stacks.stacks["orders"].get_config() == before
 
-    forced = init(moto, "--table", TABLE, "--stack", "orders", "--new-name", "Other", "--force", "--json")
+    forced = init(moto, "--table", TABLE, "--stack", "orders", "--adopt", "--new-name", "Other", "--force", "--json")
     assert forced.exit_code == 0, forced.stderr
     config = stacks.stacks["orders"].get_config()
     assert config["newTable"]["name"] == "Other" and "derive" not in config  # the old derive went with it
@@ -232,11 +235,46 @@ def test_an_existing_config_is_kept_without_force_and_replaced_with_it(moto, sta
         (("--table", TABLE, "--derive", "OrderId=md5(Customer)"), "--derive"),
         (("--table", TABLE, "--new-name", TABLE), "name of its own"),
         (("--table", TABLE, "--partition-key", "Email:N"), "inherited from legacyTable"),
+        (("--table", TABLE, "--adopt", "--partition-key", "OrderId:S:N"), "--partition-key UUID:S"),
+        (("--table", TABLE, "--adopt", "--partition-key", "OrderId:S"), "no --derive rule makes OrderId"),
+        (("--table", TABLE), "pass --adopt"),
+        (("--table", TABLE, "--adopt", "--new-name", "Taken"), "--new-name Taken: a table of that name exists"),
     ],
 )
 def test_bad_input_exits_2_and_creates_nothing(moto, stacks, args, words):
     make_orders(moto, kms=False)
+    moto.dynamodb.create_table(
+        TableName="Taken",
+        KeySchema=[{"AttributeName": "Id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "Id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
     result = init(moto, "--stack", "orders", *args)
     assert result.exit_code == 2
     assert words in result.stderr
     assert stacks.stacks == {} and ("orders", True) not in stacks.calls
+
+
+class DeployedStack(MockEngineStack):
+    """A stack that a program of the user's has deployed Orders with (case 1 of "Migrating your own table"):
+    its state holds the table as ``pulumi stack export`` shows it, a top-level ``aws:dynamodb/table:Table``
+    whose id is the table's name."""
+
+    def resources(self) -> list[StateResource]:
+        urn = "urn:pulumi:orders::shop::aws:dynamodb/table:Table::orders"
+        return [*super().resources(), StateResource(urn, TABLE_TYPE, "orders", False, False, TABLE)]
+
+
+def test_a_table_the_stack_deploys_needs_no_adopt_and_one_it_does_not_names_adopt(moto, stacks):
+    make_orders(moto, kms=False)
+    # Given a stack that exists but does not manage Orders
+    stacks.stacks["orders"] = MockEngineStack("orders", {}, program_under_mocks)
+    refused = init(moto, "--table", TABLE, "--stack", "orders", *NEW_ARGS)
+    assert refused.exit_code == 2
+    assert "not in stack orders's state" in refused.stderr and "--adopt" in refused.stderr
+    assert stacks.stacks["orders"].get_config() == {}  # nothing written
+    # Given a stack whose state holds Orders: init writes the config, without adopt
+    stacks.stacks["orders"] = DeployedStack("orders", {}, program_under_mocks)
+    taken = init(moto, "--table", TABLE, "--stack", "orders", *NEW_ARGS)
+    assert taken.exit_code == 0, taken.stderr
+    assert "adopt" not in stacks.stacks["orders"].get_config()["legacyTable"]

@@ -91,3 +91,53 @@ def test_python_hook_module_that_cannot_be_imported_exits_2_in_verify(hook_modul
     args = ["verify", "--source-table", "A", "--target-table", "B", "--python", f"{hook_module}:derive"]
     result = invoke(*args, "--endpoint-url", NOWHERE)
     assert_one_line_exit_2(result, f"--python {hook_module}:derive")
+
+
+EXPORTS = ("--source-export", "s3://b/legacy/", "--target-export", "s3://b/new/")
+
+
+@pytest.mark.parametrize(
+    ("args", "needles"),
+    [
+        (("--source-table", "A"), ("exactly one target",)),
+        (("--source-table", "A", "--target-table", "B", "--target-export", "s3://b/n/"), ("exactly one target",)),
+        (("--source-table", "A", "--target-export", "s3://b/n/", "--key", "K"), ("--source-export",)),
+        (EXPORTS, ("--key",)),
+        (("--source-export", "s3://b/l/", "--target-table", "B", "--compute", "spark"), ("--target-export",)),
+        ((*EXPORTS, "--key", "K", "--compute", "gpu"), ("--compute", "'gpu'", "local, spark")),
+        ((*EXPORTS, "--key", "K", "--master", "local[2]"), ("--master", "--compute spark")),
+        ((*EXPORTS, "--key", "K", "--compute", "spark", "--master", "localhost"), ("--master", "'localhost'")),
+        ((*EXPORTS, "--key", "K", "--derive", "K=nope("), ("nope",)),
+    ],
+    ids=[
+        "no-target",
+        "two-targets",
+        "export-target-needs-export-source",
+        "two-exports-need-key",
+        "spark-needs-two-exports",
+        "unknown-compute",
+        "master-without-spark",
+        "not-a-master",
+        "bad-rule",
+    ],
+)
+def test_verify_sides_and_compute_are_checked_before_any_call(args: tuple[str, ...], needles: tuple[str, ...]) -> None:
+    result = invoke("verify", *args, "--endpoint-url", NOWHERE)
+    assert_one_line_exit_2(result, *needles)
+
+
+def test_transform_refuses_an_unknown_compute_before_any_call() -> None:
+    result = invoke(
+        "transform",
+        "--source",
+        "s3://b/e/",
+        "--dest",
+        "s3://b/t/",
+        "--key",
+        "K",
+        "--compute",
+        "x",
+        "--endpoint-url",
+        NOWHERE,
+    )
+    assert_one_line_exit_2(result, "--compute", "'x'")

@@ -57,7 +57,9 @@ def test_catch_up_exits_0_caught_up_and_1_for_a_data_problem(
 ) -> None:
     asked: list[Any] = []
 
-    def catch_up(self: Migration, *, max_lag: float | None = None, timeout: float | None = None) -> CatchUpResult:
+    def catch_up(
+        self: Migration, *, max_lag: float | None = None, timeout: float | None = None, **_: Any
+    ) -> CatchUpResult:
         asked.append(max_lag)
         return result
 
@@ -78,6 +80,29 @@ def test_catch_up_refuses_bad_input_with_exit_2(world: World, runner: CliRunner)
     assert "offline" in out.stderr
 
 
+@pytest.mark.parametrize("lag", ["inf", "nan", "-inf", "1e12", "3601", "-2"])
+def test_catch_up_max_lag_must_be_finite_and_at_most_an_hour(
+    world: World, runner: CliRunner, monkeypatch: pytest.MonkeyPatch, lag: str
+) -> None:
+    opened: list[str] = []
+    monkeypatch.setattr(cli_stack, "open_stack", lambda stack, work_dir, *, create: opened.append(stack))
+    out = run(runner, "catch-up", "--max-lag", lag, code=2)
+    assert "--max-lag" in out.stderr and "at most 3600" in out.stderr
+    assert opened == []  # refused before the stack is opened
+
+
+@pytest.mark.parametrize("applied", [False, True])
+def test_catch_up_at_stage_0_does_not_speak_of_an_export_there_is_none_of(
+    world: World, runner: CliRunner, applied: bool
+) -> None:
+    if applied:
+        run(runner, "up", "--stage", "0", code=0)
+    world.stack.config["online"] = "true"
+    out = run(runner, "catch-up", code=2)
+    assert "nothing has been exported yet" in out.stderr and "`migrate up --stage 1`" in out.stderr
+    assert "within a day of the export" not in out.stderr  # there is none yet
+
+
 def test_catch_up_before_stage_2_says_when_to_run_it(world: World, runner: CliRunner) -> None:
     run(runner, "up", "--stage", "1", code=0)
     world.stack.config["online"] = "true"
@@ -89,14 +114,14 @@ def test_down_passes_discard_new_writes(world: World, runner: CliRunner, monkeyp
     asked: list[Any] = []
     real = Migration.down
 
-    def down(self: Migration, stage: int, *, discard_new_writes: bool = False) -> Any:
-        asked.append(discard_new_writes)
-        return real(self, stage, discard_new_writes=discard_new_writes)
+    def down(self: Migration, stage: int, *, discard_new_writes: bool = False, **flags: bool) -> Any:
+        asked.append((discard_new_writes, flags))
+        return real(self, stage, discard_new_writes=discard_new_writes, **flags)
 
     monkeypatch.setattr(Migration, "down", down)
     run(runner, "up", "--stage", "3", "--yes", code=0)
     run(runner, "down", "--stage", "2", "--yes", "--discard-new-writes", code=0)
-    assert asked == [True]
+    assert asked == [(True, {"lose_new_table_writes": False})]
 
 
 def _demo(missing: int) -> DemoResult:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 import urllib.error
 from pathlib import Path
@@ -22,7 +23,7 @@ from migrator.core.ports import LOCK
 from migrator.engine.cli_lookup import find_pulumi_cli
 from migrator.orchestrate.migration import Migration
 from tests.cli_result import exited
-from tests.unit.test_migration import LEGACY_URN, TABLE, World, make_world, report
+from tests.unit.test_migration import LEGACY_URN, TABLE, World, make_world, progress_record, report
 
 # This checkout (tests/unit/ is two levels below it): where the commands find Pulumi.yaml by default.
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -304,15 +305,31 @@ def test_a_failed_cli_download_exits_2_with_the_message_and_leaves_nothing(
 
 @pytest.mark.parametrize("command", [("status",), ("plan", "--stage", "3"), ("up", "--stage", "3", "--yes")])
 def test_a_stale_stack_file_exits_2_naming_down(world: World, runner: CliRunner, command: tuple[str, ...]) -> None:
-    # Given stage 2 done, and this working copy's stack file back at stage 0 (an old checkout)
+    # Given stage 2 done, and this working copy's stack file back at stage 1 (an old checkout)
     run(runner, "up", "--stage", "2", code=0)
-    world.stack.config["stage"] = "0"
+    world.stack.config["stage"] = "1"
     before = json.dumps(world.stack.config, sort_keys=True)
 
     result = run(runner, *command, code=2)
 
-    assert "migrate down --stage 0" in result.stderr and "roll the stack back" in result.stderr
+    assert "migrate down --stage 1" in result.stderr and "roll the stack back" in result.stderr
     assert json.dumps(world.stack.config, sort_keys=True) == before
+
+
+def test_the_down_a_stale_stack_file_refusal_names_runs_from_that_stack_file(world: World, runner: CliRunner) -> None:
+    # Given stage 2 done, and this working copy's stack file back at stage 1: `status` refuses it, naming a down
+    run(runner, "up", "--stage", "2", code=0)
+    world.stack.config["stage"] = "1"
+    named = re.search(r"`(migrate down --stage \d)`", run(runner, "status", code=2).stderr)
+    assert named is not None
+
+    # when that very command runs there
+    result = run(runner, *named.group(1).split()[1:], "--yes", code=0)
+
+    # then it goes back from where the record says the stack is (2), and the copy is no longer stale.
+    assert "went back from stage 2 to 1" in result.stdout
+    assert world.stack.config["stage"] == "1" and progress_record(world.stack)["completedStage"] == 0
+    assert json.loads(run(runner, "status", "--json", code=0).stdout)["stage"] == 1
 
 
 def test_unlock_needs_yes_without_a_terminal_and_then_removes_the_stale_lock(world: World, runner: CliRunner) -> None:

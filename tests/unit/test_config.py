@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from migrator.core.config import ImportSource, KeyAttribute, parse_config, parse_stage
+from migrator.core.config import ImportSource, KeyAttribute, parse_config, parse_stage, record_table
 from migrator.core.derive import Copy, Uuid5
 from migrator.core.errors import ConfigError
 
@@ -261,3 +261,59 @@ def test_adopt_new_table_names_the_new_table_or_is_refused() -> None:
     with pytest.raises(ConfigError) as caught:
         parse({**base, "adoptNewTable": "MyTable"})
     assert "table-migration:adoptNewTable" in str(caught.value) and "pulumi config rm" in str(caught.value)
+
+
+# --- bounds AWS sets, checked before anything is created ------------------------------------------
+
+
+def test_fifty_tags_are_taken_and_fifty_one_refused_naming_the_key():
+    fifty = {f"k{n}": "v" for n in range(50)}
+    assert len(parse_config(full(legacyTable={**LEGACY, "tags": fifty})).legacy.tags) == 50
+    e = error(full(newTable={**NEW, "tags": {**fifty, "one-more": "v"}}))
+    assert e.key == "table-migration:newTable.tags"
+    assert "51 tags" in str(e) and "at most 50" in str(e)
+
+
+@pytest.mark.parametrize(
+    ("tags", "where"),
+    [({"k" * 129: "v"}, "k" * 129), ({"team": "v" * 257}, "team"), ({"aws:owner": "me"}, "aws:owner")],
+)
+def test_a_tag_key_over_128_or_a_value_over_256_characters_is_refused(tags, where):
+    e = error(full(legacyTable={**LEGACY, "tags": tags}))
+    assert e.key == f"table-migration:legacyTable.tags.{where}"
+
+
+def test_tag_keys_of_128_and_values_of_256_characters_are_taken():
+    tags = {"k" * 128: "v" * 256}
+    assert parse_config(full(legacyTable={**LEGACY, "tags": tags})).legacy.tag_map == tags
+
+
+@pytest.mark.parametrize("ttl", ["", "   ", "x" * 256, True, ["ExpiresAt"]])
+def test_ttl_attribute_must_be_1_to_255_characters(ttl):
+    e = error(full(newTable={**NEW, "ttlAttribute": ttl}))
+    assert e.key == "table-migration:newTable.ttlAttribute"
+    assert "1-255 characters" in str(e) and "leave the field out" in str(e)
+
+
+def test_ttl_attribute_of_255_characters_is_taken_and_null_drops_the_inherited_one():
+    assert parse_config(full(newTable={**NEW, "ttlAttribute": "x" * 255})).new.ttl_attribute == "x" * 255
+    assert parse_config(full(newTable={**NEW, "ttlAttribute": None})).new.ttl_attribute is None
+
+
+@pytest.mark.parametrize(
+    "table", ["x", "ab", {"a": 1}, '{"a": 1}', ["records"], "my records", "r" * 256, True, "records\n"]
+)
+def test_record_table_must_be_a_table_name(table):
+    e = error(full(recordTable=table))
+    assert e.key == "table-migration:recordTable"
+    assert "is not a DynamoDB table name" in str(e) and "3-255" in str(e)
+
+
+def test_a_record_table_object_is_named_as_written_not_as_python_prints_it():
+    assert """'{"a": 1}' is not""" in str(error(full(recordTable={"a": 1})))
+
+
+@pytest.mark.parametrize(("table", "name"), [(None, None), ("", None), ("my-records.v1_2", "my-records.v1_2")])
+def test_a_record_table_name_or_none_is_taken(table, name):
+    parse_config(full(recordTable=table))
+    assert record_table(table) == name

@@ -9,7 +9,7 @@ from migrator.core.config import parse_config
 from migrator.core.errors import BadInputError, ConfigError
 from migrator.core.tablespec import Billing, KeyAttribute, Projection, Sse
 from migrator.data.describe import LiveTable, spec_from_description
-from migrator.orchestrate.stack_init import check_stack, parse_key_option, plan_init
+from migrator.orchestrate.stack_init import check_stack, check_tables, parse_key_option, plan_init
 
 KMS = "arn:aws:kms:eu-west-1:123456789012:key/abcd"
 
@@ -178,6 +178,20 @@ def test_the_stack_s_own_stage_and_region_are_kept():
         ({"partition_key": KeyAttribute("Id", "N"), "derive": ("Id=uuid5(Customer)",)}, ConfigError, "derive.Id"),
         # a GSI key of the legacy table keyed with another type in the new one
         ({"partition_key": KeyAttribute("Email", "N")}, ConfigError, "inherited from legacyTable"),
+        # a new key nothing supplies: every item would be a reject at stage 1
+        ({"partition_key": KeyAttribute("OrderId", "S")}, BadInputError, "no --derive rule makes OrderId"),
+        (
+            {"partition_key": KeyAttribute("OrderId", "S"), "derive": ("Other=uuid5(Customer)",)},
+            BadInputError,
+            "--derive 'OrderId=OrderId'",
+        ),
+        ({"sort_key": KeyAttribute("Placed", "N")}, BadInputError, "--sort-key Placed:N: no --derive rule"),
+        # a legacy key attribute keyed with another type, copied as it is
+        (
+            {"partition_key": KeyAttribute("Customer", "N"), "sort_key": KeyAttribute("Created", "N")},
+            BadInputError,
+            "Orders keys Customer as type S",
+        ),
     ],
 )
 def test_bad_input_is_refused(kwargs, error, words):
@@ -187,12 +201,13 @@ def test_bad_input_is_refused(kwargs, error, words):
     assert words in str(caught.value)
 
 
-@pytest.mark.parametrize(("raw", "key"), [("UUID:S", KeyAttribute("UUID", "S")), ("a:b:n", KeyAttribute("a:b", "N"))])
+@pytest.mark.parametrize(("raw", "key"), [("UUID:S", KeyAttribute("UUID", "S")), (" id : n ", KeyAttribute("id", "N"))])
 def test_key_options(raw, key):
     assert parse_key_option(raw, "--partition-key") == key
 
 
-@pytest.mark.parametrize("raw", ["UUID", "UUID:X", ":S", ""])
+# "A:S:N" used to become the key "A:S" of type N: a typo, not a name with a colon
+@pytest.mark.parametrize("raw", ["UUID", "UUID:X", ":S", "", "A:S:N", "UUID:S:", "UUID::S"])
 def test_bad_key_options(raw):
     with pytest.raises(BadInputError) as caught:
         parse_key_option(raw, "--sort-key")
@@ -229,3 +244,37 @@ def test_adopt_writes_legacy_table_adopt_and_says_what_stage_0_will_do():
     assert adopted.legacy.adopt is True  # parsed back as the program will read it
     assert any("stage 0 imports" in choice for choice in adopted.choices)
     assert "adopt" not in plan().values["legacyTable"]
+
+
+@pytest.mark.parametrize(
+    ("partition", "derive"),
+    [
+        (KeyAttribute("OrderId", "S"), ("OrderId=uuid5(Customer)",)),  # derived
+        (KeyAttribute("OrderId", "S"), ("OrderId=OrderId",)),  # held by every item, said with a copy
+        (KeyAttribute("Email", "S"), ()),  # a legacy index key
+        (KeyAttribute("Customer", "S"), ()),  # the legacy key itself
+    ],
+)
+def test_a_new_key_a_rule_or_a_legacy_key_attribute_supplies_is_taken(partition, derive):
+    assert plan(partition_key=partition, derive=derive).new.partition_key == partition
+
+
+@pytest.mark.parametrize(
+    ("in_stack", "adopt", "new_exists", "words"),
+    [
+        (False, False, False, "pass --adopt"),
+        (True, False, True, "--new-name Orders-v2: a table of that name exists already"),
+        (False, True, True, "exists already"),
+    ],
+)
+def test_check_tables_refuses_an_unmanaged_table_without_adopt_and_a_taken_new_name(in_stack, adopt, new_exists, words):
+    with pytest.raises(BadInputError) as caught:
+        check_tables(
+            table="Orders", stack="prod", in_stack=in_stack, adopt=adopt, new_name="Orders-v2", new_exists=new_exists
+        )
+    assert caught.value.exit_code == 2 and words in str(caught.value)
+
+
+@pytest.mark.parametrize(("in_stack", "adopt"), [(True, False), (False, True)])
+def test_check_tables_takes_a_managed_table_or_one_to_adopt(in_stack, adopt):
+    check_tables(table="Orders", stack="prod", in_stack=in_stack, adopt=adopt, new_name="Orders-v2", new_exists=False)

@@ -14,7 +14,8 @@
 - ``migrator/api.py``: re-exports only (imports and ``__all__``), and not the cli.
 - ``stacks``: the example program, as a user would write it: ``migrator.program`` and ``migrator.core``.
 - ``functions``: Lambda code: ``migrator.core`` only.
-- pyspark: ``migrator/data/spark/job.py`` alone.
+- pyspark: ``migrator/data/spark/job.py`` alone, and ``import migrator`` (its packages, the cli, the api and
+  the Spark entry point) works without the ``spark`` extra.
 - ``migrator/__init__.py`` and ``migrator/core/__init__.py`` import nothing (the Lambda archive ships them).
 - No import circle among ``migrator`` modules, counting imports inside functions and under ``TYPE_CHECKING``.
 """
@@ -23,6 +24,8 @@ from __future__ import annotations
 
 import ast
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -255,6 +258,25 @@ def circles(root: Path) -> list[str]:
 
 def test_every_module_keeps_to_its_layer() -> None:
     assert violations(ROOT) == []
+
+
+def test_migrator_imports_without_the_spark_extra() -> None:
+    """pyspark made unimportable, as on a machine without the extra: every module but the job imports, and the
+    Spark entry points fail only when called."""
+    code = (
+        "import sys, importlib, pkgutil; sys.modules['pyspark'] = None\n"
+        "import migrator\n"
+        "names = [m.name for m in pkgutil.walk_packages(migrator.__path__, 'migrator.')]\n"
+        "for name in names:\n"
+        "    if name != 'migrator.data.spark.job':\n"
+        "        importlib.import_module(name)\n"
+        "import migrator.data.spark as spark\n"
+        "try:\n    spark.verify_exports_spark\nexcept ImportError:\n    print('lazy', len(names))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    word, count = done.stdout.split()
+    assert word == "lazy" and int(count) > 50, done.stdout
 
 
 def test_no_import_circle_among_migrator_modules() -> None:

@@ -743,9 +743,9 @@ def test_the_progress_record_is_kept_in_the_record_store_not_in_the_stack_file(w
 
 @pytest.mark.parametrize("command", ["up", "plan", "status"])
 def test_a_stale_stack_file_is_refused_naming_down(world: World, command: str) -> None:
-    # Given stage 3 done, and a working copy whose stack file still says stage 1 (an old checkout)
+    # Given stage 3 done, and a working copy whose stack file still says stage 2 (an old checkout)
     world.migration().up(3)
-    world.stack.config["stage"] = "1"
+    world.stack.config["stage"] = "2"
     before, events = copy.deepcopy(world.stack.config), len(world.events)
 
     # when up, plan or status runs there
@@ -757,8 +757,8 @@ def test_a_stale_stack_file_is_refused_naming_down(world: World, command: str) -
 
     # then it refuses (exit 2), says the stack file is behind the record, names `down`, and changes nothing.
     assert caught.value.exit_code == EXIT_BAD_INPUT
-    assert "declares stage 1, but the migration record says stage 3 is done" in str(caught.value)
-    assert "roll the stack back" in str(caught.value) and "migrate down --stage 1" in str(caught.value)
+    assert "declares stage 2, but the migration record says stage 3 is done" in str(caught.value)
+    assert "roll the stack back" in str(caught.value) and "migrate down --stage 2" in str(caught.value)
     assert world.stack.config == before and len(world.events) == events
 
 
@@ -1065,3 +1065,15 @@ def test_a_lock_that_is_not_provably_this_host_s_dead_run_is_never_cancelled(
 
     assert "It is not cancelled: " in str(caught.value) and reason in str(caught.value)
     assert ("cancel",) not in world.events
+
+
+def test_plan_reads_the_stack_config_once(world: World) -> None:
+    # Each read of the stack config is one `pulumi config` process on the real engine: plan makes one.
+    world.migration().up(1)
+    reads: list[int] = []
+    real_get = world.stack.get_config
+    world.stack.get_config = lambda: (reads.append(1), real_get())[1]  # type: ignore[method-assign]
+
+    world.migration().plan(3)
+
+    assert len(reads) == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import socket
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -395,3 +396,35 @@ def test_the_renewing_thread_runs_while_the_lock_is_held_and_stops_with_it(tmp_p
     after = records.writes
     time.sleep(0.1)
     assert records.writes == after  # released: no renewal after the delete
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has exited (and been reaped), so that no process runs under it now."""
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
+
+
+def test_status_shows_a_dead_process_s_lock_as_stale(world: World) -> None:
+    # Given a lock entry left on this host by a process that is gone
+    _left_behind(world, host=socket.gethostname(), pid=_dead_pid())
+    status = world.migration().status()
+    # then status says it is stale, why, and that the next run takes it over
+    assert status.lock is not None and status.lock["stale"] == "its process is no longer running on this host"
+    assert "stale: its process is no longer running" in status.text() and "takes it over" in status.text()
+    assert status.to_dict()["lock"]["stale"]
+
+
+def test_status_shows_a_lock_not_renewed_for_the_ttl_as_stale(world: World) -> None:
+    entry = _left_behind(world, host="ci-runner-7", pid=4242)
+    world.stack.records.save(LOCK, {**entry, "started": 1_800_000_000.0 - 3600})
+    assert "stale: not renewed for 60 min" in world.migration().status().text()
+
+
+@pytest.mark.parametrize("host", ["here", "ci-runner-7"])
+def test_status_shows_a_live_lock_without_stale(world: World, host: str) -> None:
+    # a live process here (this test's own pid), or a run elsewhere renewed a minute ago
+    _left_behind(world, host=socket.gethostname() if host == "here" else host, pid=os.getpid())
+    status = world.migration().status()
+    assert status.lock is not None and status.lock["stale"] is None
+    assert "locked by: up --stage 2" in status.text() and "stale" not in status.text()

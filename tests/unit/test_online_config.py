@@ -8,8 +8,15 @@ import types
 import pytest
 
 from migrator.core.config import key, parse_config
-from migrator.core.errors import ConfigError
-from migrator.core.online_config import CatchUp, OnlineConfig, Writer, load_freeze_hook, parse_online
+from migrator.core.errors import BadInputError, ConfigError
+from migrator.core.online_config import (
+    CatchUp,
+    OnlineConfig,
+    Writer,
+    check_max_lag,
+    load_freeze_hook,
+    parse_online,
+)
 
 LEGACY = {"name": "MyTable", "partitionKey": {"name": "Name", "type": "S"}}
 
@@ -27,7 +34,7 @@ def error(**values) -> ConfigError:
 
 def test_defaults_online_with_the_consumer_as_writer():
     online = config().online
-    assert online == OnlineConfig(online=True, writers=None, freeze_hook=None, catch_up=CatchUp(2.0, 1.0))
+    assert online == OnlineConfig(online=True, writers=None, freeze_hook=None, catch_up=CatchUp(2.0, 0.3))
     assert online.resolve_writers("HelloWorld-dev") == (Writer("HelloWorld-dev", "TABLE_NAME"),)
 
 
@@ -44,13 +51,13 @@ def test_a_full_online_config_as_pulumi_gives_it():
         online="false",
         writers='[{"function": "Orders", "env": "ORDERS_TABLE"}, {"function": "Billing"}]',
         freezeHook="ops.writers:freeze",
-        catchUp='{"maxLagSeconds": "0.5", "quietSeconds": 0}',
+        catchUp='{"maxLagSeconds": "0.5", "quietSeconds": 0.2}',
     ).online
     assert online.online is False
     assert online.writers == (Writer("Orders", "ORDERS_TABLE"), Writer("Billing", "TABLE_NAME"))
     assert online.resolve_writers("ignored") == online.writers
     assert online.freeze_hook == "ops.writers:freeze"
-    assert online.catch_up == CatchUp(max_lag_seconds=0.5, quiet_seconds=0.0)
+    assert online.catch_up == CatchUp(max_lag_seconds=0.5, quiet_seconds=0.2)
     assert [w.to_config() for w in online.writers][1] == {"function": "Billing", "env": "TABLE_NAME"}
 
 
@@ -81,8 +88,17 @@ def test_hook_only_writers():
         ({"catchUp": {"maxLag": 2}}, "catchUp", "unknown field(s) maxLag"),
         ({"catchUp": {"maxLagSeconds": 0}}, "catchUp.maxLagSeconds", "above 0"),
         ({"catchUp": {"maxLagSeconds": "soon"}}, "catchUp.maxLagSeconds", "above 0"),
-        ({"catchUp": {"quietSeconds": -1}}, "catchUp.quietSeconds", "0 or more"),
-        ({"catchUp": {"quietSeconds": "inf"}}, "catchUp.quietSeconds", "0 or more"),
+        ({"catchUp": {"quietSeconds": -1}}, "catchUp.quietSeconds", "above 0 and at most 60"),
+        ({"catchUp": {"quietSeconds": "inf"}}, "catchUp.quietSeconds", "above 0 and at most 60"),
+        # bounds: a freeze that waits for a quiet stream of minutes, a "lag" of hours, are units typed wrong
+        ({"catchUp": {"quietSeconds": 0}}, "catchUp.quietSeconds", "above 0 and at most 60"),
+        ({"catchUp": {"quietSeconds": 1e9}}, "catchUp.quietSeconds", "above 0 and at most 60"),
+        ({"catchUp": {"quietSeconds": 60.5}}, "catchUp.quietSeconds", "above 0 and at most 60"),
+        ({"catchUp": {"quietSeconds": "nan"}}, "catchUp.quietSeconds", "above 0 and at most 60"),
+        ({"catchUp": {"quietSeconds": True}}, "catchUp.quietSeconds", "above 0 and at most 60"),
+        ({"catchUp": {"maxLagSeconds": 1e12}}, "catchUp.maxLagSeconds", "above 0 and at most 3600"),
+        ({"catchUp": {"maxLagSeconds": 3600.1}}, "catchUp.maxLagSeconds", "above 0 and at most 3600"),
+        ({"catchUp": {"maxLagSeconds": "-inf"}}, "catchUp.maxLagSeconds", "above 0 and at most 3600"),
     ],
 )
 def test_errors_name_the_key_and_the_fix(values, where, says):
@@ -116,3 +132,27 @@ def test_a_bad_hook_is_bad_input(spec, says):
         load_freeze_hook(spec)
     assert caught.value.exit_code == 2 and caught.value.key == key("freezeHook")
     assert says in str(caught.value)
+
+
+def test_a_hook_module_that_fails_while_importing_is_bad_input_with_its_error(monkeypatch, tmp_path):
+    # Given a hook module whose import raises (not an ImportError: its own code fails)
+    (tmp_path / "hook_that_raises.py").write_text("raise RuntimeError('no credentials for the queue')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ConfigError) as caught:
+        load_freeze_hook("hook_that_raises:freeze")
+    # Then it is a config error naming the key and the module's own error, not a traceback
+    assert caught.value.exit_code == 2 and caught.value.key == key("freezeHook")
+    assert "RuntimeError: no credentials for the queue" in str(caught.value)
+
+
+@pytest.mark.parametrize(("given", "bounded"), [(None, None), (2, 2.0), (3600, 3600.0), (0.25, 0.25)])
+def test_max_lag_within_bounds_is_taken(given, bounded):
+    assert check_max_lag(given) == bounded
+
+
+@pytest.mark.parametrize("given", [0, -1, 3600.5, float("inf"), float("nan"), 1e12])
+def test_max_lag_outside_bounds_is_bad_input_naming_the_option(given):
+    with pytest.raises(BadInputError) as caught:
+        check_max_lag(given)
+    assert caught.value.exit_code == 2
+    assert "--max-lag" in str(caught.value) and "at most 3600" in str(caught.value)

@@ -10,6 +10,8 @@ from migrator.core import stages as st
 from migrator.core.cutover_state import FLIPPED, FORWARD, REVERSE, CutoverState, add_replayed, positions, with_positions
 from migrator.core.errors import EXIT_BAD_INPUT, ReplayImpossibleError
 from migrator.core.record import Record
+from migrator.data.stream.replay import ReplaySource
+from migrator.orchestrate.stream_steps import gap_hint
 from tests.unit.test_migration import make_world, progress_record
 
 
@@ -22,6 +24,8 @@ def test_online_stages_declare_the_stream_replay_and_cut_over_with_a_freeze() ->
     assert plans[3].before == (st.CUTOVER,) and plans[3].after == (st.LEGACY_WRITES,)
     assert st.VERIFY_LIVE not in plans[3].steps  # no drift check: the writes are replayed
     assert plans[4].after == (st.CHECK_RETAINED, st.REPORT)
+    # stage 4 replays late writes once more and refuses while a conflict is open, before its update
+    assert plans[4].before == (st.CHECK_CONFLICTS,)
     # a pure rename skips the transform online too
     assert st.TRANSFORM not in st.plan_up(0, 1, needs_transform=False, online=True)[0].after
 
@@ -105,3 +109,11 @@ def test_down_with_discard_new_writes_goes_back_and_says_what_stays_behind(tmp_p
     result = world.migration().down(2, discard_new_writes=True)
     assert result.stage == 2 and result.carried_back is None
     assert any("since cutover are not in MyTable" in w for w in result.warnings)
+
+
+def test_a_stream_gap_names_a_new_export_forward_and_discarding_the_writes_back() -> None:
+    forward = gap_hint("prod", ReplaySource("Legacy", "New", "arn", "NEW_AND_OLD_IMAGES", None), FORWARD)
+    assert "`migrate down --stage 1`, then `migrate up --stage 2`" in forward
+    assert "`pulumi refresh --stack prod`" in forward and "stream of Legacy" in forward
+    back = gap_hint("prod", ReplaySource("New", "Legacy", "arn", "NEW_AND_OLD_IMAGES", None), REVERSE)
+    assert "`migrate down --stage 2 --discard-new-writes`" in back and "made to New" in back

@@ -27,6 +27,7 @@ FULL = {
     "stream": {"arn": "arn:aws:dynamodb:us-east-1:1:table/MyTable/stream/2026", "viewType": "NEW_AND_OLD_IMAGES"},
     "cutover": {"phase": "frozen", "direction": "forward"},
     "online": {"catchUp": {"recordsReplayed": 4}},
+    "verifyExports": {"new@2": {"arn": "arn:aws:dynamodb:us-east-1:1:table/New/export/02", "attempt": 1}},
 }
 
 
@@ -59,6 +60,7 @@ def test_every_field_is_read_from_the_config_object() -> None:
         stream={"arn": "arn:aws:dynamodb:us-east-1:1:table/MyTable/stream/2026", "viewType": "NEW_AND_OLD_IMAGES"},
         cutover={"phase": "frozen", "direction": "forward"},
         online={"catchUp": {"recordsReplayed": 4}},
+        verify_exports={"new@2": {"arn": "arn:aws:dynamodb:us-east-1:1:table/New/export/02", "attempt": 1}},
     )
 
 
@@ -81,6 +83,7 @@ def test_to_config_writes_every_field_under_its_contract_name() -> None:
         "stream": None,
         "cutover": None,
         "online": {},
+        "verifyExports": {},
     }
 
 
@@ -196,10 +199,26 @@ def test_a_record_that_cannot_go_with_the_declared_stage_is_refused(
     )
 
 
-@pytest.mark.parametrize(("declared", "completed"), [(1, 3), (0, 1), (2, 3)])
-def test_a_stack_file_behind_the_record_is_refused_naming_down(declared: int, completed: int) -> None:
+GOING_BACK = {
+    # the `down` that goes back from the stale copy's stage, when there is one (it runs from that stack file)
+    (2, 3, False): "If going back was meant, run `migrate down --stage 2` (it works from this stack file).",
+    (1, 2, False): "If going back was meant, run `migrate down --stage 1` (it works from this stack file).",
+    # else why there is none, with the reason `down` itself would give
+    (1, 2, True): "Going back to stage 1 drops the new table, which has served traffic: only `migrate down --stage "
+    "1 --lose-new-table-writes` does it, losing every write only that table holds.",
+    (1, 3, True): "Going back to stage 1 drops the new table, which has served traffic: only `migrate down --stage "
+    "1 --lose-new-table-writes` does it, losing every write only that table holds.",
+    (0, 1, False): "Going back to stage 0 is not possible from stage 1.",
+    (2, 4, True): "Going back to stage 2 is not possible from stage 4.",
+}
+
+
+@pytest.mark.parametrize(("declared", "completed", "served"), list(GOING_BACK))
+def test_a_stack_file_behind_the_record_is_refused_naming_the_down_that_works(
+    declared: int, completed: int, served: bool
+) -> None:
     with pytest.raises(StageError) as caught:
-        Record.from_config({"completedStage": completed}, declared_stage=declared)
+        Record.from_config({"completedStage": completed, "servedTraffic": served}, declared_stage=declared)
 
     assert caught.value.exit_code == EXIT_BAD_INPUT
     assert caught.value.message == (
@@ -209,5 +228,5 @@ def test_a_stack_file_behind_the_record_is_refused_naming_down(declared: int, co
     )
     assert caught.value.hint == (
         f"Use the current stack file (stage {completed}; or `pulumi config set table-migration:stage {completed}`). "
-        f"If going back was meant, run `migrate down --stage {declared}`."
+        + GOING_BACK[(declared, completed, served)]
     )

@@ -271,3 +271,11 @@ def test_a_new_table_loaded_by_writing_is_loaded_at_stage_2_instead_of_checked()
     assert "BatchWriteItem" in two.to_dict()["steps"][-2]["text"]
     (imported,) = st.plan_up(1, 2)
     assert imported.after == (st.CHECK_IMPORT, st.VERIFY_EXPORT)
+
+
+@pytest.mark.parametrize("online", [False, True])
+def test_the_stage_2_header_of_a_table_loaded_by_writing_does_not_speak_of_an_import(online: bool) -> None:
+    (two,) = st.plan_up(1, 2, load_write=True, online=online)
+    assert "import" not in two.declares and "filled by writing the export" in two.declares
+    (imported,) = st.plan_up(1, 2, online=online)
+    assert "created by an import from importSource" in imported.declares

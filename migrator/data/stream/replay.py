@@ -24,6 +24,7 @@ from migrator.core.replay_map import ItemMap, ReplayMode, replay_mode
 from migrator.core.replay_plan import Change, parse_record, plan_batch
 from migrator.core.shards import SEEN, SHARD_END, Shard, gaps, order_shards, prune, start_after
 from migrator.data.rejects import MemoryRejects, RejectSink
+from migrator.data.stream.late_writes import LateWriteGuard
 from migrator.data.stream.reader import EXPIRED, Page, describe_stream, get_records, shard_iterator, table_stream
 from migrator.data.stream.replay_result import PassResult, ReplayResult, Tally
 from migrator.data.stream.replay_write import consistent_get, write_plan
@@ -98,16 +99,18 @@ class Replayer:
         checkpoint_every: float = 1.0,
         page_limit: int = 1000,
         describe_every: float = 10.0,
+        gap_hint: str | None = None,
+        guard: LateWriteGuard | None = None,
     ) -> None:
-        self.source = source
+        self.source, self._gap_hint = source, gap_hint  # gap_hint: what to run when the stream lost writes
         self.mode: ReplayMode = replay_mode(source.view_type, source.item_map, table=source.source_table)
         self._dynamodb, self._streams = dynamodb, streams
         self._emitter = _Emitter(on_checkpoint, clock, checkpoint_every, dict(checkpoints or {}))
         self._first = not checkpoints
         self.rejects = rejects if rejects is not None else MemoryRejects()
         self.clock, self.sleep = clock, sleep
-        self._page_limit = page_limit
-        self._checked = False
+        self.guard = guard  # after the flip: write only onto items unchanged since then (migrator.core.conflicts)
+        self._page_limit, self._checked = page_limit, False
         # DescribeStream and GetShardIterator are rate-limited and change little between passes: the shard
         # list is read again after ``describe_every`` seconds or once a shard was read to its end (its
         # children are listed by then); an open shard's last iterator serves the next pass.
@@ -124,8 +127,6 @@ class Replayer:
         """Hand every checkpoint not yet handed over to the callback now."""
         self._emitter.emit(force=True)
 
-    # --- passes -------------------------------------------------------------------------------
-
     def run_pass(self, *, collect_keys: bool = False, apply: bool = True) -> PassResult:
         """Read every shard to its current end once and apply what it holds (``apply`` False: only move on)."""
         started = self.clock()
@@ -134,7 +135,10 @@ class Replayer:
         positions = self._emitter.positions
         reasons = gaps(shards, positions)
         if reasons:
-            raise StreamGapError(f"The stream of table {self.source.source_table} lost records: {'; '.join(reasons)}.")
+            raise StreamGapError(
+                f"The stream of table {self.source.source_table} lost records: {'; '.join(reasons)}.",
+                hint=self._gap_hint,
+            )
         tally = Tally(collect_keys=collect_keys)
         listed = {s.shard_id for s in shards}
         for shard in order_shards(shards):
@@ -162,7 +166,8 @@ class Replayer:
             now = "no stream" if current is None else f"stream {current.arn}"
             raise StreamGapError(
                 f"Table {self.source.source_table} now has {now}, not the stream {self.source.stream_arn} that "
-                "holds its writes since the export: writes in between may be in neither."
+                "holds its writes since the export: writes in between may be in neither.",
+                hint=self._gap_hint,
             )
         self._checked = True
 
@@ -225,7 +230,8 @@ class Replayer:
         if oldest is None or float(oldest) > export_time:
             raise StreamGapError(
                 f"The export of table {self.source.source_table} is more than a day old and its stream's oldest "
-                "record is newer than the export: writes made in between may have been trimmed."
+                "record is newer than the export: writes made in between may have been trimmed.",
+                hint=self._gap_hint,
             )
 
     def _apply(self, shard: Shard, page: Page, tally: Tally, *, apply: bool) -> str:
@@ -235,7 +241,12 @@ class Replayer:
             plan = plan_batch(changes, self.source.item_map, current=self._read_back(changes))
             if plan.rejects:
                 self.rejects.write(plan.rejects, name=f"{shard.shard_id}-{changes[0].sequence}")
-            counts = write_plan(self._dynamodb, self.source.target_table, plan, sleep=self.sleep)
+            if self.guard is not None:
+                outcome = self.guard.apply(plan, changes)
+                counts = outcome.counts
+                tally.add_conflicts([c.key for c in outcome.conflicts])
+            else:
+                counts = write_plan(self._dynamodb, self.source.target_table, plan, sleep=self.sleep)
             tally.add_page(shard.shard_id, changes, plan, counts, applied_at=self.clock(), millis=page.millis_behind)
         else:
             tally.add_skipped(changes)

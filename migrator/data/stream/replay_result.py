@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -10,7 +10,9 @@ from migrator.core.replay_plan import BatchPlan, Change, KeyRef
 from migrator.data.stream.replay_write import WriteCounts
 
 MAX_REASONS = 5
-_COUNTS = ("records", "puts", "deletes", "skipped_deletes", "rejects", "duplicates", "skipped")  # summed
+MAX_KEYS = 1000  # reject and conflict keys kept per result; the counts go on
+_COUNTS = ("records", "puts", "deletes", "skipped_deletes", "rejects", "duplicates", "skipped", "conflicts")  # summed
+_KEYS = ("reject_keys", "conflict_keys")
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,9 @@ class PassResult:
     seconds: float = 0.0
     reject_reasons: tuple[str, ...] = ()
     touched: tuple[KeyRef, ...] = ()
+    conflicts: int = 0
+    reject_keys: tuple[dict[str, Any], ...] = ()  # {"key": source key (DynamoDB JSON), "reason"}, up to MAX_KEYS
+    conflict_keys: tuple[dict[str, str], ...] = ()  # new-table keys (plain JSON) of late writes not applied
 
 
 @dataclass
@@ -54,6 +59,14 @@ class Tally:
     millis: int | None = None
     reasons: list[str] = field(default_factory=list)
     touched: list[KeyRef] = field(default_factory=list)
+    conflicts: int = 0
+    reject_keys: list[dict[str, Any]] = field(default_factory=list)
+    conflict_keys: list[dict[str, str]] = field(default_factory=list)
+
+    def add_conflicts(self, keys: Sequence[Mapping[str, str]]) -> None:
+        """Late writes a guarded replay did not apply (:mod:`migrator.data.stream.late_writes`)."""
+        self.conflicts += len(keys)
+        self.conflict_keys.extend(dict(k) for k in keys[: MAX_KEYS - len(self.conflict_keys)])
 
     def add_page(
         self,
@@ -76,6 +89,8 @@ class Tally:
         if millis is not None:
             self.millis = max(self.millis or 0, millis)
         self.reasons.extend(r["reason"] for r in plan.rejects[: MAX_REASONS - len(self.reasons)])
+        kept = plan.rejects[: MAX_KEYS - len(self.reject_keys)]
+        self.reject_keys.extend({"key": dict(r["keys"]), "reason": r["reason"]} for r in kept)
         if self.collect_keys:
             self.touched.extend(plan.touched)
 
@@ -97,6 +112,9 @@ class Tally:
             seconds=seconds,
             reject_reasons=tuple(self.reasons),
             touched=tuple(self.touched),
+            conflicts=self.conflicts,
+            reject_keys=tuple(self.reject_keys),
+            conflict_keys=tuple(self.conflict_keys),
         )
 
 
@@ -119,6 +137,9 @@ class ReplayResult:
     caught_up: bool = False
     reject_reasons: tuple[str, ...] = ()
     touched: tuple[KeyRef, ...] = ()
+    conflicts: int = 0
+    reject_keys: tuple[dict[str, Any], ...] = ()
+    conflict_keys: tuple[dict[str, str], ...] = ()
 
     @property
     def clean(self) -> bool:
@@ -137,6 +158,7 @@ class ReplayResult:
             caught_up=self.caught_up,
             reject_reasons=done.reject_reasons,
             touched=done.touched,
+            **{name: getattr(done, name) for name in _KEYS},
         )
         return self.then(one_pass)
 
@@ -152,6 +174,7 @@ class ReplayResult:
             caught_up=later.caught_up,
             reject_reasons=(self.reject_reasons + later.reject_reasons)[:MAX_REASONS],
             touched=self.touched + later.touched,
+            **{name: (getattr(self, name) + getattr(later, name))[:MAX_KEYS] for name in _KEYS},
         )
 
     def finished(self, *, caught_up: bool) -> ReplayResult:
@@ -167,6 +190,7 @@ class ReplayResult:
             "rejects": self.rejects,
             "duplicates": self.duplicates,
             "rejectReasons": list(self.reject_reasons),
+            "conflicts": self.conflicts,
             "passes": self.passes,
             "lagSeconds": round(self.lag_seconds, 3),
             "maxLagSeconds": round(self.max_lag_seconds, 3),

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from migrator.core.errors import FreezeError, MigrationError, RejectsError, VerificationError
-from migrator.core.online_config import FreezeHook
+from migrator.core.online_config import QUIET_SECONDS, FreezeHook
 from migrator.core.replay_plan import KeyRef
 from migrator.data.stream.freeze import FreezeState, InFlightWait, flip, flip_back, freeze, unfreeze, wait_in_flight
 from migrator.data.stream.recheck import RecheckResult
@@ -95,7 +95,7 @@ def run_window(
     *,
     flip_to: str,
     recheck: Recheck | None = None,
-    quiet_seconds: float = 1.0,
+    quiet_seconds: float = QUIET_SECONDS,
     hook_fn: FreezeHook | None = None,
     context: Mapping[str, Any] | None = None,
     on_flipped: Callable[[], None] | None = None,
@@ -111,8 +111,7 @@ def run_window(
     mean a writer is not frozen: the cutover stops. Raises FreezeError, with the writers restored, when
     anything fails before the flip.
     """
-    watch = Stopwatch(clock)
-    started = clock()
+    watch, started = Stopwatch(clock), clock()
     try:
         with watch.part("freeze"):
             freeze(lambda_client, state, hook_fn=hook_fn, context=context, sleep=sleep)
@@ -121,7 +120,7 @@ def run_window(
         with watch.part("inFlightWait"):
             waited = wait_in_flight(state.in_flight_bound, probe, clock=clock, sleep=sleep, poll_seconds=POLL)
         with watch.part("drain"):
-            drained = replayer.drain(collect_keys=True, poll_seconds=POLL, timeout=drain_timeout)
+            drained = _drain(replayer, waited, drain_timeout)
             replayed = probe.result.then(drained)
         if not drained.caught_up:
             raise _still_written(replayer.source.source_table, drain_timeout)
@@ -147,6 +146,13 @@ def run_window(
     return WindowResult(
         clock() - started, dict(watch.parts), waited, replayed, checked, tuple(flipped), tuple(warnings)
     )
+
+
+def _drain(replayer: Replayer, waited: InFlightWait, timeout: float | None) -> ReplayResult:
+    # After a quiet wait (its last pass found nothing) one more empty pass will do: a write that lands later
+    # reaches the legacy table after the flip, and is checked there (migrator.core.conflicts).
+    passes = 1 if waited.reason == "quiet" else 2
+    return replayer.drain(empty_passes=passes, collect_keys=True, poll_seconds=POLL, timeout=timeout)
 
 
 def _still_written(table: str, drain_timeout: float | None) -> FreezeError:

@@ -1,4 +1,4 @@
-"""Transform an export on S3 for the new key schema (design.md §5), in parallel, in bounded memory.
+"""Transform an export on S3 for the new key schema, in parallel, in bounded memory.
 
 Each data file is streamed down, rewritten (:mod:`migrator.data.transform.lines`), gzipped and uploaded
 as one file under ``<dest_prefix>data/`` with a name taken from the source file, so a rerun

@@ -89,7 +89,7 @@ class VerifyReport:
         return self.export_item_count is not None and self.export_item_count != self.source_count
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object of design.md §6 (plus rejects and where the time went)."""
+        """The JSON object README's "The data-plane steps on their own" shows (plus rejects and where the time went)."""
         return {
             "identical": self.identical,
             "source": self.source,
