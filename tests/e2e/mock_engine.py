@@ -32,8 +32,10 @@ returns; a process killed meanwhile leaves it in the state, where later updates 
 Create again); a state edit (``stack export``/``stack import``) drops it, and whatever it made is then
 adopted only by declaring it for ``import``. A refresh does not adopt it on the real engine (it
 retypes the operation as ``importing``, which the snapshot does not keep), so the double has no refresh.
-An update killed outright leaves its lock in the backend, naming its process: every later ``up`` is
-refused (a preview is not) until ``cancel_update`` (``pulumi cancel``) ends it. ImportTable into
+An update killed outright leaves its lock in the backend, naming its process: every later ``up`` and
+state edit (``stack import``) is refused (a preview and an export are not) until ``cancel_update``
+(``pulumi cancel``) ends it; an update that fails releases its lock. The next update carries a pending
+create on, once, calls Create again, and fails on the table AWS already has. ImportTable into
 a table that exists fails with ResourceInUseException, as on AWS. Working copies (this class: their
 own stack config) share the state through an :class:`EngineBackend`.
 
@@ -46,8 +48,9 @@ with that id; the provider reads the live table (a table that does not exist fai
 update: ``resource '<id>' does not exist``); the declaration is then diffed against what was read, and a
 difference becomes an ``update`` after the ``import`` in the same deployment, or, for a create-only input,
 a replacement the engine refuses in the update ("previously-imported resources that still specify an ID
-may not be replaced"). ``strict_import=True`` models the engines before 3.174: any difference fails the
-import in the update ("inputs to import do not match the existing resource"), the preview only warns.
+may not be replaced"), once the import step has put the table in the state as read. ``strict_import=True``
+models the engines before 3.174: any difference fails the import in the update ("inputs to import do
+not match the existing resource"), the preview only warns.
 Afterwards the state holds the table with its import id. Tables are created with their whole spec
 (:mod:`tests.e2e.engine_tables`): indexes with their projection, billing, stream, encryption, class, tags.
 The program gets back the ids of the resources the state holds (by URN or through an alias), as the engine
@@ -452,12 +455,10 @@ class MockEngineStack:
     def up(self, on_output: Callable[[str], None] | None = None) -> dict[str, Any]:
         """Apply the program's declaration to moto; return the outputs. One update at a time, like the engine."""
         shared = self.backend.stack(self.name)
-        if shared.left_lock is not None or not self._busy.acquire(blocking=False):
-            holder = shared.left_lock or ""
+        self._refuse_locked()
+        if not self._busy.acquire(blocking=False):
             raise StackBusyError(
-                f"Stack {self.name} is locked by another update.",
-                hint="Wait for it to finish, then rerun.",
-                holders=engine_locks(holder),
+                f"Stack {self.name} is locked by another update.", hint="Wait for it to finish, then rerun."
             )
         try:
             declaration = self._declare()
@@ -483,8 +484,24 @@ class MockEngineStack:
         finally:
             self._busy.release()
 
+    def _refuse_locked(self) -> None:
+        """A lock a killed update left refuses ``up`` and ``stack import`` alike, naming its holder.
+
+        A file backend takes a lock file per stack for an update, a refresh, a destroy and a state import
+        (``diyBackend.Lock`` in ``pkg/backend/diy/backend.go``; refused by ``checkForLock`` in
+        ``pkg/backend/diy/lock.go``); a preview, an export or a config change takes none.
+        """
+        holder = self.backend.stack(self.name).left_lock
+        if holder is not None:
+            raise StackBusyError(
+                f"Stack {self.name} is locked by another update.",
+                hint="Wait for it to finish, then rerun.",
+                holders=engine_locks(holder),
+            )
+
     def cancel_update(self) -> None:
-        """``pulumi cancel``: the lock a killed update left is removed (with none, nothing happens)."""
+        """``pulumi cancel``: the lock a killed update left is removed (with none, nothing happens); a file
+        backend deletes every lock file of the stack (``CancelCurrentUpdate``, ``pkg/backend/diy/backend.go``)."""
         self.backend.stack(self.name).left_lock = None
 
     def outputs(self) -> dict[str, Any]:
@@ -552,19 +569,24 @@ class MockEngineStack:
         """The engine's protect rules, checked in a preview as in an update (before its dry-run branch).
 
         A delete is refused when the *state* has ``protect`` (a program that stops declaring a resource
-        cannot unprotect it in the same update); a replace only when the old state and the new
-        declaration both have it (unprotecting and replacing in one update is allowed).
+        cannot unprotect it in the same update: ``deleteProtectedError`` in ``pkg/resource/deploy/step.go``);
+        a replace only when the old state and the new declaration both have it (unprotecting and replacing
+        in one update is allowed: ``new.Protect && old.Protect`` in ``pkg/resource/deploy/step_generator.go``).
+        The messages are the engine's.
         """
         for step in steps:
             old_protect = step.old is not None and step.old.declared.protect
             new_protect = step.new is not None and step.new.protect
-            if (step.op == "delete" and old_protect) or (step.op == "replace" and old_protect and new_protect):
-                verb = "deleted" if step.op == "delete" else "replaced"
-                raise PulumiError(
-                    f"Pulumi could not {action} stack {self.name}: resource {step.urn} cannot be {verb} because it "
-                    "is protected.",
-                    hint="Remove the `protect` flag from the resource in the program and run an update first.",
-                )
+            if step.op == "delete" and old_protect:
+                problem = f'resource "{step.urn}" cannot be deleted because it is protected.'
+            elif step.op == "replace" and old_protect and new_protect:
+                problem = f'unable to replace resource "{step.urn}" as it is currently marked for protection.'
+            else:
+                continue
+            raise PulumiError(
+                f"Pulumi could not {action} stack {self.name}: {problem}",
+                hint="Remove the `protect` flag from the resource in the program and run an update first.",
+            )
 
     def _apply(self, step: Step) -> None:
         if step.old is not None and step.new is not None and step.old.declared.urn != step.new.urn:
@@ -732,6 +754,7 @@ class MockEngineStack:
     def clear_pending_creates(self, urns: Iterable[str]) -> None:
         """Drop the pending creates of ``urns`` (``stack export``, edit, ``stack import``); AWS keeps what they made."""
         drop = set(urns)
+        self._refuse_locked()
         shared = self.backend.stack(self.name)
         shared.pending[:] = [op for op in shared.pending if op.declared.urn not in drop]
 
