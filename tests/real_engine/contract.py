@@ -50,6 +50,7 @@ class Side:
     """One engine (the double or the real one) with a stack of a program the test writes."""
 
     kind: str
+    project: str  # the project's name: with ``kind``, the prefix of every AWS name the side's program gives
     stack: StackPort
     folder: Path
     dynamodb: Any
@@ -61,8 +62,8 @@ class Side:
 
     def physical(self, name: str) -> str:
         """The side's AWS name for ``name``: both sides' moto servers run in this process and share its
-        backends, so each side names its tables apart."""
-        return f"{self.kind.title()}{name}"
+        backends, and the real engine's serves every module, so each side and project names its tables apart."""
+        return f"{self.kind.title()}-{self.project}-{name}"
 
     def killed_during_create(self, table: str) -> None:
         """Run an update that dies while the provider creates ``table`` (a physical name), after AWS made it."""
@@ -96,8 +97,8 @@ def error_text(error: MigrationError) -> str:
 # --- the double --------------------------------------------------------------------------------
 
 
-def double_side(folder: Path, endpoint: str, source: str) -> Side:
-    """The engine double on a program folder, applying to the moto server at ``endpoint``."""
+def double_side(folder: Path, endpoint: str, name: str, source: str) -> Side:
+    """The engine double on a program folder (for project ``name``), applying to the moto server at ``endpoint``."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "Pulumi.yaml").write_text("name: table-migration\nruntime: python\n")
     settings = AwsSettings(region=REGION, endpoint_url=endpoint)
@@ -128,7 +129,7 @@ def double_side(folder: Path, endpoint: str, source: str) -> Side:
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
-    side = Side("double", stack, folder, dynamodb, kill)
+    side = Side("double", name, stack, folder, dynamodb, kill)
     side.write(source)
     return side
 
@@ -159,7 +160,7 @@ def real_side(engine: RealEngine, name: str, source: str) -> Side:
                 os.killpg(update.pid, signal.SIGKILL)
                 update.wait(timeout=30)
 
-    side = Side("real", stack, project.folder, engine.client("dynamodb"), kill)
+    side = Side("real", name, stack, project.folder, engine.client("dynamodb"), kill)
     side.write(source)
     return side
 
@@ -197,5 +198,5 @@ def side_fixture(request: pytest.FixtureRequest, name: str, source: str) -> Side
     if request.param == "double":
         endpoint = request.getfixturevalue("moto_endpoint")
         folder = request.getfixturevalue("tmp_path_factory").mktemp(f"double-{name}")
-        return double_side(folder, endpoint, source)
+        return double_side(folder, endpoint, name, source)
     return real_side(request.getfixturevalue("real_engine"), name, source)
