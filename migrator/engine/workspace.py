@@ -498,9 +498,14 @@ def _raise_command_error(action: str, stack: str, error: auto.CommandError) -> N
     lines = diagnostics(stdout) or error_lines(stdout, stderr)
     detail = ": " + " | ".join(lines) if lines else "."
     if "pending operations" in text or "pending_operations" in text:
+        # Not the engine's advice (an interactive `pulumi refresh`): its "import" answer only retypes the
+        # pending create, which the snapshot then drops, so the resource ends in neither state nor list.
         hint = (
-            f"An earlier update was interrupted. Run `pulumi refresh --stack {stack}` in a terminal (it checks the "
-            "cloud and asks what to do with each pending create), then rerun."
+            f"An earlier update was interrupted while creating resources. `migrate up` adopts the migration's own "
+            f"table. For anything else, check in AWS whether it was made, run `pulumi refresh --stack {stack} "
+            "--clear-pending-creates` (it drops the pending creates from the state, never from AWS), declare each "
+            "one that was made with the `import` resource option (its id), then rerun; answering 'import' in an "
+            "interactive `pulumi refresh` adopts nothing."
         )
     elif action == "update":
         hint = (

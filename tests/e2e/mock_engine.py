@@ -32,8 +32,10 @@ returns; a process killed meanwhile leaves it in the state, where later updates 
 Create again); a state edit (``stack export``/``stack import``) drops it, and whatever it made is then
 adopted only by declaring it for ``import``. A refresh does not adopt it on the real engine (it
 retypes the operation as ``importing``, which the snapshot does not keep), so the double has no refresh.
-An update killed outright leaves its lock in the backend, naming its process: every later ``up`` is
-refused (a preview is not) until ``cancel_update`` (``pulumi cancel``) ends it. ImportTable into
+An update killed outright leaves its lock in the backend, naming its process: every later ``up`` and
+state edit (``stack import``) is refused (a preview and an export are not) until ``cancel_update``
+(``pulumi cancel``) ends it; an update that fails releases its lock. The next update carries a pending
+create on, once, calls Create again, and fails on the table AWS already has. ImportTable into
 a table that exists fails with ResourceInUseException, as on AWS. Working copies (this class: their
 own stack config) share the state through an :class:`EngineBackend`.
 
@@ -46,9 +48,13 @@ with that id; the provider reads the live table (a table that does not exist fai
 update: ``resource '<id>' does not exist``); the declaration is then diffed against what was read, and a
 difference becomes an ``update`` after the ``import`` in the same deployment, or, for a create-only input,
 a replacement the engine refuses in the update ("previously-imported resources that still specify an ID
-may not be replaced"). ``strict_import=True`` models the engines before 3.174: any difference fails the
-import in the update ("inputs to import do not match the existing resource"), the preview only warns.
-Afterwards the state holds the table with its import id. Tables are created with their whole spec
+may not be replaced"), once the import step has put the table in the state as read. ``strict_import=True``
+models the engines before 3.174: any difference fails the import in the update ("inputs to import do
+not match the existing resource"), the preview only warns.
+Afterwards the state holds the table with its import id. An update is held to the plan of the
+preview just before it, as :class:`~migrator.engine.workspace.PulumiWorkspace` runs the engine
+(:mod:`tests.e2e.engine_plans`): a step the preview did not show, or different inputs, fail the update.
+Tables are created with their whole spec
 (:mod:`tests.e2e.engine_tables`): indexes with their projection, billing, stream, encryption, class, tags.
 The program gets back the ids of the resources the state holds (by URN or through an alias), as the engine
 gives a program its existing resources' outputs: a renamed bucket keeps its name, and so do its children's
@@ -84,6 +90,7 @@ from migrator.data.aws import AwsSettings, aws_errors
 from migrator.engine.backend_lock import engine_locks
 from migrator.engine.state import pending_creates as workspace_pending_creates
 from tests.e2e.engine_aliases import generate_aliases, resolve_aliases
+from tests.e2e.engine_plans import ResourcePlan, check_all_seen, check_step, make_plan, plans_enabled
 from tests.e2e.engine_tables import (
     TABLE_CREATE_ONLY,
     applied_at_creation,
@@ -260,6 +267,11 @@ class Step:
     def urn(self) -> str:
         return self.new.urn if self.new is not None else self.old.declared.urn  # type: ignore[union-attr]
 
+    @property
+    def goal(self) -> tuple[Mapping[str, Any], bool] | None:
+        """What an update plan holds the step to: the declared inputs and ``protect`` (None for a delete)."""
+        return None if self.new is None else (self.new.inputs, self.new.protect)
+
     def to_planned_change(self) -> PlannedChange:
         target = self.new if self.new is not None else self.old.declared  # type: ignore[union-attr]
         retain = self.old.declared.retain_on_delete if self.old is not None else target.retain_on_delete
@@ -408,6 +420,7 @@ class MockEngineStack:
     # the steps applied so far stay in the state (and in AWS), as in an interrupted engine's checkpoint.
     after_step: Callable[[Step], None] | None = None
     strict_import: bool = False  # the import rules of engines before Pulumi 3.174 (see the module docstring)
+    _plan: dict[str, ResourcePlan] | None = field(default=None, repr=False)  # the last preview's update plan
     _busy: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _clients: dict[tuple[AwsSettings, str], Any] = field(default_factory=dict, repr=False)
 
@@ -425,11 +438,13 @@ class MockEngineStack:
         return copy.deepcopy(self.config)
 
     def set_config(self, values: Mapping[str, Any]) -> None:
-        """Set config values (short keys)."""
+        """Set config values (short keys); drops the update plan, as a plan holds the config it was made with."""
+        self._plan = None
         self.config.update({k: _config_value(v) for k, v in values.items()})
 
     def remove_config(self, keys: Iterable[str]) -> None:
         """Remove config keys; absent keys are fine."""
+        self._plan = None
         for k in keys:
             self.config.pop(k, None)
 
@@ -440,9 +455,12 @@ class MockEngineStack:
 
         ``config`` overrides values for this preview only (``--config-file`` with a copy of the stack file).
         """
+        self._plan = None
         declaration = self._declare(config)
-        steps = self._plan(declaration)
+        steps = self._steps(declaration)
         self._refuse_protected(steps, action="preview")
+        if config is None and plans_enabled():
+            self._plan = make_plan(steps)
         counts: dict[str, int] = {}
         for step in steps:
             counts[step.op] = counts.get(step.op, 0) + 1
@@ -452,23 +470,26 @@ class MockEngineStack:
     def up(self, on_output: Callable[[str], None] | None = None) -> dict[str, Any]:
         """Apply the program's declaration to moto; return the outputs. One update at a time, like the engine."""
         shared = self.backend.stack(self.name)
-        if shared.left_lock is not None or not self._busy.acquire(blocking=False):
-            holder = shared.left_lock or ""
+        self._refuse_locked()
+        if not self._busy.acquire(blocking=False):
             raise StackBusyError(
-                f"Stack {self.name} is locked by another update.",
-                hint="Wait for it to finish, then rerun.",
-                holders=engine_locks(holder),
+                f"Stack {self.name} is locked by another update.", hint="Wait for it to finish, then rerun."
             )
+        plan, self._plan = self._plan, None
         try:
             declaration = self._declare()
-            steps = self._plan(declaration)
+            steps = self._steps(declaration)
             self._refuse_protected(steps, action="update")
             for step in steps:
+                if plan is not None:
+                    check_step(plan, step, stack=self.name)
                 if on_output is not None and step.op != "same":
                     on_output(f"{step.op} {step.urn}")
                 self._apply(step)
                 if self.after_step is not None:
                     self.after_step(step)
+            if plan is not None:
+                check_all_seen(plan, stack=self.name)
             # Physical names are the mocks' names (see _physical_name), so the outputs need no rewriting.
             self.last_outputs.clear()
             self.last_outputs.update(declaration.outputs)
@@ -483,8 +504,24 @@ class MockEngineStack:
         finally:
             self._busy.release()
 
+    def _refuse_locked(self) -> None:
+        """A lock a killed update left refuses ``up`` and ``stack import`` alike, naming its holder.
+
+        A file backend takes a lock file per stack for an update, a refresh, a destroy and a state import
+        (``diyBackend.Lock`` in ``pkg/backend/diy/backend.go``; refused by ``checkForLock`` in
+        ``pkg/backend/diy/lock.go``); a preview, an export or a config change takes none.
+        """
+        holder = self.backend.stack(self.name).left_lock
+        if holder is not None:
+            raise StackBusyError(
+                f"Stack {self.name} is locked by another update.",
+                hint="Wait for it to finish, then rerun.",
+                holders=engine_locks(holder),
+            )
+
     def cancel_update(self) -> None:
-        """``pulumi cancel``: the lock a killed update left is removed (with none, nothing happens)."""
+        """``pulumi cancel``: the lock a killed update left is removed (with none, nothing happens); a file
+        backend deletes every lock file of the stack (``CancelCurrentUpdate``, ``pkg/backend/diy/backend.go``)."""
         self.backend.stack(self.name).left_lock = None
 
     def outputs(self) -> dict[str, Any]:
@@ -497,7 +534,7 @@ class MockEngineStack:
 
     # --- applying steps ---------------------------------------------------------------------
 
-    def _plan(self, declaration: Declaration) -> list[Step]:
+    def _steps(self, declaration: Declaration) -> list[Step]:
         return plan_steps(
             self.state, declaration.resources, read=self._read, stack=self.name, strict_import=self.strict_import
         )
@@ -552,19 +589,24 @@ class MockEngineStack:
         """The engine's protect rules, checked in a preview as in an update (before its dry-run branch).
 
         A delete is refused when the *state* has ``protect`` (a program that stops declaring a resource
-        cannot unprotect it in the same update); a replace only when the old state and the new
-        declaration both have it (unprotecting and replacing in one update is allowed).
+        cannot unprotect it in the same update: ``deleteProtectedError`` in ``pkg/resource/deploy/step.go``);
+        a replace only when the old state and the new declaration both have it (unprotecting and replacing
+        in one update is allowed: ``new.Protect && old.Protect`` in ``pkg/resource/deploy/step_generator.go``).
+        The messages are the engine's.
         """
         for step in steps:
             old_protect = step.old is not None and step.old.declared.protect
             new_protect = step.new is not None and step.new.protect
-            if (step.op == "delete" and old_protect) or (step.op == "replace" and old_protect and new_protect):
-                verb = "deleted" if step.op == "delete" else "replaced"
-                raise PulumiError(
-                    f"Pulumi could not {action} stack {self.name}: resource {step.urn} cannot be {verb} because it "
-                    "is protected.",
-                    hint="Remove the `protect` flag from the resource in the program and run an update first.",
-                )
+            if step.op == "delete" and old_protect:
+                problem = f'resource "{step.urn}" cannot be deleted because it is protected.'
+            elif step.op == "replace" and old_protect and new_protect:
+                problem = f'unable to replace resource "{step.urn}" as it is currently marked for protection.'
+            else:
+                continue
+            raise PulumiError(
+                f"Pulumi could not {action} stack {self.name}: {problem}",
+                hint="Remove the `protect` flag from the resource in the program and run an update first.",
+            )
 
     def _apply(self, step: Step) -> None:
         if step.old is not None and step.new is not None and step.old.declared.urn != step.new.urn:
@@ -732,6 +774,7 @@ class MockEngineStack:
     def clear_pending_creates(self, urns: Iterable[str]) -> None:
         """Drop the pending creates of ``urns`` (``stack export``, edit, ``stack import``); AWS keeps what they made."""
         drop = set(urns)
+        self._refuse_locked()
         shared = self.backend.stack(self.name)
         shared.pending[:] = [op for op in shared.pending if op.declared.urn not in drop]
 
@@ -829,10 +872,11 @@ class MockEngineStack:
         tags, old_tags = dict(new.get("tags") or {}), dict(old.get("tags") or {})
         if tags != old_tags:
             arn = dynamodb.describe_table(TableName=name)["Table"]["TableArn"]
-            if gone := [k for k in old_tags if k not in tags]:
+            # A changed value is untagged first: moto's TagResource adds a second tag with the key (AWS overwrites).
+            if gone := [k for k in old_tags if tags.get(k) != old_tags[k]]:
                 dynamodb.untag_resource(ResourceArn=arn, TagKeys=gone)
-            if tags:
-                dynamodb.tag_resource(ResourceArn=arn, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+            if changed := {k: v for k, v in tags.items() if old_tags.get(k) != v}:
+                dynamodb.tag_resource(ResourceArn=arn, Tags=[{"Key": k, "Value": v} for k, v in changed.items()])
 
     # --- IAM roles and Lambda functions (moto needs the role to create the function) ----------------
 

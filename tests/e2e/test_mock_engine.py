@@ -120,7 +120,7 @@ def test_a_protected_table_may_be_unprotected_and_replaced_in_one_update(engine:
     engine.set_config({"stage": "3"})
     engine.up()  # the new table is protected from cutover
     engine.set_config({"newTable": {"name": NEW, "partitionKey": {"name": "Id", "type": "S"}}})
-    with pytest.raises(PulumiError, match="cannot be replaced because it is protected"):
+    with pytest.raises(PulumiError, match="currently marked for protection"):
         engine.preview()
 
 

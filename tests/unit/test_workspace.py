@@ -601,6 +601,31 @@ def test_a_failed_update_names_the_provider_error_not_the_whole_dump(
     assert "safe to rerun" in caught.value.hint
 
 
+def test_an_update_over_pending_creates_never_advises_an_interactive_refresh(
+    ws: PulumiWorkspace, command: RecordingCommand
+) -> None:
+    # Given the engine's warning about a killed update's pending create, then Create failing again
+    stdout = (
+        "Updating (dev)\nDiagnostics:\n  pulumi:pulumi:Stack (table-migration-dev):\n"
+        "    warning: Attempting to deploy or update resources with 1 pending operations from previous deployment.\n"
+        "      * urn:pulumi:dev::table-migration::aws:dynamodb/table:Table::other, interrupted while creating\n"
+        "    Note that `pulumi refresh` will need to be run interactively to clear pending CREATE operations.\n"
+        "  aws:dynamodb:Table (other):\n"
+        "    error: creating DynamoDB Table (Other): ResourceInUseException: Table already exists: Other\n"
+    )
+    command.fail("up", stdout=stdout, stderr="")
+
+    with pytest.raises(PulumiError) as caught:
+        ws.up()
+
+    # then the hint clears pending creates and imports what was made: an interactive refresh's "import"
+    # answer drops the resource from the state (tests/real_engine/test_contract_refresh.py shows it).
+    hint = caught.value.hint
+    assert "`pulumi refresh --stack dev --clear-pending-creates`" in hint and "`import` resource option" in hint
+    assert "`migrate up`" in hint
+    assert "in a terminal" not in hint and "asks what to do" not in hint
+
+
 PROGRAM_FAILED = """Previewing update (demo):
 
     pulumi:pulumi:Stack table-migration-demo running

@@ -135,12 +135,16 @@ def pitr(ctx: Context, olds: dict[str, Any], news: dict[str, Any]) -> None:
 
 
 def tags(ctx: Context, arn: str, olds: dict[str, Any], news: dict[str, Any]) -> None:
-    """Tag and untag so the table carries exactly the declared tags."""
+    """Tag and untag so the table carries exactly the declared tags.
+
+    A key whose value changes is untagged first: AWS's TagResource overwrites a key's value, moto's
+    adds a second tag with the same key, so tagging alone would leave both on moto.
+    """
     old, new = olds.get("tags") or {}, news.get("tags") or {}
     client = ctx.client("dynamodb")
-    removed = sorted(old.keys() - new.keys())
+    changed = {k: v for k, v in new.items() if old.get(k) != v}
+    removed = sorted((old.keys() - new.keys()) | (old.keys() & changed.keys()))
     if removed:
         client.untag_resource(ResourceArn=arn, TagKeys=removed)
-    changed = {k: v for k, v in new.items() if old.get(k) != v}
     if changed:
         client.tag_resource(ResourceArn=arn, Tags=req.tag_list(changed))
