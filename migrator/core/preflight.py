@@ -23,14 +23,24 @@ from migrator.core.online_config import load_freeze_hook
 _RECORDED_ON_THE_WAY = {"importSource": {"bucket": "recorded-by-stage-1", "keyPrefix": "recorded-by-stage-1/"}}
 
 
-def check_config_for_stage(values: Mapping[str, Any], stage: int) -> MigrationConfig:
-    """Parse the stack config as stage ``stage`` will read it; raise ConfigError (exit 2) naming the key."""
+def check_config_for_stage(values: Mapping[str, Any], stage: int, *, hook: bool = True) -> MigrationConfig:
+    """Parse the stack config as stage ``stage`` will read it; raise ConfigError (exit 2) naming the key.
+
+    ``hook=False`` leaves the ``freezeHook`` to :func:`check_freeze_hook`, for a caller that must first know
+    whether a freeze window was interrupted (then the Lambda writers are unfrozen before the hook is loaded).
+    """
     given = dict(values)
     for name, stand_in in _RECORDED_ON_THE_WAY.items():
         if given.get(name) in (None, "") and given.get(f"{NAMESPACE}:{name}") in (None, ""):
             given[name] = stand_in
     given.pop(f"{NAMESPACE}:stage", None)
     config = parse_config({**given, "stage": str(stage)})
+    if hook:
+        check_freeze_hook(config, stage)
+    return config
+
+
+def check_freeze_hook(config: MigrationConfig, stage: int) -> None:
+    """Import the ``freezeHook`` when stages up to ``stage`` may call it (online, 1-3); ConfigError (exit 2)."""
     if config.online.online and 1 <= stage <= 3:
         load_freeze_hook(config.online.freeze_hook)  # the cutover calls it; a ConfigError names the key
-    return config

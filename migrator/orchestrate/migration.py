@@ -23,7 +23,7 @@ from migrator.core.errors import MigrationError
 from migrator.core.memory_store import MemoryRecordStore
 from migrator.core.online_config import check_max_lag
 from migrator.core.ports import LOCK, Progress, RecordStore, StackPort
-from migrator.core.preflight import check_config_for_stage
+from migrator.core.preflight import check_config_for_stage, check_freeze_hook
 from migrator.data.aws import AwsSettings
 from migrator.data.dataplane import DataPlane
 from migrator.data.record_table import DynamoRecordStore
@@ -52,8 +52,7 @@ class Migration:
     ``data`` defaults to :class:`~migrator.data.dataplane.AwsDataPlane` on those settings. ``records``
     is where the lock and the progress record live; it defaults to the DynamoDB record table (config
     ``recordTable``, else ``table-migration-records``) on those settings, for ``<project>/<stack>``.
-    ``lock_scope`` names where the stack lives (e.g. the work dir) for this machine's file lock.
-    Each command reads the stack config once.
+    ``lock_scope`` names where the stack lives (the work dir) for this machine's file lock. One config read a command.
     """
 
     def __init__(
@@ -83,17 +82,18 @@ class Migration:
 
     @property
     def records(self) -> RecordStore:
-        """The record store of this stack: the lock, the progress record, and room for stream checkpoints
-        (``records.save(CHECKPOINTS, {...})``: one small write, cheap enough for once a second)."""
+        """The record store of this stack: the lock, the progress record, stream checkpoints (one small write each)."""
         return self._records.store
 
     def up(self, stage: int, *, allow_drift: bool = False) -> UpResult:
         """Run stages current+1 .. ``stage`` in order; a finished stage is a no-op, an interrupted one resumes."""
         st.check_stage(stage)
         self._config.forget()
-        check_config_for_stage(self._config.get_config(), stage)  # before any stage is applied
+        check_config_for_stage(self._config.get_config(), stage, hook=False)  # before any stage is applied
         with self._lock(f"up --stage {stage}"):
             reading = self._records.read(adopt=True)
+            if reading.record.cutover is None:  # an interrupted window unfreezes Lambda writers before the hook
+                check_freeze_hook(reading.config, stage)
             moves = moves_up(reading.config, reading.record, stage)
             check_up(self._ctx, reading, moves, stage)
             start, warnings, outputs = reading.record.completed_stage, [], {}
