@@ -82,20 +82,20 @@ class Executor:
             raise
         self._ctx.progress(preview.summary_text())
         self._steps.run(run, move.at_update)
-        outputs = self._update(move.stage)
+        outputs = self._update(move.stage, earlier)
         if run.config.adopt_new_table:
             # The table is in the state now; the next update needs no import declared.
             self._ctx.config.remove_config([ADOPT_NEW_TABLE])
         return outputs
 
-    def _update(self, stage: int) -> dict[str, Any]:
+    def _update(self, stage: int, earlier: UpdateMark | None) -> dict[str, Any]:
         """``pulumi up``, marked in the record store while it runs; a lock this host's killed run left is cancelled.
 
         The mark (:class:`UpdateMark`) is how a rerun proves that the backend's lock is its own dead run's
-        (:func:`dead_own_update`); a lock anyone else holds is never cancelled.
+        (:func:`dead_own_update`); a lock anyone else holds is never cancelled. ``earlier``: the mark a previous
+        run left, as :meth:`apply` read it before this run wrote any.
         """
         store = self._ctx.records.store
-        earlier = UpdateMark.from_dict(store.load(UPDATE))
         token = uuid.uuid4().hex
         store.save(UPDATE, {**UpdateMark.here(stage, self._ctx.now()).to_dict(), "token": token})
         try:
