@@ -11,13 +11,13 @@ after the update, so nothing of the migration's is in it); one that holds object
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from migrator.core.errors import PulumiError
-from migrator.core.ports import PendingCreate
+from migrator.core.ports import PendingCreate, Progress
 from migrator.core.urns import EXPORT_BUCKET, is_export_bucket_setting, role_of
 
 
@@ -26,7 +26,7 @@ def export_bucket_creates(pending: Sequence[PendingCreate]) -> list[PendingCreat
     return [p for p in pending if role_of(p.urn) == EXPORT_BUCKET or is_export_bucket_setting(p.urn)]
 
 
-def remove_unused_bucket(s3: Any, create: PendingCreate, stack: str, progress: Callable[[str], None]) -> None:
+def remove_unused_bucket(s3: Any, create: PendingCreate, stack: str, progress: Progress) -> None:
     """Remove the bucket an interrupted create made when it is empty; refuse when it holds objects."""
     name = create.physical_name
     if role_of(create.urn) != EXPORT_BUCKET or not name:
@@ -41,8 +41,9 @@ def remove_unused_bucket(s3: Any, create: PendingCreate, stack: str, progress: C
     if listing.get("KeyCount", 0) or listing.get("Contents"):
         raise PulumiError(
             f"An interrupted update of stack {stack} left a pending create of bucket {name}, which exists and "
-            "holds objects. Nothing was changed.",
-            hint=f"Look at what is in s3://{name}; keep or move it, delete the bucket, and rerun.",
+            "holds objects. The pending create was dropped from the state; the bucket was left as it is.",
+            hint=f"Look at what is in s3://{name}; keep or move it, delete the bucket if you no longer need it, "
+            "and rerun (the rerun makes a bucket of its own).",
         )
     progress(f"  an interrupted update made bucket {name} and left it pending: removing it (empty); made anew")
     s3.delete_bucket(Bucket=name)
