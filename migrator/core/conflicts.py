@@ -23,8 +23,6 @@ from typing import Any
 
 import orjson
 
-from migrator.core.canonical import item_key
-
 Item = dict[str, Any]
 OPEN = "open"
 APPLIED = "applied"
@@ -135,8 +133,3 @@ def condition_on(seen: Item | None, late: Item | None, key_names: tuple[str, ...
         names[f"#x{n}"] = name
         terms.append(f"attribute_not_exists(#x{n})")
     return Condition(" AND ".join(terms), names, values)
-
-
-def plain_key(item: Item, key_names: tuple[str, ...]) -> dict[str, str]:
-    """The key of an item as plain JSON (``{"UUID": "…"}``)."""
-    return item_key(item, key_names)

@@ -12,8 +12,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from migrator.core.canonical import CanonicalError, item_digest, key_bytes
-from migrator.core.conflicts import Conflict, condition_on, plain_key
+from migrator.core.canonical import CanonicalError, item_digest, item_key, key_bytes
+from migrator.core.conflicts import Conflict, condition_on
 from migrator.core.derive import RejectError
 from migrator.core.errors import MigrationError
 from migrator.core.replay_map import ItemMap
@@ -129,8 +129,8 @@ class LateWriteGuard:
 
     def _conflict(self, target: _Target, seen: Item | None, reason: str) -> Conflict:
         conflict = Conflict(
-            key=plain_key(target.key, self.item_map.target_keys),
-            source_key=plain_key(target.source_key, self.item_map.source_keys),
+            key=item_key(target.key, self.item_map.target_keys),
+            source_key=item_key(target.source_key, self.item_map.source_keys),
             sequence=target.sequence,
             late=target.late,
             current=seen,
